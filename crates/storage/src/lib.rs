@@ -1,0 +1,1 @@
+//! ehm-storage
