@@ -1,0 +1,1 @@
+//! Accounts: emails, passwords, codes, roles.

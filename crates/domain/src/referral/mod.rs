@@ -1,0 +1,1 @@
+//! The referral: every field of the form, its rules, and its reference number.
