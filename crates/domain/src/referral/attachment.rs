@@ -18,6 +18,8 @@ use std::fmt;
 
 /// Largest file accepted: 10 MB (10 × 1024 × 1024 bytes).
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Most files one referral can carry.
+pub const MAX_ATTACHMENTS: usize = 10;
 /// Longest sanitised file name, in characters (extension included).
 pub const MAX_FILE_NAME_CHARS: usize = 100;
 

@@ -43,3 +43,23 @@ pub use text::{
     ADDRESS_MAX, BoundedText, CONCERNS_MAX, NAME_MAX, PREVIOUS_REFERENCES_MAX, SECTION_TEXT_MAX,
     SHORT_TEXT_MAX, TextError, character_count,
 };
+
+pub mod draft;
+pub mod model;
+pub mod sections;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use draft::{
+    AttachmentDraft, ChildDraft, HouseholdMemberDraft, OrganisationDraft, ProfessionalDraft,
+    ReferralDraft, ReferrerDraft,
+};
+pub use model::{
+    AllocatedSocialWorker, AttachmentRef, BeforeYouStart, Child, Concerns, HouseholdMember,
+    Organisation, Professional, Referral, Referrer,
+};
+pub use sections::{
+    FieldError, Section, SectionStatus, parse_referral, section_status, validate_all,
+    validate_section,
+};
