@@ -47,6 +47,7 @@ pub use text::{
 pub mod draft;
 pub mod model;
 pub mod sections;
+pub mod summary;
 
 #[cfg(test)]
 mod fixtures;
@@ -62,4 +63,7 @@ pub use model::{
 pub use sections::{
     FieldError, Section, SectionStatus, parse_referral, section_status, validate_all,
     validate_section,
+};
+pub use summary::{
+    NONE_ADDED, NOT_PROVIDED, SummaryGroup, SummaryRow, SummarySection, section_summary, summary,
 };

@@ -13,7 +13,9 @@ use super::gender::Gender;
 use super::nhs_number::NhsNumber;
 use super::postcode::Postcode;
 use super::referral_type::{LevelOfNeed, ReferralType};
-use super::text::{AddressText, ConcernsText, Name, PreviousReferencesText, SectionText, ShortText};
+use super::text::{
+    AddressText, ConcernsText, Name, PreviousReferencesText, SectionText, ShortText,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Referral {

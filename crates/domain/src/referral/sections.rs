@@ -28,9 +28,7 @@ use super::attachment::{AttachmentKind, MAX_ATTACHMENTS};
 use super::choice::{AgencyType, ChoiceError, Relationship, YesNo, YesNoDontKnow};
 use super::consent::{ConsentAndAwareness, ConsentError};
 use super::contact::{ContactEmail, UkPhoneNumber};
-use super::dob::{
-    BirthStatus, DateError, DateOfBirth, UnbornDueDate, parse_adult_date_of_birth,
-};
+use super::dob::{BirthStatus, DateError, DateOfBirth, UnbornDueDate, parse_adult_date_of_birth};
 use super::draft::{ChildDraft, HouseholdMemberDraft, ProfessionalDraft, ReferralDraft};
 use super::ethnicity::Ethnicity;
 use super::gender::Gender;
@@ -309,7 +307,12 @@ impl Errors {
         parsed.map_err(|_| self.push(suffix, message)).ok()
     }
 
-    fn optional_yes_no(&mut self, suffix: &str, input: &str, message: &str) -> Option<Option<bool>> {
+    fn optional_yes_no(
+        &mut self,
+        suffix: &str,
+        input: &str,
+        message: &str,
+    ) -> Option<Option<bool>> {
         YesNo::parse_optional(input)
             .map(|v| v.map(YesNo::as_bool))
             .map_err(|_| self.push(suffix, message))
@@ -477,13 +480,23 @@ fn parse_child(i: usize, c: &ChildDraft, today: Date) -> Result<Child, Errors> {
     } else {
         e.date(
             "dob",
-            DateOfBirth::parse(&c.dob_day, &c.dob_month, &c.dob_year, c.dob_estimated, today),
+            DateOfBirth::parse(
+                &c.dob_day,
+                &c.dob_month,
+                &c.dob_year,
+                c.dob_estimated,
+                today,
+            ),
             "Date of birth",
             "Enter the child's date of birth",
         )
         .map(|dob| BirthStatus::Born { dob })
     };
-    let mut gender = e.choice("gender", Gender::parse(&c.gender), "Select the child's gender");
+    let mut gender = e.choice(
+        "gender",
+        Gender::parse(&c.gender),
+        "Select the child's gender",
+    );
     if gender == Some(Gender::Unborn) && !c.unborn {
         e.push(
             "gender",
@@ -634,7 +647,12 @@ pub fn parse_referrer(d: &ReferralDraft) -> Result<(Referrer, Organisation), Vec
     let r = &d.referrer;
     let o = &d.organisation;
     let mut e = Errors::new("");
-    let name = e.required::<NAME_MAX>("referrer-name", &r.name, "Your name", "Enter your full name");
+    let name = e.required::<NAME_MAX>(
+        "referrer-name",
+        &r.name,
+        "Your name",
+        "Enter your full name",
+    );
     let role = e.required::<SHORT_TEXT_MAX>(
         "referrer-role",
         &r.role,
@@ -775,8 +793,7 @@ pub fn parse_concerns(d: &ReferralDraft) -> Result<Concerns, Vec<FieldError>> {
     );
     let views: Option<Option<SectionText>> =
         e.optional("childs-views", &d.childs_views, "The child's views");
-    let strengths: Option<Option<SectionText>> =
-        e.optional("strengths", &d.strengths, "Strengths");
+    let strengths: Option<Option<SectionText>> = e.optional("strengths", &d.strengths, "Strengths");
     let risks: Option<Option<SectionText>> = e.optional("risks", &d.risks, "Risks");
     match (concerns, done, views, strengths, risks) {
         (
@@ -927,7 +944,11 @@ mod tests {
             d.mark_saved(*s);
         }
         for s in Section::ALL {
-            assert_eq!(section_status(*s, &d, TODAY), SectionStatus::Completed, "{s:?}");
+            assert_eq!(
+                section_status(*s, &d, TODAY),
+                SectionStatus::Completed,
+                "{s:?}"
+            );
         }
     }
 
@@ -935,7 +956,11 @@ mod tests {
     fn an_empty_draft_has_every_section_not_started() {
         let d = ReferralDraft::default();
         for s in Section::ALL {
-            assert_eq!(section_status(*s, &d, TODAY), SectionStatus::NotStarted, "{s:?}");
+            assert_eq!(
+                section_status(*s, &d, TODAY),
+                SectionStatus::NotStarted,
+                "{s:?}"
+            );
         }
     }
 
@@ -1035,7 +1060,10 @@ mod tests {
             errors_of(Section::Children, &d),
             [("children".to_owned(), "Add at least one child".to_owned())]
         );
-        assert_eq!(section_status(Section::Children, &d, TODAY), SectionStatus::HasErrors);
+        assert_eq!(
+            section_status(Section::Children, &d, TODAY),
+            SectionStatus::HasErrors
+        );
     }
 
     #[test]
@@ -1284,9 +1312,15 @@ mod tests {
     fn the_household_is_optional_but_saving_it_empty_completes_it() {
         let mut d = valid_draft();
         d.household.clear();
-        assert_eq!(section_status(Section::Household, &d, TODAY), SectionStatus::NotStarted);
+        assert_eq!(
+            section_status(Section::Household, &d, TODAY),
+            SectionStatus::NotStarted
+        );
         d.mark_saved(Section::Household);
-        assert_eq!(section_status(Section::Household, &d, TODAY), SectionStatus::Completed);
+        assert_eq!(
+            section_status(Section::Household, &d, TODAY),
+            SectionStatus::Completed
+        );
         assert!(parse_referral(&d, TODAY).is_ok());
     }
 
@@ -1304,12 +1338,14 @@ mod tests {
                 ),
                 (
                     "household-1-relationship".to_owned(),
-                    "Household member 2: Select how the person is related to the child"
-                        .to_owned()
+                    "Household member 2: Select how the person is related to the child".to_owned()
                 ),
             ]
         );
-        assert_eq!(section_status(Section::Household, &d, TODAY), SectionStatus::HasErrors);
+        assert_eq!(
+            section_status(Section::Household, &d, TODAY),
+            SectionStatus::HasErrors
+        );
     }
 
     #[test]
@@ -1553,9 +1589,15 @@ mod tests {
         d.referral_type = "childrens-social-care".into();
         d.consent = "no".into();
         d.consent_reasons = "Parents declined".into();
-        assert_eq!(section_status(Section::Consent, &d, TODAY), SectionStatus::Completed);
+        assert_eq!(
+            section_status(Section::Consent, &d, TODAY),
+            SectionStatus::Completed
+        );
         d.referral_type = "early-help-universal-plus".into();
-        assert_eq!(section_status(Section::Consent, &d, TODAY), SectionStatus::HasErrors);
+        assert_eq!(
+            section_status(Section::Consent, &d, TODAY),
+            SectionStatus::HasErrors
+        );
     }
 
     // --- Attachments ---
@@ -1587,9 +1629,15 @@ mod tests {
         let mut d = valid_draft();
         d.concerns.clear();
         d.set_completed(Section::Concerns, false);
-        assert_eq!(section_status(Section::Concerns, &d, TODAY), SectionStatus::InProgress);
+        assert_eq!(
+            section_status(Section::Concerns, &d, TODAY),
+            SectionStatus::InProgress
+        );
         d.set_completed(Section::Concerns, true);
-        assert_eq!(section_status(Section::Concerns, &d, TODAY), SectionStatus::HasErrors);
+        assert_eq!(
+            section_status(Section::Concerns, &d, TODAY),
+            SectionStatus::HasErrors
+        );
     }
 
     #[test]
@@ -1601,7 +1649,10 @@ mod tests {
             },
             ..Default::default()
         };
-        assert_eq!(section_status(Section::Referrer, &d, TODAY), SectionStatus::HasErrors);
+        assert_eq!(
+            section_status(Section::Referrer, &d, TODAY),
+            SectionStatus::HasErrors
+        );
         assert_eq!(SectionStatus::HasErrors.label(), "There is a problem");
     }
 }
