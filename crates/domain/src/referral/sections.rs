@@ -933,6 +933,20 @@ mod tests {
     }
 
     #[test]
+    fn a_parsed_referral_serialises_with_codes_and_iso_dates() {
+        let r = parse_referral(&valid_draft(), TODAY).unwrap();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["referral_type"], "early-help-service");
+        assert_eq!(json["children"][0]["ethnicity"], "WBRI");
+        assert_eq!(json["children"][0]["gender"], "female");
+        assert_eq!(json["children"][0]["birth"]["status"], "born");
+        assert_eq!(json["children"][0]["birth"]["dob"]["date"], "2015-07-03");
+        assert_eq!(json["children"][0]["postcode"], "AB1 2XY");
+        assert_eq!(json["consent"]["answer"], "yes");
+        assert_eq!(json["attachments"][0]["kind"], "pdf");
+    }
+
+    #[test]
     fn every_section_of_the_example_is_completed_once_saved() {
         let mut d = valid_draft();
         // Left empty and never saved: an optional section has not been started.
