@@ -393,3 +393,28 @@ fn renders_concurrently_from_many_threads() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn very_long_words_wrap_instead_of_running_off_the_page() {
+    let token: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let url = format!("https://example.org/{}", "segment/".repeat(20));
+    let d = doc(vec![section(
+        "Links",
+        vec![
+            field("Token", &token),
+            text("Notes", &format!("See {url} and {token} end")),
+        ],
+    )]);
+    let r = render_to_file(&d);
+    // pdftotext only reports text inside the page, so text that ran off the
+    // page would be missing. Wrapped pieces come back one per line.
+    let t = pdftotext(&r.path);
+    let joined: String = t.lines().map(str::trim).collect();
+    assert_eq!(joined.matches(token.as_str()).count(), 2, "{t}");
+    assert!(joined.contains(&url), "{t}");
+    for line in pdftotext_layout(&r.path).lines() {
+        assert!(line.chars().count() < 120, "line too long: {line}");
+    }
+}
