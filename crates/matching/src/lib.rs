@@ -1,1 +1,13 @@
-//! ehm-matching
+//! ehm-matching: probabilistic person matching (record linkage) for the Early Help
+//! referral portal. See README.md for the design.
+
+pub mod cli;
+pub mod compare;
+pub mod index;
+pub mod model;
+pub mod normalize;
+pub mod synth;
+
+pub use compare::{Params, estimate_em};
+pub use index::{Candidate, FieldComparison, Index, score_pair};
+pub use model::{Date, Gender, Person};

@@ -1,0 +1,179 @@
+//! Command-line entry points (`ehm match`, `ehm bench-match`), wired up by the
+//! project's binary.
+
+use crate::index::{Candidate, Index};
+use crate::model::{Date, Gender, Person};
+use crate::normalize::normalize_postcode;
+use rayon::prelude::*;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A fatal CLI error; `Display` is always a single line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CliError(String);
+
+impl CliError {
+    pub fn new(msg: impl Into<String>) -> CliError {
+        let m: String = msg.into();
+        CliError(m.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// `ehm match`: link each query row to the person index.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MatchArgs {
+    /// Person index CSV (id,first_name,last_name,dob,dob_estimated,gender,postcode,address).
+    #[arg(long)]
+    pub index: PathBuf,
+    /// Queries CSV, same columns.
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Output CSV: query_id,person_id,score.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Minimum match probability to report.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Maximum candidates per query.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Re-estimate the m probabilities by EM over the blocked candidate pairs before matching.
+    #[arg(long)]
+    pub em: bool,
+}
+
+/// `ehm bench-match`: synthetic accuracy and speed benchmark.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchMatchArgs {
+    /// Persons in the synthetic index.
+    #[arg(long, default_value_t = 100_000)]
+    pub persons: usize,
+    /// Queries to run (about 20% are people not in the index).
+    #[arg(long, default_value_t = 5_000)]
+    pub queries: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Also time `run_match` end to end on 5,000 queries against 5,000 persons via CSV files.
+    #[arg(long)]
+    pub end_to_end: bool,
+}
+
+/// Read a person CSV. Malformed values are reported to `warnings` with their line
+/// number and treated as missing.
+pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>, CliError> {
+    let file = std::fs::File::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let headers = rdr
+        .headers()
+        .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name));
+    let id_col = col("id").ok_or_else(|| CliError::new(format!("{} has no id column", path.display())))?;
+    let (c_first, c_last, c_other) = (col("first_name"), col("last_name"), col("other_names"));
+    let (c_dob, c_est, c_gender) = (col("dob"), col("dob_estimated"), col("gender"));
+    let (c_pc, c_addr) = (col("postcode"), col("address"));
+    let mut out = Vec::new();
+    let mut w = |line: u64, msg: String| {
+        let _ = writeln!(warnings, "{}: row {line}: {msg}", path.display());
+    };
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                w(line, format!("unreadable row skipped ({})", e.to_string().replace('\n', " ")));
+                continue;
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line());
+        let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty());
+        let Some(id) = get(Some(id_col)) else {
+            w(line, "empty id, row skipped".into());
+            continue;
+        };
+        let mut p = Person::new(id);
+        p.first_name = get(c_first).map(str::to_string);
+        p.last_name = get(c_last).map(str::to_string);
+        if let Some(o) = get(c_other) {
+            p.other_names = o.split([';', '|']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        }
+        if let Some(d) = get(c_dob) {
+            match Date::parse_iso(d) {
+                Some(d) => p.dob = Some(d),
+                None => w(line, format!("invalid dob {d:?} treated as missing")),
+            }
+        }
+        if let Some(e) = get(c_est) {
+            match e.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "t" => p.dob_estimated = true,
+                "false" | "0" | "no" | "n" | "f" => {}
+                _ => w(line, format!("invalid dob_estimated {e:?} treated as false")),
+            }
+        }
+        if let Some(g) = get(c_gender) {
+            match Gender::parse(g) {
+                Ok(g) => p.gender = g,
+                Err(()) => w(line, format!("unrecognised gender {g:?} treated as missing")),
+            }
+        }
+        if let Some(pc) = get(c_pc) {
+            if normalize_postcode(pc).is_some() {
+                p.postcode = Some(pc.to_string());
+            } else {
+                w(line, format!("invalid postcode {pc:?} treated as missing"));
+            }
+        }
+        p.address = get(c_addr).map(str::to_string);
+        out.push(p);
+    }
+    Ok(out)
+}
+
+/// Match every query against the index and write `query_id,person_id,score`.
+pub fn match_persons(index: &Index, queries: &[Person], top: usize, threshold: f64) -> Vec<Vec<Candidate>> {
+    queries.par_iter().map(|q| index.search(q, top, threshold)).collect()
+}
+
+pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliError> {
+    if !(0.0..=1.0).contains(&args.threshold) {
+        return Err(CliError::new(format!("--threshold must be between 0 and 1, got {}", args.threshold)));
+    }
+    let persons = read_persons(&args.index, warnings)?;
+    let queries = read_persons(&args.queries, warnings)?;
+    let mut index = Index::build(persons);
+    if args.em {
+        index.estimate_m_em(&queries, 10);
+    }
+    let results = match_persons(&index, &queries, args.top, args.threshold);
+    let file = std::fs::File::create(&args.out)
+        .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
+    let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let werr = |e: csv::Error| CliError::new(format!("cannot write {}: {e}", args.out.display()));
+    wtr.write_record(["query_id", "person_id", "score"]).map_err(werr)?;
+    for (q, cands) in queries.iter().zip(&results) {
+        for c in cands {
+            wtr.write_record([q.id.as_str(), c.person_id.as_str(), &format!("{:.6}", c.score)])
+                .map_err(werr)?;
+        }
+    }
+    wtr.flush()
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.out.display())))?;
+    Ok(())
+}
+
+pub fn run_bench_match(args: &BenchMatchArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    crate::synth::bench(args, out).map_err(|e| CliError::new(format!("cannot write the report: {e}")))
+}

@@ -1,0 +1,717 @@
+//! Field comparisons with graded agreement levels, Fellegi–Sunter m/u weights, the
+//! combination into a match probability, and EM estimation of the parameters.
+
+use crate::model::{Date, Gender};
+use crate::normalize::{double_metaphone, phonetic_equal, share_group, Nicknames};
+
+pub const FORENAME: usize = 0;
+pub const SURNAME: usize = 1;
+pub const DOB: usize = 2;
+pub const GENDER: usize = 3;
+pub const POSTCODE: usize = 4;
+pub const ADDRESS: usize = 5;
+/// Number of compared fields.
+pub const NF: usize = 6;
+/// Level code for "one side missing": weight 0.
+pub const NULL: u8 = 255;
+
+pub const FIELD_NAMES: [&str; NF] = ["forename", "surname", "dob", "gender", "postcode", "address"];
+
+pub const LEVEL_NAMES: [&[&str]; NF] = [
+    &[
+        "exact",
+        "nickname",
+        "jaro_winkler_high",
+        "phonetic",
+        "other_name",
+        "jaro_winkler_mid",
+        "initial",
+        "disagree",
+    ],
+    &[
+        "exact",
+        "jaro_winkler_high",
+        "phonetic",
+        "shared_token",
+        "jaro_winkler_mid",
+        "disagree",
+    ],
+    &[
+        "exact",
+        "day_month_swapped",
+        "one_digit_off",
+        "within_a_year",
+        "estimated_near",
+        "estimated_far",
+        "disagree",
+    ],
+    &["agree", "disagree"],
+    &["exact", "sector", "district", "disagree"],
+    &["exact", "similar", "disagree"],
+];
+
+pub mod level {
+    pub const F_EXACT: u8 = 0;
+    pub const F_NICKNAME: u8 = 1;
+    pub const F_JW_HIGH: u8 = 2;
+    pub const F_PHONETIC: u8 = 3;
+    pub const F_OTHER: u8 = 4;
+    pub const F_JW_MID: u8 = 5;
+    pub const F_INITIAL: u8 = 6;
+    pub const F_DISAGREE: u8 = 7;
+
+    pub const S_EXACT: u8 = 0;
+    pub const S_JW_HIGH: u8 = 1;
+    pub const S_PHONETIC: u8 = 2;
+    pub const S_TOKEN: u8 = 3;
+    pub const S_JW_MID: u8 = 4;
+    pub const S_DISAGREE: u8 = 5;
+
+    pub const D_EXACT: u8 = 0;
+    pub const D_SWAP: u8 = 1;
+    pub const D_ONE_DIGIT: u8 = 2;
+    pub const D_YEAR: u8 = 3;
+    pub const D_EST_NEAR: u8 = 4;
+    pub const D_EST_FAR: u8 = 5;
+    pub const D_DISAGREE: u8 = 6;
+
+    pub const G_AGREE: u8 = 0;
+    pub const G_DISAGREE: u8 = 1;
+
+    pub const P_EXACT: u8 = 0;
+    pub const P_SECTOR: u8 = 1;
+    pub const P_DISTRICT: u8 = 2;
+    pub const P_DISAGREE: u8 = 3;
+
+    pub const A_EXACT: u8 = 0;
+    pub const A_SIMILAR: u8 = 1;
+    pub const A_DISAGREE: u8 = 2;
+}
+use level::*;
+
+/// Jaro–Winkler thresholds for the graded name levels.
+pub const JW_HIGH: f64 = 0.92;
+pub const JW_MID: f64 = 0.84;
+/// Log2 penalty applied when first and last names only agree after swapping them.
+pub const SWAP_PENALTY: f64 = 1.0;
+/// Ceiling on the log2 odds when the forename clearly disagrees (or is only fuzzily
+/// similar while the recorded sex differs): siblings, twins above all, share every
+/// household field, so those fields must not outvote a different first name.
+pub const CONFLICT_CEILING: f64 = -4.0;
+/// An estimated date of birth still partially agrees within this many days (~3 years).
+pub const ESTIMATED_DOB_WINDOW_DAYS: i64 = 3 * 366;
+
+/// A normalised name (one or more tokens) with its precomputed keys.
+#[derive(Clone, Debug)]
+pub struct NameInfo {
+    /// Tokens joined without spaces: "smith-jones" and "Smith Jones" agree exactly.
+    pub compact: Box<str>,
+    pub tokens: Box<[Box<str>]>,
+    /// Double Metaphone of the compact form.
+    pub dm: [u32; 2],
+    /// Double Metaphone primary code of each token (blocking on double-barrelled names).
+    pub tok_dm: Box<[u32]>,
+    /// Nickname-table canonical groups.
+    pub nick: Box<[u16]>,
+}
+
+impl NameInfo {
+    pub fn new(tokens: &[String]) -> NameInfo {
+        let compact: String = tokens.concat();
+        let dm = double_metaphone(&compact);
+        let tok_dm: Box<[u32]> = if tokens.len() > 1 {
+            tokens.iter().map(|t| double_metaphone(t)[0]).collect()
+        } else {
+            Box::default()
+        };
+        let nick = Nicknames::get().groups(&compact).to_vec().into_boxed_slice();
+        NameInfo {
+            compact: compact.into_boxed_str(),
+            tokens: tokens.iter().map(|t| t.clone().into_boxed_str()).collect(),
+            dm,
+            tok_dm,
+            nick,
+        }
+    }
+
+    pub fn is_initial(&self) -> bool {
+        self.compact.len() == 1
+    }
+}
+
+/// A normalised address.
+#[derive(Clone, Debug)]
+pub struct AddrInfo {
+    pub text: Box<str>,
+    pub tokens: Box<[Box<str>]>,
+}
+
+impl AddrInfo {
+    pub fn new(tokens: &[String]) -> AddrInfo {
+        AddrInfo {
+            text: tokens.join(" ").into_boxed_str(),
+            tokens: tokens.iter().map(|t| t.clone().into_boxed_str()).collect(),
+        }
+    }
+}
+
+/// Compare forenames. `a_others`/`b_others` are middle names and aliases.
+pub fn compare_forename<'a>(
+    a: &NameInfo,
+    a_others: impl Iterator<Item = &'a NameInfo> + Clone,
+    b: &NameInfo,
+    b_others: impl Iterator<Item = &'a NameInfo> + Clone,
+) -> u8 {
+    if a.compact == b.compact {
+        return F_EXACT;
+    }
+    if share_group(&a.nick, &b.nick) {
+        return F_NICKNAME;
+    }
+    if a.is_initial() || b.is_initial() {
+        return if a.compact.as_bytes()[0] == b.compact.as_bytes()[0] {
+            F_INITIAL
+        } else {
+            other_or(a, a_others, b, b_others, F_DISAGREE)
+        };
+    }
+    let jw = strsim::jaro_winkler(&a.compact, &b.compact);
+    if jw >= JW_HIGH {
+        return F_JW_HIGH;
+    }
+    if phonetic_equal(a.dm, b.dm) {
+        return F_PHONETIC;
+    }
+    let fallback = if jw >= JW_MID { F_JW_MID } else { F_DISAGREE };
+    other_or(a, a_others, b, b_others, fallback)
+}
+
+fn other_or<'a>(
+    a: &NameInfo,
+    mut a_others: impl Iterator<Item = &'a NameInfo>,
+    b: &NameInfo,
+    mut b_others: impl Iterator<Item = &'a NameInfo>,
+    fallback: u8,
+) -> u8 {
+    let hit = |x: &NameInfo, y: &NameInfo| {
+        x.compact == y.compact || (!x.is_initial() && !y.is_initial() && share_group(&x.nick, &y.nick))
+    };
+    if a_others.any(|o| hit(o, b)) || b_others.any(|o| hit(o, a)) {
+        F_OTHER
+    } else {
+        fallback
+    }
+}
+
+/// Compare surnames (double-barrelled names agree on a shared token).
+pub fn compare_surname(a: &NameInfo, b: &NameInfo) -> u8 {
+    if a.compact == b.compact {
+        return S_EXACT;
+    }
+    let jw = strsim::jaro_winkler(&a.compact, &b.compact);
+    if jw >= JW_HIGH {
+        return S_JW_HIGH;
+    }
+    if phonetic_equal(a.dm, b.dm) {
+        return S_PHONETIC;
+    }
+    if (a.tokens.len() > 1 || b.tokens.len() > 1)
+        && a.tokens.iter().any(|t| t.len() > 1 && b.tokens.contains(t))
+    {
+        return S_TOKEN;
+    }
+    if jw >= JW_MID { S_JW_MID } else { S_DISAGREE }
+}
+
+/// Compare dates of birth; an estimated date on either side relaxes the comparison.
+pub fn compare_dob(a: Date, a_est: bool, b: Date, b_est: bool) -> u8 {
+    if a == b {
+        return D_EXACT;
+    }
+    let diff = (a.day_number() - b.day_number()).abs();
+    if a_est || b_est {
+        return if diff <= ESTIMATED_DOB_WINDOW_DAYS { D_EST_NEAR } else { D_EST_FAR };
+    }
+    if a.year() == b.year() && a.day() == b.month() && a.month() == b.day() {
+        return D_SWAP;
+    }
+    if one_digit_apart(a.packed(), b.packed()) {
+        return D_ONE_DIGIT;
+    }
+    if diff <= 366 { D_YEAR } else { D_DISAGREE }
+}
+
+/// One digit of `YYYYMMDD` differs, or two adjacent digits are transposed.
+fn one_digit_apart(a: u32, b: u32) -> bool {
+    let da: Vec<u8> = format!("{a:08}").into_bytes();
+    let db: Vec<u8> = format!("{b:08}").into_bytes();
+    let diffs: Vec<usize> = (0..8).filter(|&i| da[i] != db[i]).collect();
+    match diffs.as_slice() {
+        [_] => true,
+        [i, j] => *j == i + 1 && da[*i] == db[*j] && da[*j] == db[*i],
+        _ => false,
+    }
+}
+
+pub fn compare_gender(a: Gender, b: Gender) -> u8 {
+    if a == b { G_AGREE } else { G_DISAGREE }
+}
+
+/// Compare normalised postcodes (`"OUT IN"` or outward code alone).
+pub fn compare_postcode(a: &str, b: &str) -> u8 {
+    if a == b && a.contains(' ') {
+        return P_EXACT;
+    }
+    let (ao, ai) = a.split_once(' ').unwrap_or((a, ""));
+    let (bo, bi) = b.split_once(' ').unwrap_or((b, ""));
+    if ao != bo {
+        return P_DISAGREE;
+    }
+    if !ai.is_empty() && !bi.is_empty() && ai.as_bytes()[0] == bi.as_bytes()[0] {
+        P_SECTOR
+    } else {
+        P_DISTRICT
+    }
+}
+
+pub fn compare_address(a: &AddrInfo, b: &AddrInfo) -> u8 {
+    if a.text == b.text {
+        return A_EXACT;
+    }
+    fn num(x: &AddrInfo) -> Vec<&str> {
+        x.tokens
+            .iter()
+            .filter(|t| t.bytes().any(|c| c.is_ascii_digit()))
+            .map(|t| &**t)
+            .collect()
+    }
+    let (na, nb) = (num(a), num(b));
+    if !na.is_empty() && !nb.is_empty() && !na.iter().any(|t| nb.contains(t)) {
+        return A_DISAGREE;
+    }
+    let inter = a.tokens.iter().filter(|t| b.tokens.contains(t)).count();
+    let union = a.tokens.len() + b.tokens.len() - inter;
+    if union > 0 && inter * 10 >= union * 6 { A_SIMILAR } else { A_DISAGREE }
+}
+
+/// m and u probabilities of every level of every field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Params {
+    pub m: [Vec<f64>; NF],
+    pub u: [Vec<f64>; NF],
+}
+
+impl Default for Params {
+    /// Shipped defaults: m from typical error rates in children's-services records,
+    /// u from random pairs of child records (0-18, UK name frequencies).
+    fn default() -> Params {
+        Params {
+            m: [
+                vec![0.80, 0.04, 0.05, 0.015, 0.015, 0.015, 0.01, 0.055],
+                vec![0.84, 0.05, 0.02, 0.02, 0.01, 0.06],
+                vec![0.86, 0.015, 0.04, 0.03, 0.03, 0.0015, 0.0235],
+                vec![0.98, 0.02],
+                vec![0.75, 0.05, 0.05, 0.15],
+                vec![0.6, 0.15, 0.25],
+            ],
+            u: [
+                vec![0.01, 0.002, 0.004, 0.006, 0.0005, 0.03, 0.0015, 0.946],
+                vec![0.005, 0.003, 0.006, 0.001, 0.02, 0.965],
+                vec![0.00015, 0.00003, 0.002, 0.1, 0.01, 0.021, 0.86682],
+                vec![0.5, 0.5],
+                vec![0.00002, 0.0001, 0.003, 0.99688],
+                vec![0.0005, 0.0002, 0.9993],
+            ],
+        }
+    }
+}
+
+/// Precomputed log2(m/u) for every level.
+#[derive(Clone, Debug)]
+pub struct Weights {
+    pub w: [[f64; 8]; NF],
+    pub m_exact: [f64; 2],
+}
+
+impl Params {
+    pub fn weights(&self) -> Weights {
+        let mut w = [[0.0; 8]; NF];
+        for f in 0..NF {
+            for (l, slot) in w[f].iter_mut().enumerate().take(self.m[f].len()) {
+                *slot = (self.m[f][l].max(1e-9) / self.u[f][l].max(1e-9)).log2();
+            }
+        }
+        Weights {
+            w,
+            m_exact: [self.m[FORENAME][0], self.m[SURNAME][0]],
+        }
+    }
+}
+
+/// The comparison outcome of one pair of records.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    pub levels: [u8; NF],
+    /// Per-field log2 weight (0 for a missing value).
+    pub weights: [f64; NF],
+    /// First and last names agreed only after swapping them.
+    pub swapped: bool,
+}
+
+impl Comparison {
+    pub fn sum(&self) -> f64 {
+        self.weights.iter().sum::<f64>() - if self.swapped { SWAP_PENALTY } else { 0.0 }
+    }
+
+    /// Why household fields must not count: `Some(reason)` when the forename clearly
+    /// disagrees, or is only fuzzily similar while the recorded sex differs.
+    pub fn conflict(&self) -> Option<&'static str> {
+        let f = self.levels[FORENAME];
+        if f == F_DISAGREE {
+            return Some("forename_conflict");
+        }
+        if matches!(f, F_JW_HIGH | F_PHONETIC | F_JW_MID) && self.levels[GENDER] == G_DISAGREE {
+            return Some("forename_and_sex_conflict");
+        }
+        None
+    }
+
+    /// Final log2 odds with the given prior (log2 odds), after the sibling guard.
+    pub fn log_odds(&self, prior: f64) -> f64 {
+        let raw = prior + self.sum();
+        if self.conflict().is_some() { raw.min(CONFLICT_CEILING) } else { raw }
+    }
+}
+
+/// Probability from log2 odds.
+pub fn probability(log2_odds: f64) -> f64 {
+    1.0 / (1.0 + (-log2_odds).exp2())
+}
+
+/// A comparable view of one record (from the index or a query).
+#[derive(Clone, Copy)]
+pub struct Side<'a> {
+    pub first: Option<&'a NameInfo>,
+    pub last: Option<&'a NameInfo>,
+    pub others: &'a [&'a NameInfo],
+    pub dob: Option<Date>,
+    pub dob_estimated: bool,
+    pub gender: Option<Gender>,
+    pub postcode: Option<&'a str>,
+    pub address: Option<&'a AddrInfo>,
+}
+
+/// Term-frequency context: how common each exact name is in the index.
+pub trait TermFreq {
+    /// u probability of exact agreement on this forename (None = use the default u).
+    fn forename_u(&self, name: &NameInfo) -> Option<f64>;
+    fn surname_u(&self, name: &NameInfo) -> Option<f64>;
+}
+
+/// No term-frequency adjustment.
+pub struct NoTf;
+impl TermFreq for NoTf {
+    fn forename_u(&self, _: &NameInfo) -> Option<f64> {
+        None
+    }
+    fn surname_u(&self, _: &NameInfo) -> Option<f64> {
+        None
+    }
+}
+
+/// Compare two records field by field.
+pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Comparison {
+    let mut levels = [NULL; NF];
+    let mut weights = [0.0; NF];
+
+    // Names, direct orientation.
+    let fore = |x: Option<&NameInfo>, xo: &[&NameInfo], y: Option<&NameInfo>, yo: &[&NameInfo]| match (x, y) {
+        (Some(x), Some(y)) => compare_forename(x, xo.iter().copied(), y, yo.iter().copied()),
+        _ => NULL,
+    };
+    let sur = |x: Option<&NameInfo>, y: Option<&NameInfo>| match (x, y) {
+        (Some(x), Some(y)) => compare_surname(x, y),
+        _ => NULL,
+    };
+    let wt = |f: usize, l: u8, name: Option<&NameInfo>| -> f64 {
+        if l == NULL {
+            return 0.0;
+        }
+        if l == 0 && (f == FORENAME || f == SURNAME) {
+            let u = name.and_then(|n| if f == FORENAME { tf.forename_u(n) } else { tf.surname_u(n) });
+            if let Some(u) = u {
+                let m = w.m_exact[f];
+                return (m / u.max(1e-9)).log2();
+            }
+        }
+        w.w[f][l as usize]
+    };
+    let lf = fore(a.first, a.others, b.first, b.others);
+    let ls = sur(a.last, b.last);
+    let direct = wt(FORENAME, lf, b.first) + wt(SURNAME, ls, b.last);
+    levels[FORENAME] = lf;
+    levels[SURNAME] = ls;
+    weights[FORENAME] = wt(FORENAME, lf, b.first);
+    weights[SURNAME] = wt(SURNAME, ls, b.last);
+    let mut swapped = false;
+    // Swapped orientation: only worth checking when the direct one is weak.
+    let strong = lf <= F_NICKNAME && ls == S_EXACT;
+    if !strong && a.first.is_some() && a.last.is_some() && b.first.is_some() && b.last.is_some() {
+        // Both cross pairs use the (symmetric) forename comparator without term
+        // frequencies, so the score stays symmetric in (a, b).
+        let c1 = fore(a.first, &[], b.last, &[]);
+        let c2 = fore(a.last, &[], b.first, &[]);
+        let cw = |l: u8| w.w[FORENAME][l as usize].min(w.w[SURNAME][surname_level_of(l) as usize]);
+        let cross = cw(c1) + cw(c2);
+        if cross - SWAP_PENALTY > direct && c1 != F_DISAGREE && c2 != F_DISAGREE {
+            swapped = true;
+            levels[FORENAME] = c1;
+            levels[SURNAME] = surname_level_of(c2);
+            weights[FORENAME] = cw(c1);
+            weights[SURNAME] = cw(c2);
+        }
+    }
+
+    if let (Some(x), Some(y)) = (a.dob, b.dob) {
+        let l = compare_dob(x, a.dob_estimated, y, b.dob_estimated);
+        levels[DOB] = l;
+        weights[DOB] = w.w[DOB][l as usize];
+    }
+    if let (Some(x), Some(y)) = (a.gender, b.gender) {
+        let l = compare_gender(x, y);
+        levels[GENDER] = l;
+        weights[GENDER] = w.w[GENDER][l as usize];
+    }
+    if let (Some(x), Some(y)) = (a.postcode, b.postcode) {
+        let l = compare_postcode(x, y);
+        levels[POSTCODE] = l;
+        weights[POSTCODE] = w.w[POSTCODE][l as usize];
+    }
+    if let (Some(x), Some(y)) = (a.address, b.address) {
+        let l = compare_address(x, y);
+        levels[ADDRESS] = l;
+        weights[ADDRESS] = w.w[ADDRESS][l as usize];
+    }
+    Comparison {
+        levels,
+        weights,
+        swapped,
+    }
+}
+
+/// Map a forename-comparator level onto the closest surname level.
+fn surname_level_of(l: u8) -> u8 {
+    match l {
+        F_EXACT | F_NICKNAME => S_EXACT,
+        F_JW_HIGH => S_JW_HIGH,
+        F_PHONETIC => S_PHONETIC,
+        F_OTHER => S_TOKEN,
+        F_JW_MID | F_INITIAL => S_JW_MID,
+        _ => S_DISAGREE,
+    }
+}
+
+/// EM estimation (Fellegi–Sunter / Winkler) of m (and optionally u) probabilities and
+/// the match proportion from comparison-level vectors of candidate pairs (as produced
+/// by blocking). Missing values (`NULL`) are skipped. Returns the new parameters and
+/// the estimated proportion of matches among the pairs.
+pub fn estimate_em(
+    vectors: &[[u8; NF]],
+    init: &Params,
+    init_lambda: f64,
+    iterations: usize,
+    fix_u: bool,
+) -> (Params, f64) {
+    let mut p = init.clone();
+    let mut lambda = init_lambda.clamp(1e-6, 1.0 - 1e-6);
+    if vectors.is_empty() {
+        return (p, lambda);
+    }
+    for _ in 0..iterations {
+        let w = p.weights();
+        let prior = (lambda / (1.0 - lambda)).log2();
+        let mut mc: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; p.m[f].len()]);
+        let mut uc: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; p.u[f].len()]);
+        let mut total_p = 0.0;
+        for v in vectors {
+            let s: f64 = (0..NF)
+                .filter(|&f| v[f] != NULL)
+                .map(|f| w.w[f][v[f] as usize])
+                .sum();
+            let pm = probability(prior + s);
+            total_p += pm;
+            for f in 0..NF {
+                if v[f] != NULL {
+                    mc[f][v[f] as usize] += pm;
+                    uc[f][v[f] as usize] += 1.0 - pm;
+                }
+            }
+        }
+        lambda = (total_p / vectors.len() as f64).clamp(1e-6, 1.0 - 1e-6);
+        for f in 0..NF {
+            let smooth = |counts: &Vec<f64>, prior: &Vec<f64>| -> Vec<f64> {
+                // A small Dirichlet prior centred on the previous estimate keeps empty
+                // levels from collapsing to zero.
+                let total: f64 = counts.iter().sum::<f64>() + 1.0;
+                counts.iter().zip(prior).map(|(c, p0)| (c + p0) / total).collect()
+            };
+            p.m[f] = smooth(&mc[f], &p.m[f]);
+            if !fix_u {
+                p.u[f] = smooth(&uc[f], &p.u[f]);
+            }
+        }
+    }
+    (p, lambda)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::name_tokens;
+
+    fn n(s: &str) -> NameInfo {
+        NameInfo::new(&name_tokens(s))
+    }
+    fn fcmp(a: &str, b: &str) -> u8 {
+        compare_forename(&n(a), std::iter::empty(), &n(b), std::iter::empty())
+    }
+    fn d(s: &str) -> Date {
+        Date::parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn identical_forenames_are_exact() {
+        assert_eq!(fcmp("Oliver", "OLIVER"), F_EXACT);
+    }
+
+    #[test]
+    fn a_nickname_matches_its_full_name() {
+        assert_eq!(fcmp("Bill", "William"), F_NICKNAME);
+        assert_eq!(fcmp("Lizzie", "Elizabeth"), F_NICKNAME);
+        assert_eq!(fcmp("Peggy", "Margaret"), F_NICKNAME);
+    }
+
+    #[test]
+    fn a_one_letter_typo_is_jaro_winkler_high() {
+        assert_eq!(fcmp("Jonathan", "Jonathon"), F_JW_HIGH);
+    }
+
+    #[test]
+    fn sound_alike_forenames_are_phonetic() {
+        assert_eq!(fcmp("Kathryn", "Catherine"), F_PHONETIC);
+    }
+
+    #[test]
+    fn an_initial_matches_a_name_with_that_letter() {
+        assert_eq!(fcmp("J", "James"), F_INITIAL);
+        assert_eq!(fcmp("K", "James"), F_DISAGREE);
+    }
+
+    #[test]
+    fn different_forenames_disagree() {
+        assert_eq!(fcmp("Oliver", "Harry"), F_DISAGREE);
+    }
+
+    #[test]
+    fn a_middle_name_used_as_forename_is_other_name() {
+        let others = [n("James")];
+        let l = compare_forename(&n("James"), std::iter::empty(), &n("Oliver"), others.iter());
+        assert_eq!(l, F_OTHER);
+    }
+
+    #[test]
+    fn a_hyphenation_change_is_an_exact_surname() {
+        assert_eq!(compare_surname(&n("Smith-Jones"), &n("Smith Jones")), S_EXACT);
+    }
+
+    #[test]
+    fn a_dropped_half_of_a_double_barrelled_surname_still_agrees() {
+        let l = compare_surname(&n("Featherstone-Okafor"), &n("Okafor"));
+        assert_eq!(l, S_TOKEN);
+    }
+
+    #[test]
+    fn a_surname_typo_is_jaro_winkler_high() {
+        assert_eq!(compare_surname(&n("Robinson"), &n("Robinsin")), S_JW_HIGH);
+        assert_eq!(compare_surname(&n("Smith"), &n("Jones")), S_DISAGREE);
+    }
+
+    #[test]
+    fn day_and_month_swapped_is_recognised() {
+        assert_eq!(compare_dob(d("2015-03-07"), false, d("2015-07-03"), false), D_SWAP);
+    }
+
+    #[test]
+    fn one_digit_off_is_recognised() {
+        assert_eq!(compare_dob(d("2015-03-17"), false, d("2015-03-27"), false), D_ONE_DIGIT);
+        assert_eq!(compare_dob(d("2015-03-17"), false, d("2051-03-17"), false), D_ONE_DIGIT);
+    }
+
+    #[test]
+    fn dates_within_a_year_partially_agree() {
+        assert_eq!(compare_dob(d("2015-03-17"), false, d("2015-11-02"), false), D_YEAR);
+        assert_eq!(compare_dob(d("2015-03-17"), false, d("2018-11-02"), false), D_DISAGREE);
+    }
+
+    #[test]
+    fn an_estimated_dob_relaxes_the_comparison() {
+        assert_eq!(compare_dob(d("2015-03-17"), true, d("2017-06-01"), false), D_EST_NEAR);
+        assert_eq!(compare_dob(d("2015-03-17"), false, d("2017-06-01"), false), D_DISAGREE);
+        assert_eq!(compare_dob(d("2010-03-17"), true, d("2017-06-01"), false), D_EST_FAR);
+    }
+
+    #[test]
+    fn postcode_levels_are_graded() {
+        assert_eq!(compare_postcode("LS1 4AB", "LS1 4AB"), P_EXACT);
+        assert_eq!(compare_postcode("LS1 4AB", "LS1 4ZZ"), P_SECTOR);
+        assert_eq!(compare_postcode("LS1 4AB", "LS1 9AB"), P_DISTRICT);
+        assert_eq!(compare_postcode("LS1 4AB", "LS1"), P_DISTRICT);
+        assert_eq!(compare_postcode("LS1 4AB", "M1 4AB"), P_DISAGREE);
+    }
+
+    #[test]
+    fn addresses_with_a_different_house_number_disagree() {
+        let a = |s: &str| AddrInfo::new(&crate::normalize::address_tokens(s));
+        assert_eq!(compare_address(&a("12 High St"), &a("12 high street")), A_EXACT);
+        assert_eq!(compare_address(&a("12 High St"), &a("14 High Street")), A_DISAGREE);
+        assert_eq!(compare_address(&a("Flat 3, 12 High St"), &a("12 High Street")), A_SIMILAR);
+    }
+
+    #[test]
+    fn a_missing_value_weighs_nothing() {
+        let w = Params::default().weights();
+        let a = n("Oliver");
+        let s1 = Side {
+            first: Some(&a),
+            last: None,
+            others: &[],
+            dob: None,
+            dob_estimated: false,
+            gender: None,
+            postcode: None,
+            address: None,
+        };
+        let c = compare(&s1, &s1, &w, &NoTf);
+        assert_eq!(c.levels[SURNAME], NULL);
+        assert_eq!(c.weights[SURNAME], 0.0);
+        assert_eq!(c.weights[DOB], 0.0);
+        assert!(c.weights[FORENAME] > 0.0);
+    }
+
+    #[test]
+    fn em_recovers_a_clear_two_class_mixture() {
+        // 200 matches agreeing on everything, 2000 non-matches disagreeing on names/dob.
+        let mut v = Vec::new();
+        for _ in 0..200 {
+            v.push([F_EXACT, S_EXACT, D_EXACT, G_AGREE, NULL, NULL]);
+        }
+        for i in 0..2000 {
+            let g = if i % 2 == 0 { G_AGREE } else { G_DISAGREE };
+            v.push([F_DISAGREE, if i % 10 == 0 { S_EXACT } else { S_DISAGREE }, D_DISAGREE, g, NULL, NULL]);
+        }
+        let (p, lambda) = estimate_em(&v, &Params::default(), 0.01, 30, false);
+        assert!((lambda - 200.0 / 2200.0).abs() < 0.01, "lambda {lambda}");
+        assert!(p.m[FORENAME][F_EXACT as usize] > 0.95);
+        assert!(p.u[SURNAME][S_EXACT as usize] > 0.05 && p.u[SURNAME][S_EXACT as usize] < 0.15);
+    }
+}

@@ -1,0 +1,716 @@
+//! The person index: interned normalised records, blocking tables and search.
+
+use crate::compare::{
+    compare, estimate_em, probability, AddrInfo, Comparison, NameInfo, NoTf, Params, Side, TermFreq,
+    Weights, FIELD_NAMES, LEVEL_NAMES, NF, NULL,
+};
+use crate::model::{Date, Gender, Person};
+use crate::normalize::{address_tokens, name_tokens, normalize_postcode};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+const NONE: u32 = u32::MAX;
+/// Blocks larger than this are skipped at query time: they are not discriminating and
+/// the other blocking keys still reach the true match.
+pub const MAX_BLOCK: usize = 4000;
+/// Index sizes below this are treated as this large when setting the prior and the
+/// term-frequency u values, so that small indexes do not inflate weak evidence.
+pub const MIN_EFFECTIVE_SIZE: f64 = 10_000.0;
+/// Random pairs sampled at build time to estimate u probabilities.
+pub const U_SAMPLE_PAIRS: usize = 300_000;
+
+/// One field's contribution to a candidate's score.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldComparison {
+    pub field: &'static str,
+    pub level: &'static str,
+    /// log2 Bayes factor; all weights of a candidate (including the `prior` row) add up
+    /// to its final log2 odds.
+    pub weight: f64,
+}
+
+/// A search result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub person_id: String,
+    /// Match probability in [0, 1].
+    pub score: f64,
+    pub explanation: Vec<FieldComparison>,
+}
+
+#[derive(Clone, Debug)]
+struct Rec {
+    first: u32,
+    last: u32,
+    others: Box<[u32]>,
+    dob: u32,
+    /// bit 0: DOB estimated; bits 1-2: gender (0 none, 1 male, 2 female).
+    flags: u8,
+    postcode: u32,
+    address: u32,
+}
+
+/// A normalised record before interning.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Norm {
+    pub first: Option<Vec<String>>,
+    pub last: Option<Vec<String>>,
+    pub others: Vec<Vec<String>>,
+    pub dob: Option<Date>,
+    pub est: bool,
+    pub gender: Option<Gender>,
+    pub postcode: Option<String>,
+    pub address: Option<Vec<String>>,
+}
+
+pub(crate) fn normalise(p: &Person) -> Norm {
+    let mut n = Norm {
+        dob: p.dob,
+        est: p.dob_estimated && p.dob.is_some(),
+        gender: p.gender,
+        ..Norm::default()
+    };
+    if let Some(f) = &p.first_name {
+        let toks = name_tokens(f);
+        if let Some((head, rest)) = toks.split_first() {
+            n.first = Some(vec![head.clone()]);
+            n.others.extend(rest.iter().map(|t| vec![t.clone()]));
+        }
+    }
+    if let Some(l) = &p.last_name {
+        let toks = name_tokens(l);
+        if !toks.is_empty() {
+            n.last = Some(toks);
+        }
+    }
+    for o in &p.other_names {
+        n.others.extend(name_tokens(o).into_iter().map(|t| vec![t]));
+    }
+    n.postcode = p.postcode.as_deref().and_then(normalize_postcode);
+    if let Some(a) = &p.address {
+        let toks = address_tokens(a);
+        if !toks.is_empty() {
+            n.address = Some(toks);
+        }
+    }
+    n
+}
+
+/// A query, normalised once.
+pub struct Prepared {
+    first: Option<NameInfo>,
+    last: Option<NameInfo>,
+    others: Vec<NameInfo>,
+    dob: Option<Date>,
+    est: bool,
+    gender: Option<Gender>,
+    postcode: Option<String>,
+    address: Option<AddrInfo>,
+}
+
+impl Prepared {
+    pub fn new(p: &Person) -> Prepared {
+        let n = normalise(p);
+        Prepared {
+            first: n.first.as_deref().map(NameInfo::new),
+            last: n.last.as_deref().map(NameInfo::new),
+            others: n.others.iter().map(|o| NameInfo::new(o)).collect(),
+            dob: n.dob,
+            est: n.est,
+            gender: n.gender,
+            postcode: n.postcode,
+            address: n.address.as_deref().map(AddrInfo::new),
+        }
+    }
+
+    fn side<'a>(&'a self, others: &'a [&'a NameInfo]) -> Side<'a> {
+        Side {
+            first: self.first.as_ref(),
+            last: self.last.as_ref(),
+            others,
+            dob: self.dob,
+            dob_estimated: self.est,
+            gender: self.gender,
+            postcode: self.postcode.as_deref(),
+            address: self.address.as_ref(),
+        }
+    }
+}
+
+struct Interner<T> {
+    map: FxHashMap<String, u32>,
+    items: Vec<T>,
+}
+
+impl<T> Interner<T> {
+    fn new() -> Self {
+        Interner {
+            map: FxHashMap::default(),
+            items: Vec::new(),
+        }
+    }
+}
+
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn key(tag: u64, a: u64, b: u64) -> u64 {
+    mix(mix(tag << 56 ^ a).wrapping_add(b))
+}
+
+fn str_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3))
+}
+
+const K_SURNAME_YEAR: u64 = 1;
+const K_FORENAME_DOB: u64 = 2;
+const K_DOB: u64 = 3;
+const K_POSTCODE_INITIAL: u64 = 4;
+const K_NAME_PAIR: u64 = 5;
+const K_NICKNAME_SURNAME: u64 = 6;
+const K_POSTCODE_YEAR: u64 = 7;
+
+/// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
+/// query time also middle names and swapped surnames), `lasts` likewise.
+fn blocking_keys(
+    firsts: &[&NameInfo],
+    lasts: &[&NameInfo],
+    dobs: &[Date],
+    postcode: Option<&str>,
+    out: &mut Vec<u64>,
+) {
+    let mut last_codes: Vec<u64> = Vec::new();
+    for l in lasts {
+        if l.dm[0] != 0 {
+            last_codes.push(u64::from(l.dm[0]));
+        }
+        last_codes.extend(l.tok_dm.iter().filter(|&&c| c != 0).map(|&c| u64::from(c)));
+    }
+    last_codes.sort_unstable();
+    last_codes.dedup();
+    let mut first_codes: Vec<u64> = Vec::new();
+    let mut nick_groups: Vec<u64> = Vec::new();
+    for f in firsts {
+        if !f.is_initial() && f.dm[0] != 0 {
+            first_codes.push(u64::from(f.dm[0]));
+        }
+        nick_groups.extend(f.nick.iter().take(6).map(|&g| u64::from(g)));
+    }
+    first_codes.sort_unstable();
+    first_codes.dedup();
+    nick_groups.sort_unstable();
+    nick_groups.dedup();
+    for d in dobs {
+        let y = d.year() as u64;
+        let p = u64::from(d.packed());
+        out.push(key(K_DOB, p, 0));
+        for &l in &last_codes {
+            out.push(key(K_SURNAME_YEAR, l, y));
+        }
+        for &f in &first_codes {
+            out.push(key(K_FORENAME_DOB, f, p));
+        }
+    }
+    for &f in &first_codes {
+        for &l in &last_codes {
+            out.push(key(K_NAME_PAIR, f, l));
+        }
+    }
+    for &g in &nick_groups {
+        for &l in &last_codes {
+            out.push(key(K_NICKNAME_SURNAME, g, l));
+        }
+    }
+    if let Some(pc) = postcode.filter(|p| p.contains(' ')) {
+        let h = str_hash(pc);
+        for f in firsts {
+            out.push(key(K_POSTCODE_INITIAL, h, u64::from(f.compact.as_bytes()[0])));
+        }
+        for d in dobs {
+            out.push(key(K_POSTCODE_YEAR, h, d.year() as u64));
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+/// Simple deterministic PRNG (SplitMix64).
+#[derive(Clone, Debug)]
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix(self.0)
+    }
+    /// Uniform in [0, n).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u64
+    }
+    pub fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The searchable person index.
+pub struct Index {
+    ids: Vec<Box<str>>,
+    recs: Vec<Rec>,
+    names: Interner<NameInfo>,
+    first_count: Vec<u32>,
+    last_count: Vec<u32>,
+    postcodes: Interner<Box<str>>,
+    addrs: Interner<AddrInfo>,
+    block_keys: Vec<u64>,
+    block_offsets: Vec<u32>,
+    block_members: Vec<u32>,
+    params: Params,
+    weights: Weights,
+    n_eff: f64,
+}
+
+struct QueryTf {
+    f: Option<f64>,
+    s: Option<f64>,
+}
+impl TermFreq for QueryTf {
+    fn forename_u(&self, _: &NameInfo) -> Option<f64> {
+        self.f
+    }
+    fn surname_u(&self, _: &NameInfo) -> Option<f64> {
+        self.s
+    }
+}
+
+impl Index {
+    /// Build an index with the shipped default m probabilities and u probabilities
+    /// estimated from random pairs of the indexed records.
+    pub fn build(persons: Vec<Person>) -> Index {
+        Index::build_with_params(persons, Params::default(), true)
+    }
+
+    /// Build with explicit parameters; `estimate_u` re-estimates u by random sampling.
+    pub fn build_with_params(persons: Vec<Person>, params: Params, estimate_u: bool) -> Index {
+        let norms: Vec<Norm> = persons.par_iter().map(normalise).collect();
+        let ids: Vec<Box<str>> = persons.into_iter().map(|p| p.id.into_boxed_str()).collect();
+
+        // Intern names, postcodes and addresses (sequential; cheap hash lookups).
+        let mut name_tokens_of: Vec<Vec<String>> = Vec::new();
+        let mut names: Interner<NameInfo> = Interner::new();
+        let mut postcodes: Interner<Box<str>> = Interner::new();
+        let mut addr_tokens_of: Vec<Vec<String>> = Vec::new();
+        let mut addrs: Interner<AddrInfo> = Interner::new();
+        let mut intern_name = |toks: &Vec<String>| -> u32 {
+            let k = toks.join(" ");
+            if let Some(&i) = names.map.get(&k) {
+                return i;
+            }
+            let i = name_tokens_of.len() as u32;
+            name_tokens_of.push(toks.clone());
+            names.map.insert(k, i);
+            i
+        };
+        let mut recs: Vec<Rec> = Vec::with_capacity(norms.len());
+        for n in &norms {
+            let first = n.first.as_ref().map_or(NONE, &mut intern_name);
+            let last = n.last.as_ref().map_or(NONE, &mut intern_name);
+            let others: Box<[u32]> = n.others.iter().map(&mut intern_name).collect();
+            let postcode = n.postcode.as_ref().map_or(NONE, |p| {
+                if let Some(&i) = postcodes.map.get(p) {
+                    return i;
+                }
+                let i = postcodes.items.len() as u32;
+                postcodes.items.push(p.clone().into_boxed_str());
+                postcodes.map.insert(p.clone(), i);
+                i
+            });
+            let address = n.address.as_ref().map_or(NONE, |a| {
+                let k = a.join(" ");
+                if let Some(&i) = addrs.map.get(&k) {
+                    return i;
+                }
+                let i = addr_tokens_of.len() as u32;
+                addr_tokens_of.push(a.clone());
+                addrs.map.insert(k, i);
+                i
+            });
+            let g = match n.gender {
+                None => 0,
+                Some(Gender::Male) => 1,
+                Some(Gender::Female) => 2,
+            };
+            recs.push(Rec {
+                first,
+                last,
+                others,
+                dob: n.dob.map_or(0, |d| d.packed()),
+                flags: u8::from(n.est) | (g << 1),
+                postcode,
+                address,
+            });
+        }
+        drop(norms);
+        names.items = name_tokens_of.par_iter().map(|t| NameInfo::new(t)).collect();
+        addrs.items = addr_tokens_of.par_iter().map(|t| AddrInfo::new(t)).collect();
+        drop(name_tokens_of);
+        drop(addr_tokens_of);
+        let mut first_count = vec![0u32; names.items.len()];
+        let mut last_count = vec![0u32; names.items.len()];
+        for r in &recs {
+            if r.first != NONE {
+                first_count[r.first as usize] += 1;
+            }
+            if r.last != NONE {
+                last_count[r.last as usize] += 1;
+            }
+        }
+
+        let n_eff = (recs.len() as f64).max(MIN_EFFECTIVE_SIZE);
+        let weights = params.weights();
+        let mut idx = Index {
+            ids,
+            recs,
+            names,
+            first_count,
+            last_count,
+            postcodes,
+            addrs,
+            block_keys: Vec::new(),
+            block_offsets: Vec::new(),
+            block_members: Vec::new(),
+            params,
+            weights,
+            n_eff,
+        };
+        idx.build_blocks();
+        if estimate_u {
+            let p = idx.estimate_u(U_SAMPLE_PAIRS, 0x5EED);
+            idx.set_params(p);
+        }
+        idx
+    }
+
+    fn build_blocks(&mut self) {
+        let mut pairs: Vec<(u64, u32)> = self
+            .recs
+            .par_iter()
+            .enumerate()
+            .fold(Vec::new, |mut acc, (i, r)| {
+                let mut keys = Vec::with_capacity(16);
+                let first: Vec<&NameInfo> = self.name(r.first).into_iter().collect();
+                let last: Vec<&NameInfo> = self.name(r.last).into_iter().collect();
+                let dobs: Vec<Date> = Date::from_packed(r.dob).into_iter().collect();
+                blocking_keys(&first, &last, &dobs, self.postcode(r.postcode), &mut keys);
+                acc.extend(keys.into_iter().map(|k| (k, i as u32)));
+                acc
+            })
+            .reduce(Vec::new, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                a.extend(b);
+                a
+            });
+        pairs.par_sort_unstable();
+        let mut keys = Vec::new();
+        let mut offsets = Vec::new();
+        let mut members = Vec::with_capacity(pairs.len());
+        for (i, &(k, m)) in pairs.iter().enumerate() {
+            if i == 0 || pairs[i - 1].0 != k {
+                keys.push(k);
+                offsets.push(members.len() as u32);
+            }
+            members.push(m);
+        }
+        offsets.push(members.len() as u32);
+        self.block_keys = keys;
+        self.block_offsets = offsets;
+        self.block_members = members;
+    }
+
+    fn name(&self, i: u32) -> Option<&NameInfo> {
+        (i != NONE).then(|| &self.names.items[i as usize])
+    }
+    fn postcode(&self, i: u32) -> Option<&str> {
+        (i != NONE).then(|| &*self.postcodes.items[i as usize])
+    }
+
+    fn block(&self, k: u64) -> &[u32] {
+        match self.block_keys.binary_search(&k) {
+            Ok(i) => {
+                &self.block_members[self.block_offsets[i] as usize..self.block_offsets[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+    pub fn set_params(&mut self, p: Params) {
+        self.weights = p.weights();
+        self.params = p;
+    }
+    /// Prior log2 odds that a query matches one given record (1 / effective index size).
+    pub fn prior(&self) -> f64 {
+        -self.n_eff.log2()
+    }
+
+    fn with_side<R>(&self, i: usize, f: impl FnOnce(&Side<'_>) -> R) -> R {
+        let r = &self.recs[i];
+        let others: Vec<&NameInfo> = r.others.iter().map(|&o| &self.names.items[o as usize]).collect();
+        let side = Side {
+            first: self.name(r.first),
+            last: self.name(r.last),
+            others: &others,
+            dob: Date::from_packed(r.dob),
+            dob_estimated: r.flags & 1 != 0,
+            gender: match (r.flags >> 1) & 3 {
+                1 => Some(Gender::Male),
+                2 => Some(Gender::Female),
+                _ => None,
+            },
+            postcode: self.postcode(r.postcode),
+            address: (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
+        };
+        f(&side)
+    }
+
+    /// Estimate u probabilities from random pairs of indexed records (most random pairs
+    /// are non-matches), smoothed towards the current u values.
+    pub fn estimate_u(&self, pairs: usize, seed: u64) -> Params {
+        let n = self.recs.len() as u64;
+        let mut p = self.params.clone();
+        if n < 2 {
+            return p;
+        }
+        let chunks = 16usize;
+        let per = pairs.div_ceil(chunks);
+        let counts: Vec<[Vec<f64>; NF]> = (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+                let mut cnt: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; self.params.u[f].len()]);
+                for _ in 0..per {
+                    let i = rng.below(n) as usize;
+                    let j = rng.below(n) as usize;
+                    if i == j {
+                        continue;
+                    }
+                    let cmp = self.with_side(i, |a| self.with_side(j, |b| compare(a, b, &self.weights, &NoTf)));
+                    for f in 0..NF {
+                        let l = cmp.levels[f];
+                        if l != NULL && !cmp.swapped {
+                            cnt[f][l as usize] += 1.0;
+                        }
+                    }
+                }
+                cnt
+            })
+            .collect();
+        const PSEUDO: f64 = 2000.0;
+        for f in 0..NF {
+            let len = p.u[f].len();
+            let mut tot = vec![0.0; len];
+            for c in &counts {
+                for l in 0..len {
+                    tot[l] += c[f][l];
+                }
+            }
+            let total: f64 = tot.iter().sum();
+            let new: Vec<f64> = (0..len)
+                .map(|l| (tot[l] + PSEUDO * p.u[f][l]) / (total + PSEUDO))
+                .collect();
+            p.u[f] = new;
+        }
+        p
+    }
+
+    /// Candidate record numbers for a query, from all its blocking keys.
+    fn candidates(&self, q: &Prepared) -> Vec<u32> {
+        let mut firsts: Vec<&NameInfo> = Vec::new();
+        let mut lasts: Vec<&NameInfo> = Vec::new();
+        if let Some(f) = &q.first {
+            firsts.push(f);
+        }
+        firsts.extend(q.others.iter());
+        if let Some(l) = &q.last {
+            lasts.push(l);
+            firsts.push(l); // swapped names
+        }
+        if let Some(f) = &q.first {
+            lasts.push(f); // swapped names
+        }
+        let mut dobs: Vec<Date> = Vec::new();
+        if let Some(d) = q.dob {
+            dobs.push(d);
+            if let Some(s) = Date::new(d.year(), d.day(), d.month())
+                && s != d
+            {
+                dobs.push(s);
+            }
+        }
+        let mut keys = Vec::with_capacity(64);
+        blocking_keys(&firsts, &lasts, &dobs, q.postcode.as_deref(), &mut keys);
+        // Alternate phonetic codes of the query names.
+        let alt_first: Vec<NameInfo> = q
+            .first
+            .iter()
+            .filter(|f| f.dm[1] != 0)
+            .map(|f| NameInfo { dm: [f.dm[1], 0], nick: Box::new([]), ..f.clone() })
+            .collect();
+        let alt_last: Vec<NameInfo> = q
+            .last
+            .iter()
+            .filter(|l| l.dm[1] != 0)
+            .map(|l| NameInfo { dm: [l.dm[1], 0], tok_dm: Box::new([]), nick: Box::new([]), ..l.clone() })
+            .collect();
+        if !alt_first.is_empty() || !alt_last.is_empty() {
+            let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
+            let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
+            let mut more = Vec::new();
+            blocking_keys(&af, &al, &dobs, None, &mut more);
+            keys.extend(more);
+        }
+        let mut cands: Vec<u32> = Vec::new();
+        for k in keys {
+            let b = self.block(k);
+            if b.len() <= MAX_BLOCK {
+                cands.extend_from_slice(b);
+            }
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+    }
+
+    fn query_tf(&self, q: &Prepared) -> QueryTf {
+        let look = |n: &Option<NameInfo>, counts: &Vec<u32>| -> Option<f64> {
+            let n = n.as_ref()?;
+            let k = n.tokens.join(" ");
+            let c = self.names.map.get(&k).map_or(0, |&i| counts[i as usize]);
+            Some(f64::from(c.max(1)) / self.n_eff)
+        };
+        QueryTf {
+            f: look(&q.first, &self.first_count),
+            s: look(&q.last, &self.last_count),
+        }
+    }
+
+    /// Search for a person: at most `top_k` candidates with score >= `threshold`,
+    /// best first.
+    pub fn search(&self, query: &Person, top_k: usize, threshold: f64) -> Vec<Candidate> {
+        self.search_prepared(&Prepared::new(query), top_k, threshold)
+    }
+
+    pub fn search_prepared(&self, q: &Prepared, top_k: usize, threshold: f64) -> Vec<Candidate> {
+        if top_k == 0 {
+            return Vec::new();
+        }
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        let tf = self.query_tf(q);
+        let prior = self.prior();
+        let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
+        for c in self.candidates(q) {
+            let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
+            let lo = cmp.log_odds(prior);
+            if probability(lo) >= threshold {
+                scored.push((lo, c, cmp));
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.truncate(top_k);
+        scored
+            .into_iter()
+            .map(|(lo, c, cmp)| Candidate {
+                person_id: self.ids[c as usize].to_string(),
+                score: probability(lo),
+                explanation: explain(&cmp, prior),
+            })
+            .collect()
+    }
+
+    /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
+    pub fn candidate_vectors(&self, queries: &[Person], max_per_query: usize) -> Vec<[u8; NF]> {
+        queries
+            .par_iter()
+            .flat_map_iter(|p| {
+                let q = Prepared::new(p);
+                let others: Vec<&NameInfo> = q.others.iter().collect();
+                let qs = q.side(&others);
+                let mut v = Vec::new();
+                for c in self.candidates(&q).into_iter().take(max_per_query) {
+                    if self.ids[c as usize].as_ref() == p.id {
+                        continue;
+                    }
+                    let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &NoTf));
+                    v.push(cmp.levels);
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Re-estimate the m probabilities by EM over the blocked candidate pairs of
+    /// `queries` (u stays as estimated from random pairs), and use them.
+    pub fn estimate_m_em(&mut self, queries: &[Person], iterations: usize) -> f64 {
+        let v = self.candidate_vectors(queries, 2000);
+        let lambda0 = (queries.len() as f64 / v.len().max(1) as f64).min(0.5);
+        let (p, lambda) = estimate_em(&v, &self.params, lambda0, iterations, true);
+        self.set_params(p);
+        lambda
+    }
+}
+
+fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
+    let mut out = Vec::with_capacity(NF + 3);
+    out.push(FieldComparison {
+        field: "prior",
+        level: "one_in_index_size",
+        weight: prior,
+    });
+    for f in 0..NF {
+        let l = cmp.levels[f];
+        out.push(FieldComparison {
+            field: FIELD_NAMES[f],
+            level: if l == NULL { "missing" } else { LEVEL_NAMES[f][l as usize] },
+            weight: cmp.weights[f],
+        });
+    }
+    if cmp.swapped {
+        out.push(FieldComparison {
+            field: "name_order",
+            level: "first_and_last_swapped",
+            weight: -crate::compare::SWAP_PENALTY,
+        });
+    }
+    if let Some(reason) = cmp.conflict() {
+        let raw = prior + cmp.sum();
+        let capped = cmp.log_odds(prior);
+        out.push(FieldComparison {
+            field: "sibling_guard",
+            level: reason,
+            weight: capped - raw,
+        });
+    }
+    out
+}
+
+/// Score a pair of persons without an index (no term-frequency adjustment), with the
+/// given parameters and prior log2 odds. Symmetric in `a` and `b`.
+pub fn score_pair(params: &Params, prior: f64, a: &Person, b: &Person) -> (f64, Vec<FieldComparison>) {
+    let (qa, qb) = (Prepared::new(a), Prepared::new(b));
+    let (oa, ob): (Vec<&NameInfo>, Vec<&NameInfo>) = (qa.others.iter().collect(), qb.others.iter().collect());
+    let cmp = compare(&qa.side(&oa), &qb.side(&ob), &params.weights(), &NoTf);
+    (probability(cmp.log_odds(prior)), explain(&cmp, prior))
+}

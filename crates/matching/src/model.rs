@@ -1,0 +1,221 @@
+//! The person model shared by the index, the queries and the CLI.
+
+use std::fmt;
+
+/// A calendar date (proleptic Gregorian), validated on construction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u8) -> u8 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+impl Date {
+    /// A valid date, or `None` for an impossible one (31 February, month 13, ...).
+    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
+        if !(1000..=9999).contains(&year) || !(1..=12).contains(&month) {
+            return None;
+        }
+        if day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        Some(Date { year, month, day })
+    }
+
+    /// Parse an ISO `YYYY-MM-DD` date (surrounding spaces allowed).
+    pub fn parse_iso(s: &str) -> Option<Date> {
+        let s = s.trim();
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let y: i32 = s[0..4].parse().ok()?;
+        let m: u8 = s[5..7].parse().ok()?;
+        let d: u8 = s[8..10].parse().ok()?;
+        if !s[0..4].bytes().all(|c| c.is_ascii_digit())
+            || !s[5..7].bytes().all(|c| c.is_ascii_digit())
+            || !s[8..10].bytes().all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        Date::new(y, m, d)
+    }
+
+    pub fn year(&self) -> i32 {
+        self.year
+    }
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+
+    /// Days since 1970-01-01 (negative before).
+    pub fn day_number(&self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let m = i64::from(self.month);
+        let d = i64::from(self.day);
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date for a day number produced by [`Date::day_number`].
+    pub fn from_day_number(z: i64) -> Date {
+        let z = z + 719_468;
+        let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let y = yoe + era * 400;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let y = (y + i64::from(m <= 2)) as i32;
+        Date { year: y, month: m, day: d }
+    }
+
+    /// Packed `YYYYMMDD` integer.
+    pub fn packed(&self) -> u32 {
+        self.year as u32 * 10_000 + u32::from(self.month) * 100 + u32::from(self.day)
+    }
+
+    pub fn from_packed(p: u32) -> Option<Date> {
+        Date::new((p / 10_000) as i32, ((p / 100) % 100) as u8, (p % 100) as u8)
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Gender {
+    Male,
+    Female,
+}
+
+impl Gender {
+    /// `Ok(Some(_))` for a recognised sex, `Ok(None)` for an explicit unknown or empty
+    /// value, `Err(())` for something unrecognisable.
+    #[allow(clippy::result_unit_err)]
+    pub fn parse(s: &str) -> Result<Option<Gender>, ()> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "m" | "male" | "boy" | "man" => Ok(Some(Gender::Male)),
+            "f" | "female" | "girl" | "woman" => Ok(Some(Gender::Female)),
+            "" | "u" | "unknown" | "not known" | "not stated" | "x" | "other" | "o" | "n/a"
+            | "na" | "indeterminate" | "i" => Ok(None),
+            _ => Err(()),
+        }
+    }
+}
+
+/// One person record, either in the index or as a query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Person {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Middle names, aliases, previous names.
+    pub other_names: Vec<String>,
+    pub dob: Option<Date>,
+    /// The date of birth is an estimate (e.g. an unaccompanied child's assessed age).
+    pub dob_estimated: bool,
+    pub gender: Option<Gender>,
+    pub address: Option<String>,
+    pub postcode: Option<String>,
+}
+
+impl Person {
+    pub fn new(id: impl Into<String>) -> Person {
+        Person {
+            id: id.into(),
+            ..Person::default()
+        }
+    }
+    pub fn first(mut self, s: &str) -> Person {
+        self.first_name = Some(s.to_string());
+        self
+    }
+    pub fn last(mut self, s: &str) -> Person {
+        self.last_name = Some(s.to_string());
+        self
+    }
+    pub fn other(mut self, s: &str) -> Person {
+        self.other_names.push(s.to_string());
+        self
+    }
+    /// Set the date of birth from an ISO string; panics on an invalid date (builder for tests and examples).
+    pub fn born(mut self, iso: &str) -> Person {
+        self.dob = Some(Date::parse_iso(iso).expect("valid ISO date"));
+        self
+    }
+    pub fn estimated(mut self) -> Person {
+        self.dob_estimated = true;
+        self
+    }
+    pub fn sex(mut self, g: Gender) -> Person {
+        self.gender = Some(g);
+        self
+    }
+    pub fn postcode(mut self, s: &str) -> Person {
+        self.postcode = Some(s.to_string());
+        self
+    }
+    pub fn address(mut self, s: &str) -> Person {
+        self.address = Some(s.to_string());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_impossible_date_is_rejected() {
+        assert!(Date::parse_iso("2019-02-29").is_none());
+        assert!(Date::parse_iso("2020-02-29").is_some());
+        assert!(Date::parse_iso("2020-13-01").is_none());
+        assert!(Date::parse_iso("2020-1-01").is_none());
+        assert!(Date::parse_iso("20x0-01-01").is_none());
+    }
+
+    #[test]
+    fn day_numbers_round_trip() {
+        for iso in ["1970-01-01", "2000-02-29", "2024-12-31", "1900-03-01"] {
+            let d = Date::parse_iso(iso).unwrap();
+            assert_eq!(Date::from_day_number(d.day_number()), d);
+        }
+        assert_eq!(Date::parse_iso("1970-01-02").unwrap().day_number(), 1);
+    }
+
+    #[test]
+    fn gender_words_are_recognised() {
+        assert_eq!(Gender::parse("F"), Ok(Some(Gender::Female)));
+        assert_eq!(Gender::parse("boy"), Ok(Some(Gender::Male)));
+        assert_eq!(Gender::parse(""), Ok(None));
+        assert!(Gender::parse("banana").is_err());
+    }
+}
