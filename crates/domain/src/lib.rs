@@ -3,5 +3,6 @@
 //! Pure code: no I/O, no database, no HTTP. Every type here is parsed from
 //! untrusted input once ("parse, don't validate"); holding a value means it is valid.
 
+pub mod access;
 pub mod account;
 pub mod referral;

@@ -1,1 +1,50 @@
-fn main() {}
+//! `ehm`: the Early Help referral portal. One binary, one subcommand per operational task.
+
+mod commands;
+mod config;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ehm", version, about = "Early Help referral portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web portal (the default when no subcommand is given).
+    Serve,
+    /// Delete what retention rules say must go (idle sessions, old sent email).
+    Purge,
+    /// Create an account (staff accounts can only be created this way or by an administrator).
+    CreateUser(commands::create_user::Args),
+    /// Match query persons against a person index (CSV in, CSV out).
+    Match(ehm_matching::cli::MatchArgs),
+    /// Benchmark the matching engine on synthetic data.
+    BenchMatch(ehm_matching::cli::BenchMatchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => commands::serve::run(),
+        Command::Purge => commands::purge::run(),
+        Command::CreateUser(args) => commands::create_user::run(args),
+        Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
+            .map_err(|e| anyhow::anyhow!("{e}")),
+        Command::BenchMatch(args) => {
+            ehm_matching::cli::run_bench_match(&args, &mut std::io::stdout())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,177 @@
-//! ehm-mail
+//! Email transport: a real SMTP server when configured, otherwise `.eml` files in a
+//! folder (the embedded default, so a person trying the portal can read their codes).
+//!
+//! Messages are never sent from request handlers: they are written to the durable outbox
+//! (see `ehm-storage`) and delivered by the outbox worker in `ehm-jobs`.
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid SMTP URL: {0}")]
+    BadUrl(String),
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("SMTP delivery failed: {0}")]
+    Smtp(String),
+    #[error("could not write the message file: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One message as the outbox hands it over.
+pub struct Outgoing<'a> {
+    /// Stable and unique: used as the Message-ID and the file name, so a retry after a
+    /// crash is recognisable as the same message.
+    pub message_id: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+}
+
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+    Files {
+        dir: PathBuf,
+        from: Mailbox,
+    },
+}
+
+impl Mailer {
+    /// `smtp://host:port` (plain, for a local relay), `smtp://…?tls=required` or `smtps://…`.
+    pub fn smtp(url: &str, from: &str) -> Result<Self, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::BadUrl(e.to_string()))?
+            .timeout(Some(Duration::from_secs(20)))
+            .build();
+        Ok(Mailer::Smtp {
+            transport,
+            from: parse_mailbox(from)?,
+        })
+    }
+
+    pub fn files(dir: impl Into<PathBuf>, from: &str) -> Result<Self, MailError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(Mailer::Files {
+            dir,
+            from: parse_mailbox(from)?,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { .. } => "SMTP".to_string(),
+            Mailer::Files { dir, .. } => format!("files in {}", dir.display()),
+        }
+    }
+
+    pub async fn send(&self, msg: &Outgoing<'_>) -> Result<(), MailError> {
+        match self {
+            Mailer::Smtp { transport, from } => {
+                let m = build(from, msg)?;
+                transport
+                    .send(m)
+                    .await
+                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+                Ok(())
+            }
+            Mailer::Files { dir, from } => {
+                let m = build(from, msg)?;
+                write_atomically(dir, msg.message_id, &m.formatted()).await
+            }
+        }
+    }
+}
+
+fn parse_mailbox(s: &str) -> Result<Mailbox, MailError> {
+    s.parse()
+        .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))
+}
+
+fn build(from: &Mailbox, msg: &Outgoing<'_>) -> Result<Message, MailError> {
+    let domain = from.email.domain().to_string();
+    Message::builder()
+        .from(from.clone())
+        .to(parse_mailbox(msg.to)?)
+        .subject(msg.subject)
+        .message_id(Some(format!("<{}@{}>", msg.message_id, domain)))
+        .header(ContentType::TEXT_PLAIN)
+        .body(msg.body_text.to_string())
+        .map_err(|e| MailError::Build(e.to_string()))
+}
+
+/// Write `<message_id>.eml` via a temporary file and a rename, so a reader never sees half a
+/// message and a retry overwrites rather than duplicates.
+async fn write_atomically(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<(), MailError> {
+    let safe: String = message_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let tmp = dir.join(format!(".{safe}.tmp"));
+    let path = dir.join(format!("{safe}.eml"));
+    let mut f = tokio::fs::File::create(&tmp).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut f, bytes).await?;
+    f.sync_all().await?;
+    drop(f);
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_mailer_writes_one_eml_per_message_id() {
+        let dir = std::env::temp_dir().join(format!("ehm-mail-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mailer = Mailer::files(&dir, "Early Help portal <do-not-reply@example.org>").unwrap();
+        let msg = Outgoing {
+            message_id: "abc-123",
+            to: "sam@example.org",
+            subject: "Your code",
+            body_text: "Code: 12345678",
+        };
+        mailer.send(&msg).await.unwrap();
+        mailer.send(&msg).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let text = std::fs::read_to_string(dir.join("abc-123.eml")).unwrap();
+        assert!(text.contains("Subject: Your code"));
+        assert!(text.contains("Message-ID: <abc-123@example.org>"));
+        assert!(text.contains("12345678"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_a_clear_error() {
+        assert!(matches!(
+            Mailer::smtp("ftp://nowhere", "a@example.org"),
+            Err(MailError::BadUrl(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_recipient_is_a_clear_error() {
+        let from: Mailbox = "do-not-reply@example.org".parse().unwrap();
+        let msg = Outgoing {
+            message_id: "x",
+            to: "not an address",
+            subject: "s",
+            body_text: "b",
+        };
+        assert!(matches!(build(&from, &msg), Err(MailError::Address(_))));
+    }
+}

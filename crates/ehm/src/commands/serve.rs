@@ -1,0 +1,146 @@
+use crate::commands::{demo, init_tracing, open_store, runtime};
+use crate::config::Config;
+use anyhow::Context;
+use ehm_mail::Mailer;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+pub fn run() -> anyhow::Result<()> {
+    init_tracing();
+    let config = Config::load()?;
+    runtime()?.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let mailer = match &config.smtp_url {
+        Some(url) => Mailer::smtp(url, &config.from_address)?,
+        None => Mailer::files(config.outbox_dir(), &config.from_address)?,
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let settings = ehm_web::Settings {
+        service_name: config.service_name.clone(),
+        organisation_name: config.organisation_name.clone(),
+        public_url: config.public_url.clone().unwrap_or_else(|| url.clone()),
+        mash_phone: config.mash_phone.clone(),
+        go_live: config.go_live,
+        draft_retention: time::Duration::days(config.draft_retention_days),
+        session_idle: config.session_idle,
+        session_warning: time::Duration::minutes(2),
+        login_code: config.login_code,
+        demo: config.demo,
+        templates_dir: config.templates_dir.clone(),
+        static_dir: config.static_dir.clone(),
+    };
+    let state = ehm_web::AppState::new(store.clone(), settings)?;
+    let demo_logins = if config.demo {
+        demo::ensure_demo_accounts(&store).await?
+    } else {
+        Vec::new()
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let outbox = tokio::spawn(ehm_jobs::outbox::run(
+        store.clone(),
+        mailer.clone(),
+        stop_rx.clone(),
+    ));
+    let purge = tokio::spawn(periodic_purge(store.clone(), config.session_idle, stop_rx));
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{} is running.", config.service_name)?;
+    writeln!(out, "Listening on {url}")?;
+    writeln!(
+        out,
+        "Database: {}",
+        if config.database_url.starts_with("sqlite:") {
+            "embedded SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    )?;
+    writeln!(out, "Email: {}", mailer.describe())?;
+    if config.demo {
+        writeln!(
+            out,
+            "Demo mode: read the emails the portal sends (codes) at {url}/demo/mailbox"
+        )?;
+        for (role, email, password) in &demo_logins {
+            writeln!(out, "  {role:<22} {email:<32} password: {password}")?;
+        }
+        if demo_logins.is_empty() {
+            writeln!(
+                out,
+                "  (demo accounts were created on the first run; their password is \"{}\")",
+                demo::DEMO_PASSWORD
+            )?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+
+    let app = ehm_web::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        let _ = outbox.await;
+        let _ = purge.await;
+    })
+    .await;
+    Ok(())
+}
+
+async fn periodic_purge(
+    store: ehm_storage::Store,
+    idle: time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let retention = ehm_jobs::purge::Retention {
+        session_idle: idle,
+        sent_mail: time::Duration::days(7),
+    };
+    loop {
+        match ehm_jobs::purge::purge(&store, OffsetDateTime::now_utc(), &retention).await {
+            Ok(r) => tracing::info!(
+                sessions = r.sessions,
+                sent_mail = r.sent_mail,
+                "purge finished"
+            ),
+            Err(e) => tracing::error!(error = %e, "purge failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,707 @@
+//! Black-box tests of accounts: the real `ehm` binary on a random port, a fresh database
+//! (SQLite, and PostgreSQL when the test script started one), and a real SMTP server
+//! process receiving the mail.
+
+use ehm_testkit::{Backend, Client, Page, SmtpSink, TestApp, TestDb, backends};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ehm");
+const PASSWORD: &str = "lantern quartz meadow";
+const MAIL_WAIT: Duration = Duration::from_secs(20);
+
+struct Env {
+    app: TestApp,
+    smtp: SmtpSink,
+    _db: TestDb,
+}
+
+async fn start(backend: Backend, extra: &[(&str, &str)]) -> Env {
+    let db = TestDb::create(backend).await;
+    let smtp = SmtpSink::start().await;
+    let mut b = TestApp::builder(BIN)
+        .db(&db)
+        .smtp(&smtp)
+        .env("EHM_LOGIN_CODE", "true");
+    for (k, v) in extra {
+        b = b.env(*k, *v);
+    }
+    let app = b.spawn().await;
+    Env { app, smtp, _db: db }
+}
+
+/// The first run of 8 digits in an email body.
+fn code_in(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    for i in 0..chars.len().saturating_sub(7) {
+        let w = &chars[i..i + 8];
+        let before = i
+            .checked_sub(1)
+            .map(|j| chars[j].is_ascii_digit())
+            .unwrap_or(false);
+        let after = chars.get(i + 8).is_some_and(|c| c.is_ascii_digit());
+        if w.iter().all(|c| c.is_ascii_digit()) && !before && !after {
+            return w.iter().collect();
+        }
+    }
+    panic!("no 8-digit code in: {text}");
+}
+
+async fn latest_code(env: &Env, to: &str, subject: &str, after: usize) -> String {
+    let deadline = std::time::Instant::now() + MAIL_WAIT;
+    loop {
+        let mails: Vec<_> = env
+            .smtp
+            .messages_to(to)
+            .into_iter()
+            .filter(|m| m.subject == subject)
+            .collect();
+        if mails.len() > after {
+            return code_in(&mails.last().unwrap().text);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new '{subject}' mail to {to}; got {:?}",
+            env.smtp
+                .all()
+                .iter()
+                .map(|m| &m.subject)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn count(env: &Env, to: &str, subject: &str) -> usize {
+    env.smtp
+        .messages_to(to)
+        .into_iter()
+        .filter(|m| m.subject == subject)
+        .count()
+}
+
+fn assert_redirect(page: &Page, to: &str) {
+    assert_eq!(
+        page.status,
+        303,
+        "expected a redirect to {to}, got {} with {}",
+        page.status,
+        page.text()
+    );
+    assert_eq!(page.location.as_deref(), Some(to));
+}
+
+async fn register(c: &Client, email: &str) -> Page {
+    c.get("/register").await.assert_status(200);
+    c.post_form(
+        "/register",
+        &[
+            ("full_name", "Robin Example"),
+            ("email", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+}
+
+/// Register, confirm the email, sign in with password and emailed code.
+async fn registered_and_signed_in(env: &Env, email: &str) -> Client {
+    let c = env.app.client();
+    assert_redirect(&register(&c, email).await, "/register/confirm-email");
+    let code = latest_code(env, email, "Confirm your email address", 0).await;
+    assert_redirect(
+        &c.post_form("/register/confirm-email", &[("code", &code)])
+            .await,
+        "/sign-in",
+    );
+    sign_in(env, &c, email, 0).await;
+    c
+}
+
+async fn sign_in(env: &Env, c: &Client, email: &str, codes_before: usize) {
+    c.get("/sign-in").await.assert_status(200);
+    assert_redirect(
+        &c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+            .await,
+        "/sign-in/code",
+    );
+    let code = latest_code(env, email, "Your sign-in code", codes_before).await;
+    assert_redirect(&c.post_form("/sign-in/code", &[("code", &code)]).await, "/");
+    let home = c.get("/").await;
+    home.assert_status(200);
+    assert!(home.text_contains("Your referrals"), "{}", home.text());
+}
+
+#[tokio::test]
+async fn register_confirm_and_sign_in_with_codes_from_a_real_smtp_server() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "robin.register@example.org";
+        let c = registered_and_signed_in(&env, email).await;
+        // The confirmation page shows the account; the session cookie is hardened.
+        let cookie = c.cookie("__Host-ehm_session");
+        assert!(cookie.is_some(), "{backend:?}: no session cookie");
+        // Signing out ends the session: the old cookie no longer signs anyone in.
+        let old = c.cookie("__Host-ehm_session").unwrap();
+        c.get("/").await;
+        assert_redirect(&c.post_form("/sign-out", &[]).await, "/signed-out");
+        let replay = env.app.client();
+        replay.set_cookie("__Host-ehm_session", &old);
+        let page = replay.get("/").await;
+        assert!(
+            !page.text_contains("Your referrals"),
+            "{backend:?}: old session still valid after sign-out"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_used_code_cannot_be_used_again() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "riley.reuse@example.org";
+        let c = registered_and_signed_in(&env, email).await;
+        let first_sign_in_code = latest_code(&env, email, "Your sign-in code", 0).await;
+        let verify_code = latest_code(&env, email, "Confirm your email address", 0).await;
+        c.post_form("/sign-out", &[]).await;
+        c.get("/sign-in").await;
+        assert_redirect(
+            &c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await,
+            "/sign-in/code",
+        );
+        let second = latest_code(&env, email, "Your sign-in code", 1).await;
+        for used in [&first_sign_in_code, &verify_code] {
+            if used == &second {
+                continue; // one chance in 10^8
+            }
+            let page = c.post_form("/sign-in/code", &[("code", used)]).await;
+            assert_eq!(page.status, 422, "{backend:?}: a used code was accepted");
+            assert!(!page.error_summary().is_empty());
+        }
+        assert_redirect(
+            &c.post_form("/sign-in/code", &[("code", &second)]).await,
+            "/",
+        );
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_code_even_for_the_right_one() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "wren.wrong@example.org";
+        let c = env.app.client();
+        assert_redirect(&register(&c, email).await, "/register/confirm-email");
+        let code = latest_code(&env, email, "Confirm your email address", 0).await;
+        let wrong = if code == "11111111" {
+            "22222222"
+        } else {
+            "11111111"
+        };
+        for i in 1..=5 {
+            let page = c
+                .post_form("/register/confirm-email", &[("code", wrong)])
+                .await;
+            assert_eq!(page.status, 422);
+            let msg = page.error_summary().join(" ");
+            if i < 5 {
+                assert!(msg.contains("not correct"), "attempt {i}: {msg}");
+            } else {
+                assert!(msg.contains("too many times"), "attempt {i}: {msg}");
+            }
+        }
+        let page = c
+            .post_form("/register/confirm-email", &[("code", &code)])
+            .await;
+        assert_eq!(
+            page.status, 422,
+            "{backend:?}: the right code worked after five wrong ones"
+        );
+        assert!(page.error_summary().join(" ").contains("too many times"));
+        // "Send a new code" gives a fresh code that works.
+        assert_redirect(
+            &c.post_form("/register/new-code", &[]).await,
+            "/register/confirm-email",
+        );
+        let fresh = latest_code(&env, email, "Confirm your email address", 1).await;
+        assert_redirect(
+            &c.post_form("/register/confirm-email", &[("code", &fresh)])
+                .await,
+            "/sign-in",
+        );
+    }
+}
+
+#[tokio::test]
+async fn generic_mailboxes_are_refused_with_the_reason() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = env.app.client();
+    for generic in [
+        "info@school.example.org",
+        "office@example.org",
+        "reception@example.org",
+    ] {
+        let page = register(&c, generic).await;
+        assert_eq!(page.status, 422);
+        let summary = page.error_summary().join(" ");
+        assert!(summary.contains("shared mailbox"), "{summary}");
+        assert!(page.title().starts_with("Error: "), "{}", page.title());
+        // What was typed is shown again.
+        assert_eq!(page.form_value("email").as_deref(), Some(generic));
+        assert_eq!(
+            page.form_value("full_name").as_deref(),
+            Some("Robin Example")
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_registration_input_gets_specific_errors_and_keeps_typed_values() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = env.app.client();
+    c.get("/register").await;
+    let page = c
+        .post_form(
+            "/register",
+            &[
+                ("full_name", ""),
+                ("email", "not-an-email"),
+                ("password", "password"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    let summary = page.error_summary();
+    assert!(
+        summary.iter().any(|m| m == "Enter your full name"),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().any(|m| m.contains("correct format")),
+        "{summary:?}"
+    );
+    assert!(
+        summary.iter().any(|m| m.contains("12 characters")),
+        "{summary:?}"
+    );
+    assert_eq!(page.form_value("email").as_deref(), Some("not-an-email"));
+    assert_eq!(
+        page.select_attr(".govuk-error-summary__list a", "href"),
+        vec!["#full-name", "#email", "#password"]
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_the_csrf_token_is_refused() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = env.app.client();
+    c.get("/sign-in").await;
+    let page = c
+        .post_form_without_csrf(
+            "/sign-in",
+            &[("email", "a@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let page = c
+        .post_form(
+            "/sign-in",
+            &[
+                ("email", "a@example.org"),
+                ("password", PASSWORD),
+                ("csrf_token", "forged"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+}
+
+#[tokio::test]
+async fn before_go_live_nobody_can_register() {
+    for backend in backends() {
+        let env = start(backend, &[("EHM_GO_LIVE", "2099-10-03")]).await;
+        let c = env.app.client();
+        let page = c.get("/register").await;
+        page.assert_status(200);
+        assert!(
+            page.text_contains("opens on 3 October 2099"),
+            "{}",
+            page.text()
+        );
+        assert!(
+            page.select("form[action='/register']").is_empty(),
+            "registration form shown before go-live"
+        );
+        let page = c
+            .post_form(
+                "/register",
+                &[
+                    ("full_name", "Early Bird"),
+                    ("email", "early.bird@example.org"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 403);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            count(&env, "early.bird@example.org", "Confirm your email address"),
+            0
+        );
+        // And the account does not exist: signing in fails like an unknown address.
+        c.get("/sign-in").await;
+        let page = c
+            .post_form(
+                "/sign-in",
+                &[("email", "early.bird@example.org"), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(page.status, 422);
+    }
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_sign_in_without_revealing_the_account() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "lee.locked@example.org";
+        let _c = registered_and_signed_in(&env, email).await;
+        let unknown = "nobody.here@example.org";
+        let messages = |addr: &'static str| {
+            let app_client = env.app.client();
+            async move {
+                app_client.get("/sign-in").await;
+                let mut out = Vec::new();
+                for _ in 0..5 {
+                    let p = app_client
+                        .post_form(
+                            "/sign-in",
+                            &[("email", addr), ("password", "wrong password here")],
+                        )
+                        .await;
+                    assert_eq!(p.status, 422);
+                    out.push(p.error_summary().join(" "));
+                }
+                let p = app_client
+                    .post_form("/sign-in", &[("email", addr), ("password", PASSWORD)])
+                    .await;
+                out.push(p.error_summary().join(" "));
+                out
+            }
+        };
+        let known = messages(email).await;
+        let unknown_msgs = messages(unknown).await;
+        assert_eq!(
+            known, unknown_msgs,
+            "{backend:?}: responses reveal whether the account exists"
+        );
+        assert!(
+            known[0].contains("Enter a correct email address and password"),
+            "{known:?}"
+        );
+        assert!(known[4].contains("locked"), "{known:?}");
+        assert!(
+            known[5].contains("locked"),
+            "{backend:?}: right password accepted while locked: {known:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn password_reset_by_emailed_code_ends_old_sessions() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "pat.reset@example.org";
+        let old_session = registered_and_signed_in(&env, email).await;
+        let c = env.app.client();
+        c.get("/forgot-password").await;
+        assert_redirect(
+            &c.post_form("/forgot-password", &[("email", email)]).await,
+            "/reset-password",
+        );
+        let code = latest_code(&env, email, "Reset your password", 0).await;
+        c.get("/reset-password").await;
+        let weak = c
+            .post_form(
+                "/reset-password",
+                &[("code", &code), ("password", "password123")],
+            )
+            .await;
+        assert_eq!(weak.status, 422);
+        let new_password = "harbour thistle comet";
+        assert_redirect(
+            &c.post_form(
+                "/reset-password",
+                &[("code", &code), ("password", new_password)],
+            )
+            .await,
+            "/sign-in",
+        );
+        // The session signed in before the reset is over.
+        assert!(
+            !old_session.get("/").await.text_contains("Your referrals"),
+            "{backend:?}: old session survived a password change"
+        );
+        // The old password no longer works; the new one does.
+        c.get("/sign-in").await;
+        assert_eq!(
+            c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await
+                .status,
+            422
+        );
+        assert_redirect(
+            &c.post_form("/sign-in", &[("email", email), ("password", new_password)])
+                .await,
+            "/sign-in/code",
+        );
+        // An unknown address gets the same answer and no mail.
+        let u = env.app.client();
+        u.get("/forgot-password").await;
+        assert_redirect(
+            &u.post_form("/forgot-password", &[("email", "ghost@example.org")])
+                .await,
+            "/reset-password",
+        );
+    }
+}
+
+#[tokio::test]
+async fn staff_set_up_an_authenticator_app_and_a_code_cannot_be_replayed() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "casey.worker@example.org";
+        let out = std::process::Command::new(BIN)
+            .args([
+                "create-user",
+                "--role",
+                "social-worker",
+                "--email",
+                email,
+                "--name",
+                "Casey Worker",
+                "--password-stdin",
+            ])
+            .env("EHM_DATABASE_URL", env._db.url.clone())
+            .env("EHM_DATA_DIR", env.app.data_dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(format!("{PASSWORD}\n").as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "create-user failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = env.app.client();
+        c.get("/sign-in").await;
+        assert_redirect(
+            &c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await,
+            "/sign-in/code",
+        );
+        let code = latest_code(&env, email, "Your sign-in code", 0).await;
+        assert_redirect(
+            &c.post_form("/sign-in/code", &[("code", &code)]).await,
+            "/sign-in/set-up-authenticator",
+        );
+        let page = c.get("/sign-in/set-up-authenticator").await;
+        page.assert_status(200);
+        let secret: String = page
+            .select("code.app-secret")
+            .join("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        assert!(secret.len() >= 16, "no secret on the page: {}", page.text());
+        let bytes = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+        let totp = totp_rs::TOTP::new(
+            totp_rs::Algorithm::SHA1,
+            6,
+            1,
+            30,
+            bytes,
+            None,
+            String::new(),
+        )
+        .unwrap();
+        let wrong = c
+            .post_form("/sign-in/set-up-authenticator", &[("code", "000000")])
+            .await;
+        assert_eq!(wrong.status, 422);
+        let now_code = totp.generate_current().unwrap();
+        assert_redirect(
+            &c.post_form("/sign-in/set-up-authenticator", &[("code", &now_code)])
+                .await,
+            "/",
+        );
+        assert!(c.get("/").await.text_contains("MASH social worker"));
+        // Next sign-in asks for the app's code, and the code just used is refused.
+        let c2 = env.app.client();
+        c2.get("/sign-in").await;
+        assert_redirect(
+            &c2.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await,
+            "/sign-in/code",
+        );
+        let code2 = latest_code(&env, email, "Your sign-in code", 1).await;
+        assert_redirect(
+            &c2.post_form("/sign-in/code", &[("code", &code2)]).await,
+            "/sign-in/authenticator",
+        );
+        let replay = c2
+            .post_form("/sign-in/authenticator", &[("code", &now_code)])
+            .await;
+        let fresh = totp.generate_current().unwrap();
+        if fresh == now_code {
+            assert_eq!(
+                replay.status, 422,
+                "{backend:?}: a TOTP code was accepted twice"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_the_cookie_is_hardened() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = env.app.client();
+    let page = c.get("/sign-in").await;
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(
+        page.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(
+        page.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    let set_cookie = page.set_cookies().join("\n");
+    for attr in [
+        "__Host-ehm_session=",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+    ] {
+        assert!(
+            set_cookie.contains(attr),
+            "cookie lacks {attr}: {set_cookie}"
+        );
+    }
+    // Password and code fields allow paste and carry the right autocomplete.
+    assert_eq!(
+        page.select_attr("input[name=password]", "autocomplete"),
+        vec!["current-password"]
+    );
+    assert_eq!(
+        page.select_attr("input[name=email]", "autocomplete"),
+        vec!["email"]
+    );
+    assert!(!page.body.contains("onpaste"));
+    let reg = c.get("/register").await;
+    assert_eq!(
+        reg.select_attr("input[name=password]", "autocomplete"),
+        vec!["new-password"]
+    );
+    let health = c.get("/health").await;
+    health.assert_status(200);
+    let missing = c.get("/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text_contains("Page not found"));
+}
+
+#[tokio::test]
+async fn an_idle_session_times_out_on_the_server() {
+    let env = start(Backend::Sqlite, &[("EHM_SESSION_IDLE_SECONDS", "3")]).await;
+    let email = "ida.idle@example.org";
+    let c = registered_and_signed_in(&env, email).await;
+    // Activity (the keep-alive) extends the session.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let token = c.csrf_token().unwrap();
+        let p = c
+            .post_form("/session/keep-alive", &[("csrf_token", &token)])
+            .await;
+        assert_eq!(p.status, 204, "keep-alive refused");
+    }
+    assert!(c.get("/").await.text_contains("Your referrals"));
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    let page = c.get("/").await;
+    assert!(
+        !page.text_contains("Your referrals"),
+        "session outlived its idle timeout"
+    );
+    let sign_in = c.get("/sign-in").await;
+    assert!(
+        !sign_in.text_contains("did not do anything"),
+        "timeout message should show only once, on the first request"
+    );
+}
+
+#[tokio::test]
+async fn mail_written_while_smtp_is_down_is_delivered_once_after_a_restart() {
+    for backend in backends() {
+        let db = TestDb::create(backend).await;
+        let data = tempfile_dir();
+        let email = "otto.outbox@example.org";
+        {
+            // SMTP points at a closed port: delivery fails and is retried later.
+            let app = TestApp::builder(BIN)
+                .db(&db)
+                .data_dir(&data)
+                .env("EHM_SMTP_URL", "smtp://127.0.0.1:9")
+                .spawn()
+                .await;
+            let c = app.client();
+            assert_redirect(&register(&c, email).await, "/register/confirm-email");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        } // the app process is killed here
+        let smtp = SmtpSink::start().await;
+        let _app = TestApp::builder(BIN)
+            .db(&db)
+            .data_dir(&data)
+            .smtp(&smtp)
+            .spawn()
+            .await;
+        let mail = smtp
+            .wait_for_mail(email, Duration::from_secs(45))
+            .await
+            .expect("mail delivered after restart");
+        assert_eq!(mail.subject, "Confirm your email address");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            smtp.messages_to(email).len(),
+            1,
+            "{backend:?}: message sent more than once"
+        );
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "ehm-test-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

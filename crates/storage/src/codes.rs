@@ -1,0 +1,115 @@
+use crate::{Result, Store, Tx, from_ms, to_ms};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// What a one-time code is for. A code for one purpose never works for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    VerifyEmail,
+    SignIn,
+    ResetPassword,
+}
+
+impl CodePurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            CodePurpose::VerifyEmail => "verify-email",
+            CodePurpose::SignIn => "sign-in",
+            CodePurpose::ResetPassword => "reset-password",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct OneTimeCode {
+    pub id: i64,
+    pub code_hash: String,
+    pub expires_at: OffsetDateTime,
+    pub attempts: i64,
+    pub created_at: OffsetDateTime,
+}
+
+impl Store {
+    /// Store a new code (hashed) and retire any earlier unused code for the same purpose.
+    pub async fn issue_code(
+        &self,
+        tx: &mut Tx<'_>,
+        user_id: i64,
+        purpose: CodePurpose,
+        code_hash: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<i64> {
+        sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
+            .bind(to_ms(now))
+            .bind(user_id)
+            .bind(purpose.as_str())
+            .execute(&mut **tx)
+            .await?;
+        let row = sqlx::query(
+            "INSERT INTO one_time_codes (user_id, purpose, code_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(code_hash)
+        .bind(to_ms(now))
+        .bind(to_ms(expires_at))
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// The current unused code for this purpose, whether or not it has expired.
+    pub async fn current_code(
+        &self,
+        user_id: i64,
+        purpose: CodePurpose,
+    ) -> Result<Option<OneTimeCode>> {
+        let row = sqlx::query(
+            "SELECT id, code_hash, expires_at, attempts, created_at FROM one_time_codes \
+             WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(OneTimeCode {
+                id: r.try_get("id")?,
+                code_hash: r.try_get("code_hash")?,
+                expires_at: from_ms(r.try_get("expires_at")?),
+                attempts: r.try_get("attempts")?,
+                created_at: from_ms(r.try_get("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Count a wrong attempt; returns the number of attempts now recorded.
+    pub async fn record_code_attempt(&self, code_id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+        )
+        .bind(code_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("attempts")?)
+    }
+
+    /// Mark a code used. Returns false if it had already been used (a second tab, a replay).
+    pub async fn consume_code(
+        &self,
+        tx: &mut Tx<'_>,
+        code_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
+                .bind(to_ms(now))
+                .bind(code_id)
+                .execute(&mut **tx)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

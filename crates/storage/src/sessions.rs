@@ -1,0 +1,98 @@
+use crate::{Result, Store, from_ms, to_ms};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// A server-side session. The cookie holds a random token; only its SHA-256 is stored.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub user_id: Option<i64>,
+    pub stage: String,
+    pub csrf_token: String,
+    pub data: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+}
+
+impl Store {
+    pub async fn create_session(&self, row: &SessionRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&row.id_hash)
+        .bind(row.user_id)
+        .bind(&row.stage)
+        .bind(&row.csrf_token)
+        .bind(&row.data)
+        .bind(to_ms(row.created_at))
+        .bind(to_ms(row.last_seen_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(
+            "SELECT id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SessionRow {
+                id_hash: r.try_get("id_hash")?,
+                user_id: r.try_get("user_id")?,
+                stage: r.try_get("stage")?,
+                csrf_token: r.try_get("csrf_token")?,
+                data: r.try_get("data")?,
+                created_at: from_ms(r.try_get("created_at")?),
+                last_seen_at: from_ms(r.try_get("last_seen_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
+            .bind(to_ms(now))
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_session(
+        &self,
+        id_hash: &str,
+        user_id: Option<i64>,
+        stage: &str,
+        data: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET user_id = $1, stage = $2, data = $3 WHERE id_hash = $4")
+            .bind(user_id)
+            .bind(stage)
+            .bind(data)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Remove sessions idle since before `cutoff`. Returns how many were removed.
+    pub async fn purge_idle_sessions(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
+            .bind(to_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,191 @@
+use crate::{Result, StorageError, Store, Tx, from_ms, is_unique_violation, to_ms};
+use ehm_domain::account::{Email, Role};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub verified_at: Option<OffsetDateTime>,
+    pub totp_secret: Option<String>,
+    pub totp_enrolled: bool,
+    pub totp_last_step: i64,
+    pub created_at: OffsetDateTime,
+    pub password_changed_at: OffsetDateTime,
+    pub disabled: bool,
+}
+
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    /// Staff created by an administrator need no email verification.
+    pub verified: bool,
+}
+
+const COLUMNS: &str = "id, email, display_name, role, password_hash, verified_at, totp_secret, \
+    totp_enrolled_at, totp_last_step, created_at, password_changed_at, disabled";
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role)
+            .map_err(|_| StorageError::Corrupt(format!("unknown role {role}")))?,
+        password_hash: row.try_get("password_hash")?,
+        verified_at: row.try_get::<Option<i64>, _>("verified_at")?.map(from_ms),
+        totp_secret: row.try_get("totp_secret")?,
+        totp_enrolled: row.try_get::<Option<i64>, _>("totp_enrolled_at")?.is_some(),
+        totp_last_step: row.try_get("totp_last_step")?,
+        created_at: from_ms(row.try_get("created_at")?),
+        password_changed_at: from_ms(row.try_get("password_changed_at")?),
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        tx: &mut Tx<'_>,
+        user: NewUser<'_>,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
+        let now = to_ms(now);
+        let row = sqlx::query(
+            "INSERT INTO users (email, display_name, role, password_hash, verified_at, created_at, password_changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(user.email.as_str())
+        .bind(user.display_name)
+        .bind(user.role.as_str())
+        .bind(user.password_hash)
+        .bind(if user.verified { Some(now) } else { None })
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StorageError::EmailTaken } else { e.into() })?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY role, email"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn mark_verified(
+        &self,
+        tx: &mut Tx<'_>,
+        user_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL")
+            .bind(to_ms(now))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Change the password and end every session of the user (ASVS V7.4.3).
+    pub async fn set_password(
+        &self,
+        tx: &mut Tx<'_>,
+        user_id: i64,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(to_ms(now))
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Enrol an authenticator app: the secret and the step of the code that proved it.
+    pub async fn enrol_totp(
+        &self,
+        user_id: i64,
+        secret: &str,
+        step: i64,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = $1, totp_enrolled_at = $2, totp_last_step = $3 \
+             WHERE id = $4 AND totp_enrolled_at IS NULL",
+        )
+        .bind(secret)
+        .bind(to_ms(now))
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Record use of a TOTP time step; false when that step (or a later one) was already
+    /// used, so one code cannot be replayed.
+    pub async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_disabled(&self, user_id: i64, disabled: bool) -> Result<()> {
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}

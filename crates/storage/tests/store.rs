@@ -1,0 +1,350 @@
+//! The repository layer against real databases: SQLite always, PostgreSQL when the test
+//! script started one (EHM_TEST_POSTGRES_URL). Both backends pass the same tests.
+
+use ehm_domain::account::{Email, Role};
+use ehm_storage::{AuditEntry, CodePurpose, NewMail, NewUser, StorageError, Store, ThrottleState};
+use ehm_testkit::{TestDb, backends};
+use time::{Duration, OffsetDateTime};
+
+async fn stores() -> Vec<(TestDb, Store)> {
+    let mut out = Vec::new();
+    for b in backends() {
+        let db = TestDb::create(b).await;
+        let store = Store::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        out.push((db, store));
+    }
+    out
+}
+
+async fn user(store: &Store, email: &str) -> i64 {
+    let email = Email::parse(email).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let id = store
+        .create_user(
+            &mut tx,
+            NewUser {
+                email: &email,
+                display_name: "Test Person",
+                role: Role::Referrer,
+                password_hash: "x",
+                verified: false,
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn one_account_per_email_address() {
+    for (_db, store) in stores().await {
+        user(&store, "one@example.org").await;
+        let email = Email::parse("ONE@example.org").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let again = store
+            .create_user(
+                &mut tx,
+                NewUser {
+                    email: &email,
+                    display_name: "Again",
+                    role: Role::Referrer,
+                    password_hash: "x",
+                    verified: false,
+                },
+                OffsetDateTime::now_utc(),
+            )
+            .await;
+        assert!(matches!(again, Err(StorageError::EmailTaken)), "{again:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_code_is_consumed_once_and_a_new_code_retires_the_old() {
+    for (_db, store) in stores().await {
+        let id = user(&store, "codes@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        let first = store
+            .issue_code(
+                &mut tx,
+                id,
+                CodePurpose::SignIn,
+                "h1",
+                now,
+                now + Duration::minutes(10),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let second = store
+            .issue_code(
+                &mut tx,
+                id,
+                CodePurpose::SignIn,
+                "h2",
+                now,
+                now + Duration::minutes(10),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .current_code(id, CodePurpose::SignIn)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            second
+        );
+        assert!(
+            store
+                .current_code(id, CodePurpose::VerifyEmail)
+                .await
+                .unwrap()
+                .is_none(),
+            "purposes are separate"
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !store.consume_code(&mut tx, first, now).await.unwrap(),
+            "a retired code was consumed"
+        );
+        assert!(store.consume_code(&mut tx, second, now).await.unwrap());
+        assert!(
+            !store.consume_code(&mut tx, second, now).await.unwrap(),
+            "a code was consumed twice"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.record_code_attempt(second).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_hands_each_message_to_exactly_one_worker() {
+    for (db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..20 {
+            let id = format!("m{i}");
+            store
+                .enqueue_mail(
+                    &mut tx,
+                    NewMail {
+                        message_id: &id,
+                        to: "q@example.org",
+                        subject: "s",
+                        body_text: "b",
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // Four workers, each with its own connection pool, as separate instances would have.
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let s = Store::connect(&db.url).await.unwrap();
+            handles.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(m) = s
+                    .claim_mail(OffsetDateTime::now_utc(), Duration::minutes(2))
+                    .await
+                    .unwrap()
+                {
+                    got.push(m.message_id.clone());
+                    s.mark_mail_sent(m.id, OffsetDateTime::now_utc())
+                        .await
+                        .unwrap();
+                }
+                got
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        all.sort();
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(all.len(), 20, "{:?}: {all:?}", db.backend);
+        assert_eq!(
+            unique.len(),
+            20,
+            "{:?}: a message was claimed twice",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_message_waits_for_its_retry_time_and_an_expired_lease_is_reclaimed() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        store
+            .enqueue_mail(
+                &mut tx,
+                NewMail {
+                    message_id: "retry",
+                    to: "r@example.org",
+                    subject: "s",
+                    body_text: "b",
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let m = store
+            .claim_mail(now, Duration::minutes(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .claim_mail(now, Duration::minutes(2))
+                .await
+                .unwrap()
+                .is_none(),
+            "leased message claimed again"
+        );
+        // The worker died holding the lease: after the lease expires another worker gets it.
+        let later = now + Duration::minutes(3);
+        let again = store
+            .claim_mail(later, Duration::minutes(2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, m.id);
+        assert_eq!(again.attempts, 2);
+        store
+            .mark_mail_failed(m.id, "connection refused", later + Duration::seconds(30))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_mail(later + Duration::seconds(10), Duration::minutes(2))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .claim_mail(later + Duration::seconds(31), Duration::minutes(2))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only() {
+    for (db, store) in stores().await {
+        let e = AuditEntry {
+            actor_user_id: Some(1),
+            action: "view",
+            object_type: "referral",
+            object_id: "9",
+            outcome: "success",
+            ip: "127.0.0.1",
+        };
+        store.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
+        let rows = store.list_audit(10, 0).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].action, "view");
+        let update = sqlx::query("UPDATE audit_log SET outcome = 'changed'")
+            .execute(store.pool())
+            .await;
+        assert!(update.is_err(), "{:?}: audit row updated", db.backend);
+        let delete = sqlx::query("DELETE FROM audit_log")
+            .execute(store.pool())
+            .await;
+        assert!(delete.is_err(), "{:?}: audit row deleted", db.backend);
+        assert_eq!(store.list_audit(10, 0).await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn throttling_locks_after_the_limit_and_resets() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let w = Duration::minutes(15);
+        for _ in 0..4 {
+            assert_eq!(
+                store.throttle_failure("k", now, 5, w, w).await.unwrap(),
+                ThrottleState::Open
+            );
+        }
+        assert!(matches!(
+            store.throttle_failure("k", now, 5, w, w).await.unwrap(),
+            ThrottleState::LockedUntil(_)
+        ));
+        assert!(matches!(
+            store.throttle_state("k", now).await.unwrap(),
+            ThrottleState::LockedUntil(_)
+        ));
+        assert_eq!(
+            store
+                .throttle_state("k", now + Duration::minutes(16))
+                .await
+                .unwrap(),
+            ThrottleState::Open
+        );
+        assert_eq!(
+            store.throttle_state("other", now).await.unwrap(),
+            ThrottleState::Open
+        );
+        store.throttle_reset("k").await.unwrap();
+        assert_eq!(
+            store.throttle_state("k", now).await.unwrap(),
+            ThrottleState::Open
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_session_of_that_user_only() {
+    for (_db, store) in stores().await {
+        let a = user(&store, "a.user@example.org").await;
+        let b = user(&store, "b.user@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        for (h, u) in [("s1", a), ("s2", a), ("s3", b)] {
+            store
+                .create_session(&ehm_storage::SessionRow {
+                    id_hash: h.into(),
+                    user_id: Some(u),
+                    stage: "signed-in".into(),
+                    csrf_token: "t".into(),
+                    data: "{}".into(),
+                    created_at: now,
+                    last_seen_at: now,
+                })
+                .await
+                .unwrap();
+        }
+        let mut tx = store.begin().await.unwrap();
+        store
+            .set_password(&mut tx, a, "newhash", now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(store.session("s1").await.unwrap().is_none());
+        assert!(store.session("s2").await.unwrap().is_none());
+        assert!(store.session("s3").await.unwrap().is_some());
+        assert_eq!(
+            store
+                .purge_idle_sessions(now + Duration::seconds(1))
+                .await
+                .unwrap(),
+            1
+        );
+    }
+}

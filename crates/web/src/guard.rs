@@ -1,0 +1,50 @@
+//! Authorisation at the edge of every handler: one call that asks the domain's
+//! [`allowed`] and records refusals (ASVS V16: every failed access check is logged).
+
+use ehm_domain::access::{Actor, Permission, allowed};
+use ehm_storage::AuditEntry;
+
+use crate::error::{AppError, AppResult};
+use crate::session::Session;
+use crate::state::AppState;
+
+pub fn actor(session: &Session) -> AppResult<Actor> {
+    session
+        .user()
+        .map(|u| Actor {
+            user_id: u.id,
+            role: u.role,
+        })
+        .ok_or(AppError::SignInRequired)
+}
+
+/// Check `permission` for the signed-in user. Refusals about a particular object are
+/// answered 404 (its existence is not revealed); others 403.
+pub async fn authorize(
+    state: &AppState,
+    session: &Session,
+    permission: Permission,
+    object: (&str, &str),
+) -> AppResult<Actor> {
+    let actor = actor(session)?;
+    if allowed(actor, permission) {
+        return Ok(actor);
+    }
+    tracing::warn!(user_id = actor.user_id, role = %actor.role, permission = ?std::mem::discriminant(&permission), "access refused");
+    let entry = AuditEntry {
+        actor_user_id: Some(actor.user_id),
+        action: "access-check",
+        object_type: object.0,
+        object_id: object.1,
+        outcome: "refused",
+        ip: "",
+    };
+    state
+        .store
+        .audit(&entry, time::OffsetDateTime::now_utc())
+        .await?;
+    Err(match permission {
+        Permission::EditDraft { .. } | Permission::ViewReferral { .. } => AppError::NotFound,
+        _ => AppError::Forbidden,
+    })
+}

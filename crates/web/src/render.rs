@@ -1,0 +1,199 @@
+//! Page rendering with minijinja. Templates are read from disk at start-up (edit and
+//! restart, no recompile) and rendered with a base context every page shares.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value, context, path_loader};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use crate::session::Session;
+use crate::state::AppState;
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+static FOR_ERRORS: OnceLock<Arc<Environment<'static>>> = OnceLock::new();
+
+impl Templates {
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        if !dir.join("layout.html").is_file() {
+            anyhow::bail!(
+                "templates not found in {} (set EHM_TEMPLATES_DIR)",
+                dir.display()
+            );
+        }
+        let mut env = Environment::new();
+        env.set_loader(path_loader(dir));
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+        // Fail at start-up, not on a user's request, if a template does not parse.
+        for entry in walk(dir)? {
+            let name = entry
+                .strip_prefix(dir)?
+                .to_string_lossy()
+                .replace('\\', "/");
+            env.get_template(&name)
+                .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
+        }
+        let _ = FOR_ERRORS.set(Arc::new(env.clone()));
+        Ok(Self { env })
+    }
+
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
+
+fn walk(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            out.extend(walk(&p)?);
+        } else if p.extension().is_some_and(|x| x == "html") {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// A field error as the error summary and the inline message need it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, message: impl ToString) {
+        if !self.0.iter().any(|e| e.field == field) {
+            self.0.push(FieldError {
+                field: field.to_string(),
+                message: message.to_string(),
+            });
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn map(&self) -> std::collections::BTreeMap<String, String> {
+        self.0
+            .iter()
+            .map(|e| (e.field.clone(), e.message.clone()))
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    href: &'static str,
+    text: &'static str,
+    active: bool,
+}
+
+/// Render `template` with the shared context plus `extra`.
+pub fn page(
+    state: &AppState,
+    session: &Session,
+    template: &str,
+    title: &str,
+    errors: &Errors,
+    extra: Value,
+) -> Response {
+    page_with_status(
+        state,
+        session,
+        StatusCode::OK,
+        template,
+        title,
+        errors,
+        extra,
+    )
+}
+
+pub fn page_with_status(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    template: &str,
+    title: &str,
+    errors: &Errors,
+    extra: Value,
+) -> Response {
+    let s = &state.settings;
+    let user = session.user();
+    let nav = user.map(|u| nav_for(u.role)).unwrap_or_default();
+    let ctx = context! {
+        service_name => &s.service_name,
+        organisation_name => &s.organisation_name,
+        mash_phone => &s.mash_phone,
+        demo => s.demo,
+        page_title => title,
+        csrf_token => session.csrf_token(),
+        user => user.map(|u| context! { display_name => &u.display_name, email => &u.email, role => u.role.as_str(), role_label => u.role.label() }),
+        nav => nav,
+        session_timeout_seconds => user.map(|_| s.session_idle.whole_seconds()),
+        session_warning_seconds => s.session_warning.whole_seconds(),
+        errors => errors.map(),
+        errors_list => &errors.0,
+        ..extra
+    };
+    let status = if errors.is_empty() {
+        status
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    match state.templates.render(template, ctx) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(template, error = %format!("{e:#}"), "template failed");
+            crate::error::AppError::Internal("template".into()).into_response()
+        }
+    }
+}
+
+fn nav_for(role: ehm_domain::account::Role) -> Vec<NavItem> {
+    use ehm_domain::account::Role::*;
+    let mut items = vec![NavItem {
+        href: "/",
+        text: "Home",
+        active: false,
+    }];
+    match role {
+        Referrer => {}
+        Admin => {
+            items.push(NavItem {
+                href: "/admin/users",
+                text: "Users",
+                active: false,
+            });
+            items.push(NavItem {
+                href: "/admin/audit",
+                text: "Audit log",
+                active: false,
+            });
+        }
+        BusinessSupport | SocialWorker | Manager => {}
+    }
+    items
+}
+
+/// A minimal page for errors raised outside a handler's state (404, 500).
+pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = FOR_ERRORS.get().and_then(|env| {
+        env.get_template("pages/message.html")
+            .and_then(|t| {
+                t.render(context! { page_title => title, heading => title, body => body, service_name => "Early Help referral portal" })
+            })
+            .ok()
+    });
+    match html {
+        Some(h) => (status, Html(h)).into_response(),
+        None => (status, format!("{title}\n\n{body}\n")).into_response(),
+    }
+}
