@@ -84,8 +84,17 @@ pub fn render(doc: &PdfDocument) -> Result<Vec<u8>, PdfError> {
     let inputs = to_inputs(doc);
     let compiled = ENGINE.compile_with_input::<_, PagedDocument>(inputs);
     let paged = compiled.output.map_err(|e| PdfError::Layout(describe(e)))?;
-    let options = typst_pdf::PdfOptions::default();
-    typst_pdf::pdf(&paged, &options).map_err(|diags| PdfError::Export(join_diagnostics(&diags)))
+    // Prefer PDF/UA-1 (typst checks it). It rejects text with characters the
+    // embedded fonts have no glyph for (e.g. CJK names); such a document is
+    // still exported, as an ordinary tagged PDF, rather than refused.
+    let ua = typst_pdf::PdfOptions {
+        standards: typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::Ua_1])
+            .map_err(|e| PdfError::Export(one_line(e.message())))?,
+        ..Default::default()
+    };
+    typst_pdf::pdf(&paged, &ua)
+        .or_else(|_| typst_pdf::pdf(&paged, &typst_pdf::PdfOptions::default()))
+        .map_err(|diags| PdfError::Export(join_diagnostics(&diags)))
 }
 
 fn describe(error: TypstAsLibError) -> String {

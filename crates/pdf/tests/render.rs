@@ -373,6 +373,20 @@ fn fonts_are_embedded_and_metadata_set() {
     assert_contains(&info, &format!("Title: Early Help referral: {REFERENCE}"));
     assert_contains(&info, "Tagged: yes");
     assert_contains(&info, "Page size: 595.276 x 841.89 pts (A4)");
+    let out = Command::new("pdfinfo")
+        .arg("-meta")
+        .arg(&r.path)
+        .output()
+        .unwrap();
+    let meta = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        meta.contains("<rdf:li>en-GB</rdf:li>"),
+        "language en-GB expected:\n{meta}"
+    );
+    assert!(
+        meta.contains("<pdfuaid:part>1</pdfuaid:part>"),
+        "PDF/UA-1 expected:\n{meta}"
+    );
 }
 
 #[test]
@@ -417,4 +431,23 @@ fn very_long_words_wrap_instead_of_running_off_the_page() {
     for line in pdftotext_layout(&r.path).lines() {
         assert!(line.chars().count() < 120, "line too long: {line}");
     }
+}
+
+#[test]
+fn characters_the_font_lacks_do_not_fail_the_render() {
+    // DejaVu Sans has no CJK, emoji or Devanagari glyphs; the PDF must still
+    // be produced, with the rest of the text intact.
+    let d = doc(vec![section(
+        "Child",
+        vec![
+            field("Name", "王芳 😀 नमस्ते \u{E000} محمد"),
+            text("Notes", "before 🙂🙃 after"),
+        ],
+    )]);
+    let r = render_to_file(&d);
+    let t = pdftotext(&r.path);
+    assert_contains(&t, "Name");
+    assert_contains(&t, "محمد");
+    assert_contains(&t, "before");
+    assert_contains(&t, "after");
 }
