@@ -71,7 +71,8 @@ pub struct BenchMatchArgs {
 /// Read a person CSV. Malformed values are reported to `warnings` with their line
 /// number and treated as missing.
 pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>, CliError> {
-    let file = std::fs::File::open(path).map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
@@ -80,8 +81,15 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
         .headers()
         .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(name));
-    let id_col = col("id").ok_or_else(|| CliError::new(format!("{} has no id column", path.display())))?;
+    let col = |name: &str| {
+        headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
+    };
+    let id_col =
+        col("id").ok_or_else(|| CliError::new(format!("{} has no id column", path.display())))?;
     let (c_first, c_last, c_other) = (col("first_name"), col("last_name"), col("other_names"));
     let (c_dob, c_est, c_gender) = (col("dob"), col("dob_estimated"), col("gender"));
     let (c_pc, c_addr) = (col("postcode"), col("address"));
@@ -94,12 +102,22 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
-                w(line, format!("unreadable row skipped ({})", e.to_string().replace('\n', " ")));
+                w(
+                    line,
+                    format!(
+                        "unreadable row skipped ({})",
+                        e.to_string().replace('\n', " ")
+                    ),
+                );
                 continue;
             }
         };
         let line = rec.position().map_or(0, |p| p.line());
-        let get = |c: Option<usize>| c.and_then(|i| rec.get(i)).map(str::trim).filter(|s| !s.is_empty());
+        let get = |c: Option<usize>| {
+            c.and_then(|i| rec.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
         let Some(id) = get(Some(id_col)) else {
             w(line, "empty id, row skipped".into());
             continue;
@@ -108,7 +126,11 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
         p.first_name = get(c_first).map(str::to_string);
         p.last_name = get(c_last).map(str::to_string);
         if let Some(o) = get(c_other) {
-            p.other_names = o.split([';', '|']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            p.other_names = o
+                .split([';', '|'])
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         if let Some(d) = get(c_dob) {
             match Date::parse_iso(d) {
@@ -120,13 +142,19 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
             match e.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "y" | "t" => p.dob_estimated = true,
                 "false" | "0" | "no" | "n" | "f" => {}
-                _ => w(line, format!("invalid dob_estimated {e:?} treated as false")),
+                _ => w(
+                    line,
+                    format!("invalid dob_estimated {e:?} treated as false"),
+                ),
             }
         }
         if let Some(g) = get(c_gender) {
             match Gender::parse(g) {
                 Ok(g) => p.gender = g,
-                Err(()) => w(line, format!("unrecognised gender {g:?} treated as missing")),
+                Err(()) => w(
+                    line,
+                    format!("unrecognised gender {g:?} treated as missing"),
+                ),
             }
         }
         if let Some(pc) = get(c_pc) {
@@ -143,13 +171,24 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
 }
 
 /// Match every query against the index and write `query_id,person_id,score`.
-pub fn match_persons(index: &Index, queries: &[Person], top: usize, threshold: f64) -> Vec<Vec<Candidate>> {
-    queries.par_iter().map(|q| index.search(q, top, threshold)).collect()
+pub fn match_persons(
+    index: &Index,
+    queries: &[Person],
+    top: usize,
+    threshold: f64,
+) -> Vec<Vec<Candidate>> {
+    queries
+        .par_iter()
+        .map(|q| index.search(q, top, threshold))
+        .collect()
 }
 
 pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliError> {
     if !(0.0..=1.0).contains(&args.threshold) {
-        return Err(CliError::new(format!("--threshold must be between 0 and 1, got {}", args.threshold)));
+        return Err(CliError::new(format!(
+            "--threshold must be between 0 and 1, got {}",
+            args.threshold
+        )));
     }
     let persons = read_persons(&args.index, warnings)?;
     let queries = read_persons(&args.queries, warnings)?;
@@ -162,11 +201,16 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let werr = |e: csv::Error| CliError::new(format!("cannot write {}: {e}", args.out.display()));
-    wtr.write_record(["query_id", "person_id", "score"]).map_err(werr)?;
+    wtr.write_record(["query_id", "person_id", "score"])
+        .map_err(werr)?;
     for (q, cands) in queries.iter().zip(&results) {
         for c in cands {
-            wtr.write_record([q.id.as_str(), c.person_id.as_str(), &format!("{:.6}", c.score)])
-                .map_err(werr)?;
+            wtr.write_record([
+                q.id.as_str(),
+                c.person_id.as_str(),
+                &format!("{:.6}", c.score),
+            ])
+            .map_err(werr)?;
         }
     }
     wtr.flush()
@@ -175,5 +219,6 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
 }
 
 pub fn run_bench_match(args: &BenchMatchArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    crate::synth::bench(args, out).map_err(|e| CliError::new(format!("cannot write the report: {e}")))
+    crate::synth::bench(args, out)
+        .map_err(|e| CliError::new(format!("cannot write the report: {e}")))
 }

@@ -2,7 +2,7 @@
 //! combination into a match probability, and EM estimation of the parameters.
 
 use crate::model::{Date, Gender};
-use crate::normalize::{double_metaphone, phonetic_equal, share_group, Nicknames};
+use crate::normalize::{Nicknames, double_metaphone, phonetic_equal, share_group};
 
 pub const FORENAME: usize = 0;
 pub const SURNAME: usize = 1;
@@ -15,7 +15,9 @@ pub const NF: usize = 6;
 /// Level code for "one side missing": weight 0.
 pub const NULL: u8 = 255;
 
-pub const FIELD_NAMES: [&str; NF] = ["forename", "surname", "dob", "gender", "postcode", "address"];
+pub const FIELD_NAMES: [&str; NF] = [
+    "forename", "surname", "dob", "gender", "postcode", "address",
+];
 
 pub const LEVEL_NAMES: [&[&str]; NF] = [
     &[
@@ -98,6 +100,20 @@ pub const SWAP_PENALTY: f64 = 1.0;
 /// similar while the recorded sex differs): siblings, twins above all, share every
 /// household field, so those fields must not outvote a different first name.
 pub const CONFLICT_CEILING: f64 = -4.0;
+/// Address weights (log2) used instead of the address m/u weights when the postcodes
+/// agree exactly: P(same address | same postcode) is ~0.8 for a match and ~0.07 for a
+/// non-match (about 15 households share a postcode).
+pub const ADDRESS_GIVEN_POSTCODE: [f64; 3] = [3.5, 1.0, -2.0];
+/// Levels whose u probability is conditional on a rare recording practice (an initial,
+/// a middle name, an estimated DOB): random-pair sampling cannot see them, so their
+/// shipped m/u values are kept when u is re-estimated.
+pub const CONDITIONAL_LEVELS: &[(usize, u8)] = &[
+    (FORENAME, F_INITIAL),
+    (FORENAME, F_OTHER),
+    (FORENAME, F_NICKNAME),
+    (DOB, D_EST_NEAR),
+    (DOB, D_EST_FAR),
+];
 /// An estimated date of birth still partially agrees within this many days (~3 years).
 pub const ESTIMATED_DOB_WINDOW_DAYS: i64 = 3 * 366;
 
@@ -106,7 +122,8 @@ pub const ESTIMATED_DOB_WINDOW_DAYS: i64 = 3 * 366;
 pub struct NameInfo {
     /// Tokens joined without spaces: "smith-jones" and "Smith Jones" agree exactly.
     pub compact: Box<str>,
-    pub tokens: Box<[Box<str>]>,
+    /// Tokens joined with single spaces, when there is more than one token.
+    pub multi: Option<Box<str>>,
     /// Double Metaphone of the compact form.
     pub dm: [u32; 2],
     /// Double Metaphone primary code of each token (blocking on double-barrelled names).
@@ -117,21 +134,31 @@ pub struct NameInfo {
 
 impl NameInfo {
     pub fn new(tokens: &[String]) -> NameInfo {
-        let compact: String = tokens.concat();
+        NameInfo::from_key(&tokens.join(" "))
+    }
+
+    /// From space-separated normalised tokens.
+    pub fn from_key(key: &str) -> NameInfo {
+        let multi = key.contains(' ');
+        let compact: String = if multi { key.split(' ').collect() } else { key.to_string() };
         let dm = double_metaphone(&compact);
-        let tok_dm: Box<[u32]> = if tokens.len() > 1 {
-            tokens.iter().map(|t| double_metaphone(t)[0]).collect()
+        let tok_dm: Box<[u32]> = if multi {
+            key.split(' ').map(|t| double_metaphone(t)[0]).collect()
         } else {
             Box::default()
         };
         let nick = Nicknames::get().groups(&compact).to_vec().into_boxed_slice();
         NameInfo {
             compact: compact.into_boxed_str(),
-            tokens: tokens.iter().map(|t| t.clone().into_boxed_str()).collect(),
+            multi: multi.then(|| key.into()),
             dm,
             tok_dm,
             nick,
         }
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = &str> + Clone {
+        self.multi.as_deref().unwrap_or(&self.compact).split(' ')
     }
 
     pub fn is_initial(&self) -> bool {
@@ -139,20 +166,50 @@ impl NameInfo {
     }
 }
 
-/// A normalised address.
+/// A normalised address (tokens joined with single spaces).
 #[derive(Clone, Debug)]
 pub struct AddrInfo {
     pub text: Box<str>,
-    pub tokens: Box<[Box<str>]>,
 }
 
 impl AddrInfo {
     pub fn new(tokens: &[String]) -> AddrInfo {
         AddrInfo {
             text: tokens.join(" ").into_boxed_str(),
-            tokens: tokens.iter().map(|t| t.clone().into_boxed_str()).collect(),
         }
     }
+    pub fn tokens(&self) -> impl Iterator<Item = &str> + Clone {
+        self.text.split(' ')
+    }
+}
+
+/// Jaro–Winkler similarity (strsim) when it can reach `floor`, else 0. A cheap upper
+/// bound from letter counts skips most clearly different pairs without computing it.
+pub fn jaro_winkler_above(a: &str, b: &str, floor: f64) -> f64 {
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    if ab.is_empty() || bb.is_empty() {
+        return 0.0;
+    }
+    let mut ca = [0u8; 64];
+    for &c in ab {
+        ca[(c & 63) as usize] = ca[(c & 63) as usize].saturating_add(1);
+    }
+    let mut common = 0usize;
+    for &c in bb {
+        let k = (c & 63) as usize;
+        if ca[k] > 0 {
+            ca[k] -= 1;
+            common += 1;
+        }
+    }
+    let m = common as f64;
+    let jaro_ub = if common == 0 { 0.0 } else { (m / ab.len() as f64 + m / bb.len() as f64 + 1.0) / 3.0 };
+    let prefix = ab.iter().zip(bb).take(4).take_while(|(x, y)| x == y).count() as f64;
+    let jw_ub = jaro_ub + prefix * 0.1 * (1.0 - jaro_ub);
+    if jw_ub < floor {
+        return 0.0;
+    }
+    strsim::jaro_winkler(a, b)
 }
 
 /// Compare forenames. `a_others`/`b_others` are middle names and aliases.
@@ -175,7 +232,7 @@ pub fn compare_forename<'a>(
             other_or(a, a_others, b, b_others, F_DISAGREE)
         };
     }
-    let jw = strsim::jaro_winkler(&a.compact, &b.compact);
+    let jw = jaro_winkler_above(&a.compact, &b.compact, JW_MID);
     if jw >= JW_HIGH {
         return F_JW_HIGH;
     }
@@ -194,7 +251,8 @@ fn other_or<'a>(
     fallback: u8,
 ) -> u8 {
     let hit = |x: &NameInfo, y: &NameInfo| {
-        x.compact == y.compact || (!x.is_initial() && !y.is_initial() && share_group(&x.nick, &y.nick))
+        x.compact == y.compact
+            || (!x.is_initial() && !y.is_initial() && share_group(&x.nick, &y.nick))
     };
     if a_others.any(|o| hit(o, b)) || b_others.any(|o| hit(o, a)) {
         F_OTHER
@@ -208,16 +266,14 @@ pub fn compare_surname(a: &NameInfo, b: &NameInfo) -> u8 {
     if a.compact == b.compact {
         return S_EXACT;
     }
-    let jw = strsim::jaro_winkler(&a.compact, &b.compact);
+    let jw = jaro_winkler_above(&a.compact, &b.compact, JW_MID);
     if jw >= JW_HIGH {
         return S_JW_HIGH;
     }
     if phonetic_equal(a.dm, b.dm) {
         return S_PHONETIC;
     }
-    if (a.tokens.len() > 1 || b.tokens.len() > 1)
-        && a.tokens.iter().any(|t| t.len() > 1 && b.tokens.contains(t))
-    {
+    if (a.multi.is_some() || b.multi.is_some()) && a.tokens().any(|t| t.len() > 1 && b.tokens().any(|u| u == t)) {
         return S_TOKEN;
     }
     if jw >= JW_MID { S_JW_MID } else { S_DISAGREE }
@@ -230,7 +286,11 @@ pub fn compare_dob(a: Date, a_est: bool, b: Date, b_est: bool) -> u8 {
     }
     let diff = (a.day_number() - b.day_number()).abs();
     if a_est || b_est {
-        return if diff <= ESTIMATED_DOB_WINDOW_DAYS { D_EST_NEAR } else { D_EST_FAR };
+        return if diff <= ESTIMATED_DOB_WINDOW_DAYS {
+            D_EST_NEAR
+        } else {
+            D_EST_FAR
+        };
     }
     if a.year() == b.year() && a.day() == b.month() && a.month() == b.day() {
         return D_SWAP;
@@ -278,20 +338,20 @@ pub fn compare_address(a: &AddrInfo, b: &AddrInfo) -> u8 {
     if a.text == b.text {
         return A_EXACT;
     }
-    fn num(x: &AddrInfo) -> Vec<&str> {
-        x.tokens
-            .iter()
-            .filter(|t| t.bytes().any(|c| c.is_ascii_digit()))
-            .map(|t| &**t)
-            .collect()
-    }
-    let (na, nb) = (num(a), num(b));
-    if !na.is_empty() && !nb.is_empty() && !na.iter().any(|t| nb.contains(t)) {
+    let has_digit = |t: &str| t.bytes().any(|c| c.is_ascii_digit());
+    let (mut na, mut nb) = (a.tokens().filter(|t| has_digit(t)), b.tokens().filter(|t| has_digit(t)));
+    let nums_a: Vec<&str> = na.by_ref().collect();
+    let nums_b: Vec<&str> = nb.by_ref().collect();
+    if !nums_a.is_empty() && !nums_b.is_empty() && !nums_a.iter().any(|t| nums_b.contains(t)) {
         return A_DISAGREE;
     }
-    let inter = a.tokens.iter().filter(|t| b.tokens.contains(t)).count();
-    let union = a.tokens.len() + b.tokens.len() - inter;
-    if union > 0 && inter * 10 >= union * 6 { A_SIMILAR } else { A_DISAGREE }
+    let inter = a.tokens().filter(|t| b.tokens().any(|u| u == *t)).count();
+    let union = a.tokens().count() + b.tokens().count() - inter;
+    if union > 0 && inter * 10 >= union * 6 {
+        A_SIMILAR
+    } else {
+        A_DISAGREE
+    }
 }
 
 /// m and u probabilities of every level of every field.
@@ -379,7 +439,11 @@ impl Comparison {
     /// Final log2 odds with the given prior (log2 odds), after the sibling guard.
     pub fn log_odds(&self, prior: f64) -> f64 {
         let raw = prior + self.sum();
-        if self.conflict().is_some() { raw.min(CONFLICT_CEILING) } else { raw }
+        if self.conflict().is_some() {
+            raw.min(CONFLICT_CEILING)
+        } else {
+            raw
+        }
     }
 }
 
@@ -425,10 +489,13 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
     let mut weights = [0.0; NF];
 
     // Names, direct orientation.
-    let fore = |x: Option<&NameInfo>, xo: &[&NameInfo], y: Option<&NameInfo>, yo: &[&NameInfo]| match (x, y) {
-        (Some(x), Some(y)) => compare_forename(x, xo.iter().copied(), y, yo.iter().copied()),
-        _ => NULL,
-    };
+    let fore =
+        |x: Option<&NameInfo>, xo: &[&NameInfo], y: Option<&NameInfo>, yo: &[&NameInfo]| match (
+            x, y,
+        ) {
+            (Some(x), Some(y)) => compare_forename(x, xo.iter().copied(), y, yo.iter().copied()),
+            _ => NULL,
+        };
     let sur = |x: Option<&NameInfo>, y: Option<&NameInfo>| match (x, y) {
         (Some(x), Some(y)) => compare_surname(x, y),
         _ => NULL,
@@ -438,7 +505,13 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
             return 0.0;
         }
         if l == 0 && (f == FORENAME || f == SURNAME) {
-            let u = name.and_then(|n| if f == FORENAME { tf.forename_u(n) } else { tf.surname_u(n) });
+            let u = name.and_then(|n| {
+                if f == FORENAME {
+                    tf.forename_u(n)
+                } else {
+                    tf.surname_u(n)
+                }
+            });
             if let Some(u) = u {
                 let m = w.m_exact[f];
                 return (m / u.max(1e-9)).log2();
@@ -456,7 +529,12 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
     let mut swapped = false;
     // Swapped orientation: only worth checking when the direct one is weak.
     let strong = lf <= F_NICKNAME && ls == S_EXACT;
-    if !strong && a.first.is_some() && a.last.is_some() && b.first.is_some() && b.last.is_some() {
+    // Swapping can only help when each cross pair is plausibly the same name.
+    let plausible = |x: &NameInfo, y: &NameInfo| x.compact.as_bytes()[0] == y.compact.as_bytes()[0] || phonetic_equal(x.dm, y.dm);
+    if let (false, Some(af), Some(al), Some(bf), Some(bl)) = (strong, a.first, a.last, b.first, b.last)
+        && plausible(af, bl)
+        && plausible(al, bf)
+    {
         // Both cross pairs use the (symmetric) forename comparator without term
         // frequencies, so the score stays symmetric in (a, b).
         let c1 = fore(a.first, &[], b.last, &[]);
@@ -490,7 +568,13 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
     if let (Some(x), Some(y)) = (a.address, b.address) {
         let l = compare_address(x, y);
         levels[ADDRESS] = l;
-        weights[ADDRESS] = w.w[ADDRESS][l as usize];
+        // Address and postcode are not independent: within one postcode an agreeing
+        // address adds only the evidence of picking the same house among ~15.
+        weights[ADDRESS] = if levels[POSTCODE] == P_EXACT {
+            ADDRESS_GIVEN_POSTCODE[l as usize]
+        } else {
+            w.w[ADDRESS][l as usize]
+        };
     }
     Comparison {
         levels,
@@ -553,7 +637,11 @@ pub fn estimate_em(
                 // A small Dirichlet prior centred on the previous estimate keeps empty
                 // levels from collapsing to zero.
                 let total: f64 = counts.iter().sum::<f64>() + 1.0;
-                counts.iter().zip(prior).map(|(c, p0)| (c + p0) / total).collect()
+                counts
+                    .iter()
+                    .zip(prior)
+                    .map(|(c, p0)| (c + p0) / total)
+                    .collect()
             };
             p.m[f] = smooth(&mc[f], &p.m[f]);
             if !fix_u {
@@ -621,7 +709,10 @@ mod tests {
 
     #[test]
     fn a_hyphenation_change_is_an_exact_surname() {
-        assert_eq!(compare_surname(&n("Smith-Jones"), &n("Smith Jones")), S_EXACT);
+        assert_eq!(
+            compare_surname(&n("Smith-Jones"), &n("Smith Jones")),
+            S_EXACT
+        );
     }
 
     #[test]
@@ -638,26 +729,50 @@ mod tests {
 
     #[test]
     fn day_and_month_swapped_is_recognised() {
-        assert_eq!(compare_dob(d("2015-03-07"), false, d("2015-07-03"), false), D_SWAP);
+        assert_eq!(
+            compare_dob(d("2015-03-07"), false, d("2015-07-03"), false),
+            D_SWAP
+        );
     }
 
     #[test]
     fn one_digit_off_is_recognised() {
-        assert_eq!(compare_dob(d("2015-03-17"), false, d("2015-03-27"), false), D_ONE_DIGIT);
-        assert_eq!(compare_dob(d("2015-03-17"), false, d("2051-03-17"), false), D_ONE_DIGIT);
+        assert_eq!(
+            compare_dob(d("2015-03-17"), false, d("2015-03-27"), false),
+            D_ONE_DIGIT
+        );
+        assert_eq!(
+            compare_dob(d("2015-03-17"), false, d("2051-03-17"), false),
+            D_ONE_DIGIT
+        );
     }
 
     #[test]
     fn dates_within_a_year_partially_agree() {
-        assert_eq!(compare_dob(d("2015-03-17"), false, d("2015-11-02"), false), D_YEAR);
-        assert_eq!(compare_dob(d("2015-03-17"), false, d("2018-11-02"), false), D_DISAGREE);
+        assert_eq!(
+            compare_dob(d("2015-03-17"), false, d("2015-11-02"), false),
+            D_YEAR
+        );
+        assert_eq!(
+            compare_dob(d("2015-03-17"), false, d("2018-11-02"), false),
+            D_DISAGREE
+        );
     }
 
     #[test]
     fn an_estimated_dob_relaxes_the_comparison() {
-        assert_eq!(compare_dob(d("2015-03-17"), true, d("2017-06-01"), false), D_EST_NEAR);
-        assert_eq!(compare_dob(d("2015-03-17"), false, d("2017-06-01"), false), D_DISAGREE);
-        assert_eq!(compare_dob(d("2010-03-17"), true, d("2017-06-01"), false), D_EST_FAR);
+        assert_eq!(
+            compare_dob(d("2015-03-17"), true, d("2017-06-01"), false),
+            D_EST_NEAR
+        );
+        assert_eq!(
+            compare_dob(d("2015-03-17"), false, d("2017-06-01"), false),
+            D_DISAGREE
+        );
+        assert_eq!(
+            compare_dob(d("2010-03-17"), true, d("2017-06-01"), false),
+            D_EST_FAR
+        );
     }
 
     #[test]
@@ -672,9 +787,18 @@ mod tests {
     #[test]
     fn addresses_with_a_different_house_number_disagree() {
         let a = |s: &str| AddrInfo::new(&crate::normalize::address_tokens(s));
-        assert_eq!(compare_address(&a("12 High St"), &a("12 high street")), A_EXACT);
-        assert_eq!(compare_address(&a("12 High St"), &a("14 High Street")), A_DISAGREE);
-        assert_eq!(compare_address(&a("Flat 3, 12 High St"), &a("12 High Street")), A_SIMILAR);
+        assert_eq!(
+            compare_address(&a("12 High St"), &a("12 high street")),
+            A_EXACT
+        );
+        assert_eq!(
+            compare_address(&a("12 High St"), &a("14 High Street")),
+            A_DISAGREE
+        );
+        assert_eq!(
+            compare_address(&a("Flat 3, 12 High St"), &a("12 High Street")),
+            A_SIMILAR
+        );
     }
 
     #[test]
@@ -707,7 +831,14 @@ mod tests {
         }
         for i in 0..2000 {
             let g = if i % 2 == 0 { G_AGREE } else { G_DISAGREE };
-            v.push([F_DISAGREE, if i % 10 == 0 { S_EXACT } else { S_DISAGREE }, D_DISAGREE, g, NULL, NULL]);
+            v.push([
+                F_DISAGREE,
+                if i % 10 == 0 { S_EXACT } else { S_DISAGREE },
+                D_DISAGREE,
+                g,
+                NULL,
+                NULL,
+            ]);
         }
         let (p, lambda) = estimate_em(&v, &Params::default(), 0.01, 30, false);
         assert!((lambda - 200.0 / 2200.0).abs() < 0.01, "lambda {lambda}");

@@ -1,8 +1,8 @@
 //! The person index: interned normalised records, blocking tables and search.
 
 use crate::compare::{
-    compare, estimate_em, probability, AddrInfo, Comparison, NameInfo, NoTf, Params, Side, TermFreq,
-    Weights, FIELD_NAMES, LEVEL_NAMES, NF, NULL,
+    AddrInfo, CONDITIONAL_LEVELS, Comparison, FIELD_NAMES, LEVEL_NAMES, NF, NULL, NameInfo, NoTf,
+    Params, Side, TermFreq, Weights, compare, estimate_em, probability,
 };
 use crate::model::{Date, Gender, Person};
 use crate::normalize::{address_tokens, name_tokens, normalize_postcode};
@@ -12,12 +12,21 @@ use rustc_hash::FxHashMap;
 const NONE: u32 = u32::MAX;
 /// Blocks larger than this are skipped at query time: they are not discriminating and
 /// the other blocking keys still reach the true match.
-pub const MAX_BLOCK: usize = 4000;
+pub const MAX_BLOCK: usize = 800;
 /// Index sizes below this are treated as this large when setting the prior and the
 /// term-frequency u values, so that small indexes do not inflate weak evidence.
 pub const MIN_EFFECTIVE_SIZE: f64 = 10_000.0;
+/// How many of the best candidates are checked against each other for being
+/// mutually exclusive.
+pub const EXCLUSIVE_CANDIDATES: usize = 8;
+
+fn logit2(p: f64) -> f64 {
+    let p = p.clamp(1e-300, 1.0 - 1e-16);
+    (p / (1.0 - p)).log2()
+}
+
 /// Random pairs sampled at build time to estimate u probabilities.
-pub const U_SAMPLE_PAIRS: usize = 300_000;
+pub const U_SAMPLE_PAIRS: usize = 200_000;
 
 /// One field's contribution to a candidate's score.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,17 +59,17 @@ struct Rec {
     address: u32,
 }
 
-/// A normalised record before interning.
+/// A normalised record before interning: names and address as space-joined tokens.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Norm {
-    pub first: Option<Vec<String>>,
-    pub last: Option<Vec<String>>,
-    pub others: Vec<Vec<String>>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub others: Vec<String>,
     pub dob: Option<Date>,
     pub est: bool,
     pub gender: Option<Gender>,
     pub postcode: Option<String>,
-    pub address: Option<Vec<String>>,
+    pub address: Option<String>,
 }
 
 pub(crate) fn normalise(p: &Person) -> Norm {
@@ -71,26 +80,24 @@ pub(crate) fn normalise(p: &Person) -> Norm {
         ..Norm::default()
     };
     if let Some(f) = &p.first_name {
-        let toks = name_tokens(f);
-        if let Some((head, rest)) = toks.split_first() {
-            n.first = Some(vec![head.clone()]);
-            n.others.extend(rest.iter().map(|t| vec![t.clone()]));
-        }
+        let mut toks = name_tokens(f).into_iter();
+        n.first = toks.next();
+        n.others.extend(toks);
     }
     if let Some(l) = &p.last_name {
         let toks = name_tokens(l);
         if !toks.is_empty() {
-            n.last = Some(toks);
+            n.last = Some(toks.join(" "));
         }
     }
     for o in &p.other_names {
-        n.others.extend(name_tokens(o).into_iter().map(|t| vec![t]));
+        n.others.extend(name_tokens(o));
     }
     n.postcode = p.postcode.as_deref().and_then(normalize_postcode);
     if let Some(a) = &p.address {
         let toks = address_tokens(a);
         if !toks.is_empty() {
-            n.address = Some(toks);
+            n.address = Some(toks.join(" "));
         }
     }
     n
@@ -112,14 +119,14 @@ impl Prepared {
     pub fn new(p: &Person) -> Prepared {
         let n = normalise(p);
         Prepared {
-            first: n.first.as_deref().map(NameInfo::new),
-            last: n.last.as_deref().map(NameInfo::new),
-            others: n.others.iter().map(|o| NameInfo::new(o)).collect(),
+            first: n.first.as_deref().map(NameInfo::from_key),
+            last: n.last.as_deref().map(NameInfo::from_key),
+            others: n.others.iter().map(|o| NameInfo::from_key(o)).collect(),
             dob: n.dob,
             est: n.est,
             gender: n.gender,
             postcode: n.postcode,
-            address: n.address.as_deref().map(AddrInfo::new),
+            address: n.address.map(|t| AddrInfo { text: t.into_boxed_str() }),
         }
     }
 
@@ -163,10 +170,12 @@ fn key(tag: u64, a: u64, b: u64) -> u64 {
 }
 
 fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+        (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
-const K_SURNAME_YEAR: u64 = 1;
+const K_SURNAME_YEAR: u64 = 1; // surname + birth year + forename initial
 const K_FORENAME_DOB: u64 = 2;
 const K_DOB: u64 = 3;
 const K_POSTCODE_INITIAL: u64 = 4;
@@ -176,15 +185,29 @@ const K_POSTCODE_YEAR: u64 = 7;
 
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
-fn blocking_keys(
-    firsts: &[&NameInfo],
-    lasts: &[&NameInfo],
+fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
+    firsts: &[F],
+    lasts: &[F],
     dobs: &[Date],
     postcode: Option<&str>,
+    query: bool,
     out: &mut Vec<u64>,
 ) {
+    // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
+    let mut initials: Vec<u64> = firsts.iter().map(|f| u64::from(f.borrow().compact.as_bytes()[0])).collect();
+    if query {
+        if initials.is_empty() {
+            initials.extend((b'a'..=b'z').map(u64::from));
+        }
+        initials.push(0);
+    } else if initials.is_empty() {
+        initials.push(0);
+    }
+    initials.sort_unstable();
+    initials.dedup();
     let mut last_codes: Vec<u64> = Vec::new();
     for l in lasts {
+        let l = l.borrow();
         if l.dm[0] != 0 {
             last_codes.push(u64::from(l.dm[0]));
         }
@@ -195,6 +218,7 @@ fn blocking_keys(
     let mut first_codes: Vec<u64> = Vec::new();
     let mut nick_groups: Vec<u64> = Vec::new();
     for f in firsts {
+        let f = f.borrow();
         if !f.is_initial() && f.dm[0] != 0 {
             first_codes.push(u64::from(f.dm[0]));
         }
@@ -209,7 +233,9 @@ fn blocking_keys(
         let p = u64::from(d.packed());
         out.push(key(K_DOB, p, 0));
         for &l in &last_codes {
-            out.push(key(K_SURNAME_YEAR, l, y));
+            for &i in &initials {
+                out.push(key(K_SURNAME_YEAR, l, y << 8 | i));
+            }
         }
         for &f in &first_codes {
             out.push(key(K_FORENAME_DOB, f, p));
@@ -228,7 +254,11 @@ fn blocking_keys(
     if let Some(pc) = postcode.filter(|p| p.contains(' ')) {
         let h = str_hash(pc);
         for f in firsts {
-            out.push(key(K_POSTCODE_INITIAL, h, u64::from(f.compact.as_bytes()[0])));
+            out.push(key(
+                K_POSTCODE_INITIAL,
+                h,
+                u64::from(f.borrow().compact.as_bytes()[0]),
+            ));
         }
         for d in dobs {
             out.push(key(K_POSTCODE_YEAR, h, d.year() as u64));
@@ -298,45 +328,32 @@ impl Index {
         let ids: Vec<Box<str>> = persons.into_iter().map(|p| p.id.into_boxed_str()).collect();
 
         // Intern names, postcodes and addresses (sequential; cheap hash lookups).
-        let mut name_tokens_of: Vec<Vec<String>> = Vec::new();
+        let mut name_keys: Vec<String> = Vec::new();
         let mut names: Interner<NameInfo> = Interner::new();
         let mut postcodes: Interner<Box<str>> = Interner::new();
-        let mut addr_tokens_of: Vec<Vec<String>> = Vec::new();
+        let mut addr_keys: Vec<String> = Vec::new();
         let mut addrs: Interner<AddrInfo> = Interner::new();
-        let mut intern_name = |toks: &Vec<String>| -> u32 {
-            let k = toks.join(" ");
-            if let Some(&i) = names.map.get(&k) {
+        fn intern(map: &mut FxHashMap<String, u32>, keys: &mut Vec<String>, k: String) -> u32 {
+            if let Some(&i) = map.get(&k) {
                 return i;
             }
-            let i = name_tokens_of.len() as u32;
-            name_tokens_of.push(toks.clone());
-            names.map.insert(k, i);
+            let i = keys.len() as u32;
+            keys.push(k.clone());
+            map.insert(k, i);
             i
-        };
+        }
+        let mut pc_keys: Vec<String> = Vec::new();
         let mut recs: Vec<Rec> = Vec::with_capacity(norms.len());
-        for n in &norms {
-            let first = n.first.as_ref().map_or(NONE, &mut intern_name);
-            let last = n.last.as_ref().map_or(NONE, &mut intern_name);
-            let others: Box<[u32]> = n.others.iter().map(&mut intern_name).collect();
-            let postcode = n.postcode.as_ref().map_or(NONE, |p| {
-                if let Some(&i) = postcodes.map.get(p) {
-                    return i;
-                }
-                let i = postcodes.items.len() as u32;
-                postcodes.items.push(p.clone().into_boxed_str());
-                postcodes.map.insert(p.clone(), i);
-                i
-            });
-            let address = n.address.as_ref().map_or(NONE, |a| {
-                let k = a.join(" ");
-                if let Some(&i) = addrs.map.get(&k) {
-                    return i;
-                }
-                let i = addr_tokens_of.len() as u32;
-                addr_tokens_of.push(a.clone());
-                addrs.map.insert(k, i);
-                i
-            });
+        for n in norms {
+            let first = n.first.map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
+            let last = n.last.map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
+            let others: Box<[u32]> = n
+                .others
+                .into_iter()
+                .map(|k| intern(&mut names.map, &mut name_keys, k))
+                .collect();
+            let postcode = n.postcode.map_or(NONE, |k| intern(&mut postcodes.map, &mut pc_keys, k));
+            let address = n.address.map_or(NONE, |k| intern(&mut addrs.map, &mut addr_keys, k));
             let g = match n.gender {
                 None => 0,
                 Some(Gender::Male) => 1,
@@ -352,11 +369,12 @@ impl Index {
                 address,
             });
         }
-        drop(norms);
-        names.items = name_tokens_of.par_iter().map(|t| NameInfo::new(t)).collect();
-        addrs.items = addr_tokens_of.par_iter().map(|t| AddrInfo::new(t)).collect();
-        drop(name_tokens_of);
-        drop(addr_tokens_of);
+        names.items = name_keys.par_iter().map(|k| NameInfo::from_key(k)).collect();
+        drop(name_keys);
+        postcodes.items = pc_keys.into_iter().map(String::into_boxed_str).collect();
+        addrs.items = addr_keys.into_iter().map(|k| AddrInfo { text: k.into_boxed_str() }).collect();
+        // The address map is only needed while interning.
+        addrs.map = FxHashMap::default();
         let mut first_count = vec![0u32; names.items.len()];
         let mut last_count = vec![0u32; names.items.len()];
         for r in &recs {
@@ -398,22 +416,22 @@ impl Index {
             .recs
             .par_iter()
             .enumerate()
-            .fold(Vec::new, |mut acc, (i, r)| {
+            .flat_map_iter(|(i, r)| {
                 let mut keys = Vec::with_capacity(16);
-                let first: Vec<&NameInfo> = self.name(r.first).into_iter().collect();
-                let last: Vec<&NameInfo> = self.name(r.last).into_iter().collect();
-                let dobs: Vec<Date> = Date::from_packed(r.dob).into_iter().collect();
-                blocking_keys(&first, &last, &dobs, self.postcode(r.postcode), &mut keys);
-                acc.extend(keys.into_iter().map(|k| (k, i as u32)));
-                acc
+                let first = self.name(r.first);
+                let last = self.name(r.last);
+                let dob = Date::from_packed(r.dob);
+                blocking_keys(
+                    first.as_slice(),
+                    last.as_slice(),
+                    dob.as_slice(),
+                    self.postcode(r.postcode),
+                    false,
+                    &mut keys,
+                );
+                keys.into_iter().map(move |k| (k, i as u32))
             })
-            .reduce(Vec::new, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                a.extend(b);
-                a
-            });
+            .collect();
         pairs.par_sort_unstable();
         let mut keys = Vec::new();
         let mut offsets = Vec::new();
@@ -426,6 +444,9 @@ impl Index {
             members.push(m);
         }
         offsets.push(members.len() as u32);
+        drop(pairs);
+        keys.shrink_to_fit();
+        offsets.shrink_to_fit();
         self.block_keys = keys;
         self.block_offsets = offsets;
         self.block_members = members;
@@ -441,7 +462,8 @@ impl Index {
     fn block(&self, k: u64) -> &[u32] {
         match self.block_keys.binary_search(&k) {
             Ok(i) => {
-                &self.block_members[self.block_offsets[i] as usize..self.block_offsets[i + 1] as usize]
+                &self.block_members
+                    [self.block_offsets[i] as usize..self.block_offsets[i + 1] as usize]
             }
             Err(_) => &[],
         }
@@ -467,7 +489,11 @@ impl Index {
 
     fn with_side<R>(&self, i: usize, f: impl FnOnce(&Side<'_>) -> R) -> R {
         let r = &self.recs[i];
-        let others: Vec<&NameInfo> = r.others.iter().map(|&o| &self.names.items[o as usize]).collect();
+        let others: Vec<&NameInfo> = r
+            .others
+            .iter()
+            .map(|&o| &self.names.items[o as usize])
+            .collect();
         let side = Side {
             first: self.name(r.first),
             last: self.name(r.last),
@@ -499,14 +525,17 @@ impl Index {
             .into_par_iter()
             .map(|c| {
                 let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-                let mut cnt: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; self.params.u[f].len()]);
+                let mut cnt: [Vec<f64>; NF] =
+                    std::array::from_fn(|f| vec![0.0; self.params.u[f].len()]);
                 for _ in 0..per {
                     let i = rng.below(n) as usize;
                     let j = rng.below(n) as usize;
                     if i == j {
                         continue;
                     }
-                    let cmp = self.with_side(i, |a| self.with_side(j, |b| compare(a, b, &self.weights, &NoTf)));
+                    let cmp = self.with_side(i, |a| {
+                        self.with_side(j, |b| compare(a, b, &self.weights, &NoTf))
+                    });
                     for f in 0..NF {
                         let l = cmp.levels[f];
                         if l != NULL && !cmp.swapped {
@@ -527,9 +556,17 @@ impl Index {
                 }
             }
             let total: f64 = tot.iter().sum();
-            let new: Vec<f64> = (0..len)
+            let mut new: Vec<f64> = (0..len)
                 .map(|l| (tot[l] + PSEUDO * p.u[f][l]) / (total + PSEUDO))
                 .collect();
+            // Keep the shipped u of conditional levels; the last level (disagree) takes the rest.
+            for &(cf, cl) in CONDITIONAL_LEVELS {
+                if cf == f {
+                    new[cl as usize] = p.u[f][cl as usize];
+                }
+            }
+            let rest: f64 = new[..len - 1].iter().sum();
+            new[len - 1] = (1.0 - rest).max(1e-6);
             p.u[f] = new;
         }
         p
@@ -560,25 +597,34 @@ impl Index {
             }
         }
         let mut keys = Vec::with_capacity(64);
-        blocking_keys(&firsts, &lasts, &dobs, q.postcode.as_deref(), &mut keys);
+        blocking_keys(&firsts, &lasts, &dobs, q.postcode.as_deref(), true, &mut keys);
         // Alternate phonetic codes of the query names.
         let alt_first: Vec<NameInfo> = q
             .first
             .iter()
             .filter(|f| f.dm[1] != 0)
-            .map(|f| NameInfo { dm: [f.dm[1], 0], nick: Box::new([]), ..f.clone() })
+            .map(|f| NameInfo {
+                dm: [f.dm[1], 0],
+                nick: Box::new([]),
+                ..f.clone()
+            })
             .collect();
         let alt_last: Vec<NameInfo> = q
             .last
             .iter()
             .filter(|l| l.dm[1] != 0)
-            .map(|l| NameInfo { dm: [l.dm[1], 0], tok_dm: Box::new([]), nick: Box::new([]), ..l.clone() })
+            .map(|l| NameInfo {
+                dm: [l.dm[1], 0],
+                tok_dm: Box::new([]),
+                nick: Box::new([]),
+                ..l.clone()
+            })
             .collect();
         if !alt_first.is_empty() || !alt_last.is_empty() {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, &mut more);
+            blocking_keys(&af, &al, &dobs, None, true, &mut more);
             keys.extend(more);
         }
         let mut cands: Vec<u32> = Vec::new();
@@ -593,11 +639,16 @@ impl Index {
         cands
     }
 
+    /// Number of distinct candidates blocking yields for a query (diagnostics).
+    pub fn candidate_count(&self, query: &Person) -> usize {
+        self.candidates(&Prepared::new(query)).len()
+    }
+
     fn query_tf(&self, q: &Prepared) -> QueryTf {
         let look = |n: &Option<NameInfo>, counts: &Vec<u32>| -> Option<f64> {
             let n = n.as_ref()?;
-            let k = n.tokens.join(" ");
-            let c = self.names.map.get(&k).map_or(0, |&i| counts[i as usize]);
+            let k = n.multi.as_deref().unwrap_or(&n.compact);
+            let c = self.names.map.get(k).map_or(0, |&i| counts[i as usize]);
             Some(f64::from(c.max(1)) / self.n_eff)
         };
         QueryTf {
@@ -621,23 +672,70 @@ impl Index {
         let tf = self.query_tf(q);
         let prior = self.prior();
         let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
+        // Keep weak candidates too: they may compete with stronger ones.
+        let floor = logit2(threshold).min(-10.0);
         for c in self.candidates(q) {
             let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
             let lo = cmp.log_odds(prior);
-            if probability(lo) >= threshold {
+            if lo >= floor {
                 scored.push((lo, c, cmp));
             }
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored.truncate(top_k);
-        scored
-            .into_iter()
-            .map(|(lo, c, cmp)| Candidate {
-                person_id: self.ids[c as usize].to_string(),
-                score: probability(lo),
-                explanation: explain(&cmp, prior),
+        // A query is one person: candidates that are clearly different people from each
+        // other compete for the same probability mass (twins when the query lacks a
+        // forename, two namesakes born the same day). Candidates that look like
+        // duplicates of one another do not compete.
+        let top: Vec<(f64, u32, Comparison)> =
+            scored.iter().take(EXCLUSIVE_CANDIDATES).cloned().collect();
+        let mut out: Vec<(f64, u32, Comparison, f64)> = Vec::with_capacity(scored.len());
+        for (i, (lo, c, cmp)) in scored.into_iter().enumerate() {
+            let odds = lo.exp2();
+            let mut rivals = 0.0;
+            if i < EXCLUSIVE_CANDIDATES {
+                for (j, (lo2, c2, _)) in top.iter().enumerate() {
+                    if j != i && *lo2 > lo - 12.0 && self.distinct_people(c, *c2) {
+                        rivals += lo2.exp2();
+                    }
+                }
+            }
+            let p = if rivals > 0.0 {
+                odds / (1.0 + odds + rivals)
+            } else {
+                probability(lo)
+            };
+            if p >= threshold {
+                out.push((lo, c, cmp, p));
+            }
+        }
+        out.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.1.cmp(&b.1)));
+        out.truncate(top_k);
+        out.into_iter()
+            .map(|(lo, c, cmp, p)| {
+                let mut explanation = explain(&cmp, prior);
+                if p < probability(lo) {
+                    explanation.push(FieldComparison {
+                        field: "competing_candidates",
+                        level: "other_distinct_people_match",
+                        weight: logit2(p) - lo,
+                    });
+                }
+                Candidate {
+                    person_id: self.ids[c as usize].to_string(),
+                    score: p,
+                    explanation,
+                }
             })
             .collect()
+    }
+
+    /// Whether two indexed records are evidently different people (their mutual
+    /// comparison, without a prior, is negative).
+    fn distinct_people(&self, a: u32, b: u32) -> bool {
+        let cmp = self.with_side(a as usize, |x| {
+            self.with_side(b as usize, |y| compare(x, y, &self.weights, &NoTf))
+        });
+        cmp.log_odds(0.0) < 0.0
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
@@ -683,7 +781,11 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
         let l = cmp.levels[f];
         out.push(FieldComparison {
             field: FIELD_NAMES[f],
-            level: if l == NULL { "missing" } else { LEVEL_NAMES[f][l as usize] },
+            level: if l == NULL {
+                "missing"
+            } else {
+                LEVEL_NAMES[f][l as usize]
+            },
             weight: cmp.weights[f],
         });
     }
@@ -708,9 +810,15 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
 
 /// Score a pair of persons without an index (no term-frequency adjustment), with the
 /// given parameters and prior log2 odds. Symmetric in `a` and `b`.
-pub fn score_pair(params: &Params, prior: f64, a: &Person, b: &Person) -> (f64, Vec<FieldComparison>) {
+pub fn score_pair(
+    params: &Params,
+    prior: f64,
+    a: &Person,
+    b: &Person,
+) -> (f64, Vec<FieldComparison>) {
     let (qa, qb) = (Prepared::new(a), Prepared::new(b));
-    let (oa, ob): (Vec<&NameInfo>, Vec<&NameInfo>) = (qa.others.iter().collect(), qb.others.iter().collect());
+    let (oa, ob): (Vec<&NameInfo>, Vec<&NameInfo>) =
+        (qa.others.iter().collect(), qb.others.iter().collect());
     let cmp = compare(&qa.side(&oa), &qb.side(&ob), &params.weights(), &NoTf);
     (probability(cmp.log_odds(prior)), explain(&cmp, prior))
 }

@@ -91,7 +91,11 @@ impl Date {
         let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
         let y = (y + i64::from(m <= 2)) as i32;
-        Date { year: y, month: m, day: d }
+        Date {
+            year: y,
+            month: m,
+            day: d,
+        }
     }
 
     /// Packed `YYYYMMDD` integer.
@@ -100,7 +104,11 @@ impl Date {
     }
 
     pub fn from_packed(p: u32) -> Option<Date> {
-        Date::new((p / 10_000) as i32, ((p / 100) % 100) as u8, (p % 100) as u8)
+        Date::new(
+            (p / 10_000) as i32,
+            ((p / 100) % 100) as u8,
+            (p % 100) as u8,
+        )
     }
 }
 

@@ -33,7 +33,11 @@ pub fn name_tokens(s: &str) -> Vec<String> {
     let folded = fold(s);
     let toks: Vec<String> = folded
         .split(' ')
-        .map(|t| t.chars().filter(|c| c.is_ascii_alphabetic()).collect::<String>())
+        .map(|t| {
+            t.chars()
+                .filter(|c| c.is_ascii_alphabetic())
+                .collect::<String>()
+        })
         .filter(|t| !t.is_empty())
         .collect();
     let kept: Vec<String> = toks
@@ -78,7 +82,10 @@ pub fn phonetic_equal(a: [u32; 2], b: [u32; 2]) -> bool {
     if a[0] == 0 || b[0] == 0 {
         return false;
     }
-    a[0] == b[0] || (a[1] != 0 && a[1] == b[0]) || (b[1] != 0 && a[0] == b[1]) || (a[1] != 0 && a[1] == b[1])
+    a[0] == b[0]
+        || (a[1] != 0 && a[1] == b[0])
+        || (b[1] != 0 && a[0] == b[1])
+        || (a[1] != 0 && a[1] == b[1])
 }
 
 /// The shipped nickname / diminutive table.
@@ -103,7 +110,8 @@ impl Nicknames {
             ] {
                 for line in src.lines().skip(1) {
                     let mut parts = line.split(',');
-                    let (Some(a), Some(_), Some(b)) = (parts.next(), parts.next(), parts.next()) else {
+                    let (Some(a), Some(_), Some(b)) = (parts.next(), parts.next(), parts.next())
+                    else {
                         continue;
                     };
                     let a = fold(a).replace(' ', "");
@@ -135,7 +143,10 @@ impl Nicknames {
 
     /// The canonical full names a name may stand for.
     pub fn canonical_names(&self, name: &str) -> Vec<&str> {
-        self.groups(name).iter().map(|&g| self.canon[g as usize].as_str()).collect()
+        self.groups(name)
+            .iter()
+            .map(|&g| self.canon[g as usize].as_str())
+            .collect()
     }
 
     /// Number of canonical groups in the table.
@@ -169,7 +180,11 @@ pub fn normalize_postcode(s: &str) -> Option<String> {
                 *c = b'O';
             }
         }
-        if valid_outward(out) && inw[0].is_ascii_digit() && inw[1].is_ascii_alphabetic() && inw[2].is_ascii_alphabetic() {
+        if valid_outward(out)
+            && inw[0].is_ascii_digit()
+            && inw[1].is_ascii_alphabetic()
+            && inw[2].is_ascii_alphabetic()
+        {
             return Some(format!(
                 "{} {}",
                 std::str::from_utf8(out).ok()?,
@@ -270,9 +285,18 @@ mod tests {
 
     #[test]
     fn smith_and_smyth_share_a_phonetic_key() {
-        assert!(phonetic_equal(double_metaphone("smith"), double_metaphone("smyth")));
-        assert!(phonetic_equal(double_metaphone("catherine"), double_metaphone("kathryn")));
-        assert!(!phonetic_equal(double_metaphone("smith"), double_metaphone("jones")));
+        assert!(phonetic_equal(
+            double_metaphone("smith"),
+            double_metaphone("smyth")
+        ));
+        assert!(phonetic_equal(
+            double_metaphone("catherine"),
+            double_metaphone("kathryn")
+        ));
+        assert!(!phonetic_equal(
+            double_metaphone("smith"),
+            double_metaphone("jones")
+        ));
     }
 
     #[test]

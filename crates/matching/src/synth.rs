@@ -5,7 +5,7 @@
 use crate::cli::{BenchMatchArgs, MatchArgs};
 use crate::index::{Index, Rng};
 use crate::model::{Date, Gender, Person};
-use crate::normalize::{double_metaphone, fold, phonetic_equal, Nicknames};
+use crate::normalize::{Nicknames, double_metaphone, fold, phonetic_equal};
 use std::io::Write;
 use std::time::Instant;
 
@@ -20,7 +20,9 @@ impl Table {
         let mut cum = Vec::new();
         let mut t = 0.0;
         for line in src.lines().skip(1) {
-            let Some((n, w)) = line.split_once(',') else { continue };
+            let Some((n, w)) = line.split_once(',') else {
+                continue;
+            };
             t += w.trim().parse::<f64>().unwrap_or(1.0);
             names.push(n.trim().to_string());
             cum.push(t);
@@ -45,7 +47,10 @@ impl Table {
     }
     fn pick(&self, rng: &mut Rng) -> &str {
         let x = rng.f64() * self.cum.last().copied().unwrap_or(1.0);
-        let i = self.cum.partition_point(|&c| c < x).min(self.names.len() - 1);
+        let i = self
+            .cum
+            .partition_point(|&c| c < x)
+            .min(self.names.len() - 1);
         &self.names[i]
     }
 }
@@ -72,7 +77,9 @@ pub struct Query {
     pub twin: Option<String>,
 }
 
-const AREAS: &[&str] = &["LS", "M", "B", "S", "BD", "NE", "L", "HX", "WF", "HD", "YO", "HU", "DN", "SK", "OL"];
+const AREAS: &[&str] = &[
+    "LS", "M", "B", "S", "BD", "NE", "L", "HX", "WF", "HD", "YO", "HU", "DN", "SK", "OL",
+];
 
 impl Generator {
     pub fn new(seed: u64) -> Generator {
@@ -81,21 +88,33 @@ impl Generator {
             girls: Table::from_csv(include_str!("../data/forenames_girls.csv")),
             surnames: Table::from_csv(include_str!("../data/surnames.csv")),
             tail_fore: Table::invented(
-                &["A", "Ka", "Le", "Ma", "Na", "Ri", "Sa", "Ta", "Za", "Ja", "Ro", "Ha", "Ev", "El", "Is", "Ar", "Bel", "Cor", "Dar", "Fen"],
-                &["ya", "ra", "den", "lan", "na", "ley", "via", "mir", "ron", "lia", "son", "die", "lo", "ri", "nah"],
+                &[
+                    "A", "Ka", "Le", "Ma", "Na", "Ri", "Sa", "Ta", "Za", "Ja", "Ro", "Ha", "Ev",
+                    "El", "Is", "Ar", "Bel", "Cor", "Dar", "Fen",
+                ],
+                &[
+                    "ya", "ra", "den", "lan", "na", "ley", "via", "mir", "ron", "lia", "son",
+                    "die", "lo", "ri", "nah",
+                ],
             ),
             tail_sur: Table::invented(
                 &[
-                    "Ash", "Brad", "Chal", "Dun", "Els", "Fair", "Gold", "Hal", "Kil", "Lang", "Mar", "Nor", "Pen", "Red", "Shel",
-                    "Thorn", "Wes", "Wyn", "Hart", "Black", "Brook", "Cross", "Hol", "Mor", "Stan", "Win", "Ald", "Bar", "Cal",
-                    "Dal", "Fern", "Grim", "Hay", "Ing", "Kirk", "Lind", "Mel", "Oak", "Rad", "Sel",
+                    "Ash", "Brad", "Chal", "Dun", "Els", "Fair", "Gold", "Hal", "Kil", "Lang",
+                    "Mar", "Nor", "Pen", "Red", "Shel", "Thorn", "Wes", "Wyn", "Hart", "Black",
+                    "Brook", "Cross", "Hol", "Mor", "Stan", "Win", "Ald", "Bar", "Cal", "Dal",
+                    "Fern", "Grim", "Hay", "Ing", "Kirk", "Lind", "Mel", "Oak", "Rad", "Sel",
                 ],
                 &[
-                    "ford", "ton", "ley", "by", "well", "wood", "field", "worth", "ham", "combe", "ridge", "stone", "man",
-                    "son", "er", "bury", "dale", "more", "croft", "hurst", "wick", "thorpe", "shaw", "gate", "low",
+                    "ford", "ton", "ley", "by", "well", "wood", "field", "worth", "ham", "combe",
+                    "ridge", "stone", "man", "son", "er", "bury", "dale", "more", "croft", "hurst",
+                    "wick", "thorpe", "shaw", "gate", "low",
                 ],
             ),
-            streets: include_str!("../data/streets.csv").lines().skip(1).map(str::to_string).collect(),
+            streets: include_str!("../data/streets.csv")
+                .lines()
+                .skip(1)
+                .map(str::to_string)
+                .collect(),
             today: Date::new(2025, 6, 30).map_or(0, |d| d.day_number()),
             rng: Rng(seed),
         }
@@ -121,9 +140,17 @@ impl Generator {
     fn surname(&mut self) -> String {
         let mut rng = self.rng.clone();
         let one = |rng: &mut Rng| -> String {
-            if rng.f64() < 0.45 { self.tail_sur.pick(rng).to_string() } else { self.surnames.pick(rng).to_string() }
+            if rng.f64() < 0.45 {
+                self.tail_sur.pick(rng).to_string()
+            } else {
+                self.surnames.pick(rng).to_string()
+            }
         };
-        let s = if rng.f64() < 0.06 { format!("{}-{}", one(&mut rng), one(&mut rng)) } else { one(&mut rng) };
+        let s = if rng.f64() < 0.06 {
+            format!("{}-{}", one(&mut rng), one(&mut rng))
+        } else {
+            one(&mut rng)
+        };
         self.rng = rng;
         s
     }
@@ -155,6 +182,8 @@ impl Generator {
             let street = self.streets[self.rng.below(self.streets.len() as u64) as usize].clone();
             let address = format!("{} {}", 1 + self.rng.below(180), street);
             let kids = 1 + self.rng.below(3) as usize;
+            // Parents do not give two of their children the same (or a sound-alike) name.
+            let mut firsts: Vec<String> = Vec::new();
             for _ in 0..kids {
                 if out.len() >= n {
                     break;
@@ -162,10 +191,12 @@ impl Generator {
                 let twin = out.len() + 1 < n && self.rng.f64() < 0.015;
                 let dob = self.dob();
                 let births = if twin { 2 } else { 1 };
-                let mut firsts: Vec<String> = Vec::new();
                 for _ in 0..births {
-                    let g = if self.rng.f64() < 0.5 { Gender::Male } else { Gender::Female };
-                    // Parents do not give twins two spellings of the same name.
+                    let g = if self.rng.f64() < 0.5 {
+                        Gender::Male
+                    } else {
+                        Gender::Female
+                    };
                     let mut f = self.forename(g);
                     while firsts.iter().any(|o| {
                         phonetic_equal(double_metaphone(&fold(o)), double_metaphone(&fold(&f)))
@@ -180,7 +211,11 @@ impl Generator {
                         p.other_names.push(self.forename(g));
                     }
                     // A child's surname occasionally differs from the household's.
-                    p.last_name = Some(if self.rng.f64() < 0.08 { self.surname() } else { surname.clone() });
+                    p.last_name = Some(if self.rng.f64() < 0.08 {
+                        self.surname()
+                    } else {
+                        surname.clone()
+                    });
                     p.dob = Some(dob);
                     p.dob_estimated = self.rng.f64() < 0.01;
                     p.gender = if self.rng.f64() < 0.97 { Some(g) } else { None };
@@ -229,8 +264,15 @@ impl Generator {
         }
         // Any other name sharing a group.
         let canon = nick.canonical_names(&key);
-        let mut variants: Vec<String> = canon.iter().map(|s| s.to_string()).filter(|s| *s != key).collect();
-        for line in include_str!("../data/nicknames.csv").lines().chain(include_str!("../data/nicknames_uk.csv").lines()) {
+        let mut variants: Vec<String> = canon
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|s| *s != key)
+            .collect();
+        for line in include_str!("../data/nicknames.csv")
+            .lines()
+            .chain(include_str!("../data/nicknames_uk.csv").lines())
+        {
             let parts: Vec<&str> = line.split(',').collect();
             if parts.len() == 3 && canon.contains(&parts[0]) && parts[2] != key {
                 variants.push(parts[2].to_string());
@@ -241,7 +283,11 @@ impl Generator {
         }
         let v = &variants[self.rng.below(variants.len() as u64) as usize];
         let mut cs = v.chars();
-        Some(cs.next().map(|f| f.to_ascii_uppercase().to_string() + cs.as_str()).unwrap_or_default())
+        Some(
+            cs.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default(),
+        )
     }
 
     /// A query about `p` with realistic recording errors.
@@ -302,7 +348,10 @@ impl Generator {
                 let mut b = s.into_bytes();
                 let i = [3usize, 5, 6, 7][self.rng.below(4) as usize];
                 b[i] = b'0' + self.rng.below(10) as u8;
-                let p = String::from_utf8(b).unwrap_or_default().parse::<u32>().unwrap_or(0);
+                let p = String::from_utf8(b)
+                    .unwrap_or_default()
+                    .parse::<u32>()
+                    .unwrap_or(0);
                 Some(Date::from_packed(p).unwrap_or(d))
             } else if r < 0.12 {
                 None
@@ -318,7 +367,13 @@ impl Generator {
         if r < 0.2 {
             q.gender = None;
         } else if r < 0.21 {
-            q.gender = q.gender.map(|g| if g == Gender::Male { Gender::Female } else { Gender::Male });
+            q.gender = q.gender.map(|g| {
+                if g == Gender::Male {
+                    Gender::Female
+                } else {
+                    Gender::Male
+                }
+            });
         }
         let r = self.rng.f64();
         if r < 0.3 {
@@ -339,7 +394,11 @@ impl Generator {
 
     /// Index and queries: `n_queries` of which ~80% concern indexed people (a tenth of
     /// those are twins) and ~20% people who are not in the index.
-    pub fn scenario(&mut self, n_persons: usize, n_queries: usize) -> (Vec<Person>, Vec<Query>, usize) {
+    pub fn scenario(
+        &mut self,
+        n_persons: usize,
+        n_queries: usize,
+    ) -> (Vec<Person>, Vec<Query>, usize) {
         let n_absent = n_queries / 5;
         let (mut all, twins) = self.population(n_persons + n_absent);
         // The last `n_absent` generated people are not indexed (whole households may be split,
@@ -374,11 +433,24 @@ impl Generator {
         for p in absent.iter().take(n_absent) {
             let person = self.corrupt(p, districts);
             // An absent person's twin may be indexed; merging them is a twin merge too.
-            queries.push(Query { person, truth: None, twin: None });
+            queries.push(Query {
+                person,
+                truth: None,
+                twin: None,
+            });
         }
         let n_twin_pairs = twin_list.len() / 2;
         (all, queries, n_twin_pairs)
     }
+}
+
+/// CPU time of the calling thread in nanoseconds, excluding time spent waiting for a
+/// core on a shared machine.
+fn thread_cpu_ns() -> Option<u64> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes into the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 fn rss_kib(field: &str) -> u64 {
@@ -434,8 +506,18 @@ pub fn evaluate(queries: &[Query], results: &[Vec<(String, f64)>]) -> (Accuracy,
         }
         let precision = tp as f64 / (tp + fp).max(1) as f64;
         let recall = tp as f64 / positives.max(1) as f64;
-        let f1 = if tp == 0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
-        let a = Accuracy { threshold: s, precision, recall, f1, twins_merged: tw };
+        let f1 = if tp == 0 {
+            0.0
+        } else {
+            2.0 * precision * recall / (precision + recall)
+        };
+        let a = Accuracy {
+            threshold: s,
+            precision,
+            recall,
+            f1,
+            twins_merged: tw,
+        };
         if f1 > best.f1 {
             best = a;
         }
@@ -477,14 +559,28 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         rss_kib("VmHWM:") as f64 / 1024.0
     )?;
     let mut lat = Vec::with_capacity(queries.len());
+    let mut cpu = Vec::with_capacity(queries.len());
     let mut results: Vec<Vec<(String, f64)>> = Vec::with_capacity(queries.len());
     for q in &queries {
+        let c0 = thread_cpu_ns();
         let t = Instant::now();
         let c = index.search(&q.person, 5, 0.0001);
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        if let (Some(a), Some(b)) = (c0, thread_cpu_ns()) {
+            cpu.push(b.saturating_sub(a) as f64 / 1e6);
+        }
         results.push(c.into_iter().map(|c| (c.person_id, c.score)).collect());
     }
     lat.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    writeln!(
+        out,
+        "query CPU time (excludes waiting for a core; load average {}): p50 {:.3} ms, p99 {:.3} ms",
+        load.split_whitespace().next().unwrap_or("?"),
+        percentile(&cpu, 0.5),
+        percentile(&cpu, 0.99)
+    )?;
     writeln!(
         out,
         "query latency (single thread, {} queries): p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
@@ -514,7 +610,10 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
 
 fn write_csv(path: &std::path::Path, persons: &[Person]) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(w, "id,first_name,last_name,dob,dob_estimated,gender,postcode,address")?;
+    writeln!(
+        w,
+        "id,first_name,last_name,dob,dob_estimated,gender,postcode,address"
+    )?;
     for p in persons {
         writeln!(
             w,
@@ -541,16 +640,29 @@ fn end_to_end(seed: u64, out: &mut dyn Write) -> std::io::Result<()> {
     let (persons, queries, _) = g.scenario(5000, 5000);
     let dir = std::env::temp_dir().join(format!("ehm-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (ip, qp, op) = (dir.join("index.csv"), dir.join("queries.csv"), dir.join("matches.csv"));
+    let (ip, qp, op) = (
+        dir.join("index.csv"),
+        dir.join("queries.csv"),
+        dir.join("matches.csv"),
+    );
     write_csv(&ip, &persons)?;
     let qs: Vec<Person> = queries.into_iter().map(|q| q.person).collect();
     write_csv(&qp, &qs)?;
-    let args = MatchArgs { index: ip, queries: qp, out: op.clone(), threshold: 0.5, top: 5, em: false };
+    let args = MatchArgs {
+        index: ip,
+        queries: qp,
+        out: op.clone(),
+        threshold: 0.5,
+        top: 5,
+        em: false,
+    };
     let t = Instant::now();
     let mut sink = Vec::new();
     let r = crate::cli::run_match(&args, &mut sink);
     let el = t.elapsed().as_secs_f64();
-    let rows = std::fs::read_to_string(&op).map(|s| s.lines().count().saturating_sub(1)).unwrap_or(0);
+    let rows = std::fs::read_to_string(&op)
+        .map(|s| s.lines().count().saturating_sub(1))
+        .unwrap_or(0);
     writeln!(
         out,
         "end to end: run_match 5000 queries x 5000 persons in {el:.3} s ({rows} matches written, ok={})",
