@@ -26,7 +26,11 @@ fn main() {
         cand_counts.push(index.candidate_count(&q.person));
         let t = std::time::Instant::now();
         let res = index.search(&q.person, 5, 0.0);
-        slow.push((t.elapsed().as_secs_f64() * 1000.0, *cand_counts.last().unwrap(), format!("{:?}", q.person)));
+        slow.push((
+            t.elapsed().as_secs_f64() * 1000.0,
+            *cand_counts.last().unwrap(),
+            format!("{:?}", q.person),
+        ));
         let hit = res.iter().find(|c| Some(&c.person_id) == q.truth.as_ref());
         let show = |tag: &str, c: Option<&ehm_matching::Candidate>, id: Option<&String>| {
             println!("--- {tag}\n  Q: {:?}", q.person);

@@ -126,7 +126,9 @@ impl Prepared {
             est: n.est,
             gender: n.gender,
             postcode: n.postcode,
-            address: n.address.map(|t| AddrInfo { text: t.into_boxed_str() }),
+            address: n.address.map(|t| AddrInfo {
+                text: t.into_boxed_str(),
+            }),
         }
     }
 
@@ -194,7 +196,10 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     out: &mut Vec<u64>,
 ) {
     // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
-    let mut initials: Vec<u64> = firsts.iter().map(|f| u64::from(f.borrow().compact.as_bytes()[0])).collect();
+    let mut initials: Vec<u64> = firsts
+        .iter()
+        .map(|f| u64::from(f.borrow().compact.as_bytes()[0]))
+        .collect();
     if query {
         if initials.is_empty() {
             initials.extend((b'a'..=b'z').map(u64::from));
@@ -345,15 +350,23 @@ impl Index {
         let mut pc_keys: Vec<String> = Vec::new();
         let mut recs: Vec<Rec> = Vec::with_capacity(norms.len());
         for n in norms {
-            let first = n.first.map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
-            let last = n.last.map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
+            let first = n
+                .first
+                .map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
+            let last = n
+                .last
+                .map_or(NONE, |k| intern(&mut names.map, &mut name_keys, k));
             let others: Box<[u32]> = n
                 .others
                 .into_iter()
                 .map(|k| intern(&mut names.map, &mut name_keys, k))
                 .collect();
-            let postcode = n.postcode.map_or(NONE, |k| intern(&mut postcodes.map, &mut pc_keys, k));
-            let address = n.address.map_or(NONE, |k| intern(&mut addrs.map, &mut addr_keys, k));
+            let postcode = n
+                .postcode
+                .map_or(NONE, |k| intern(&mut postcodes.map, &mut pc_keys, k));
+            let address = n
+                .address
+                .map_or(NONE, |k| intern(&mut addrs.map, &mut addr_keys, k));
             let g = match n.gender {
                 None => 0,
                 Some(Gender::Male) => 1,
@@ -369,10 +382,18 @@ impl Index {
                 address,
             });
         }
-        names.items = name_keys.par_iter().map(|k| NameInfo::from_key(k)).collect();
+        names.items = name_keys
+            .par_iter()
+            .map(|k| NameInfo::from_key(k))
+            .collect();
         drop(name_keys);
         postcodes.items = pc_keys.into_iter().map(String::into_boxed_str).collect();
-        addrs.items = addr_keys.into_iter().map(|k| AddrInfo { text: k.into_boxed_str() }).collect();
+        addrs.items = addr_keys
+            .into_iter()
+            .map(|k| AddrInfo {
+                text: k.into_boxed_str(),
+            })
+            .collect();
         // The address map is only needed while interning.
         addrs.map = FxHashMap::default();
         let mut first_count = vec![0u32; names.items.len()];
@@ -597,7 +618,14 @@ impl Index {
             }
         }
         let mut keys = Vec::with_capacity(64);
-        blocking_keys(&firsts, &lasts, &dobs, q.postcode.as_deref(), true, &mut keys);
+        blocking_keys(
+            &firsts,
+            &lasts,
+            &dobs,
+            q.postcode.as_deref(),
+            true,
+            &mut keys,
+        );
         // Alternate phonetic codes of the query names.
         let alt_first: Vec<NameInfo> = q
             .first
@@ -760,12 +788,18 @@ impl Index {
     }
 
     /// Re-estimate the m probabilities by EM over the blocked candidate pairs of
-    /// `queries` (u stays as estimated from random pairs), and use them.
+    /// `queries` (u stays as estimated from random pairs), and use them. Returns the
+    /// estimated proportion of matches among the candidate pairs.
     pub fn estimate_m_em(&mut self, queries: &[Person], iterations: usize) -> f64 {
         let v = self.candidate_vectors(queries, 2000);
         let lambda0 = (queries.len() as f64 / v.len().max(1) as f64).min(0.5);
-        let (p, lambda) = estimate_em(&v, &self.params, lambda0, iterations, true);
-        self.set_params(p);
+        // Estimate m and the blocked-pair u jointly (blocked non-matches agree on the
+        // blocking fields far more often than random pairs do), then keep the m and
+        // the random-pair u, which is what applies to a query against the whole index.
+        let (p, lambda) = estimate_em(&v, &self.params, lambda0, iterations, false);
+        let mut new = self.params.clone();
+        new.m = p.m;
+        self.set_params(new);
         lambda
     }
 }

@@ -1,6 +1,9 @@
 //! ehm-matching: probabilistic person matching (record linkage) for the Early Help
 //! referral portal. See README.md for the design.
 
+// Fields are compared level by level over parallel per-field arrays.
+#![allow(clippy::needless_range_loop)]
+
 pub mod cli;
 pub mod compare;
 pub mod index;

@@ -193,7 +193,7 @@ pub fn normalize_postcode(s: &str) -> Option<String> {
         }
     }
     if (2..=4).contains(&compact.len()) && valid_outward(&compact) {
-        return Some(String::from_utf8(compact).ok()?);
+        return String::from_utf8(compact).ok();
     }
     None
 }

@@ -34,11 +34,11 @@ impl Table {
         let mut names = Vec::new();
         let mut cum = Vec::new();
         let mut t = 0.0;
-        let mut k = 1.0;
+        let mut k: f64 = 1.0;
         for p in prefixes {
             for s in suffixes {
                 names.push(format!("{p}{s}"));
-                t += 1.0 / (k as f64).powf(0.7);
+                t += 1.0 / k.powf(0.7);
                 k += 1.0;
                 cum.push(t);
             }
@@ -447,7 +447,10 @@ impl Generator {
 /// CPU time of the calling thread in nanoseconds, excluding time spent waiting for a
 /// core on a shared machine.
 fn thread_cpu_ns() -> Option<u64> {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime only writes into the timespec we pass.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)

@@ -1,0 +1,161 @@
+//! In-process tests of `run_match` with temporary CSV files.
+
+use ehm_matching::cli::{MatchArgs, run_match};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const HEADER: &str = "id,first_name,last_name,dob,dob_estimated,gender,postcode,address\n";
+
+fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    p
+}
+
+fn args(index: PathBuf, queries: PathBuf, out: PathBuf) -> MatchArgs {
+    MatchArgs {
+        index,
+        queries,
+        out,
+        threshold: 0.5,
+        top: 5,
+        em: false,
+    }
+}
+
+fn rows(out: &Path) -> Vec<(String, String, f64)> {
+    let text = std::fs::read_to_string(out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("query_id,person_id,score"));
+    lines
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            (v[0].to_string(), v[1].to_string(), v[2].parse().unwrap())
+        })
+        .collect()
+}
+
+const INDEX: &str = "id,first_name,last_name,dob,dob_estimated,gender,postcode,address
+P1,Oliver,Okafor,2016-05-04,false,M,LS6 2AB,14 Mill Lane
+P2,Olivia,Okafor,2013-01-20,false,F,LS6 2AB,14 Mill Lane
+P3,Amelia,Whitfield,2018-11-30,no,F,M1 1AE,3 Station Road
+P4,Oliver,Okafor,2016-05-04,false,M,,
+P5,Harry,Llewellyn,2010-02-14,false,M,B33 8TH,
+";
+
+#[test]
+fn a_missing_file_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = write(dir.path(), "q.csv", HEADER);
+    let a = args(dir.path().join("nope.csv"), q, dir.path().join("out.csv"));
+    let mut warnings = Vec::new();
+    let e = run_match(&a, &mut warnings).unwrap_err().to_string();
+    assert!(!e.contains('\n'), "{e}");
+    assert!(e.contains("nope.csv"), "{e}");
+}
+
+#[test]
+fn a_csv_without_an_id_column_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(dir.path(), "i.csv", "first_name,last_name\nOliver,Okafor\n");
+    let q = write(dir.path(), "q.csv", HEADER);
+    let a = args(i, q, dir.path().join("out.csv"));
+    let e = run_match(&a, &mut Vec::new()).unwrap_err().to_string();
+    assert!(e.contains("no id column"), "{e}");
+    assert!(!e.contains('\n'));
+}
+
+#[test]
+fn an_impossible_date_is_a_warning_with_its_row_number_and_the_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(dir.path(), "i.csv", INDEX);
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,first_name,last_name,dob\nQ1,Oliver,Okafor,2016-05-04\nQ2,Amelia,Whitfield,2018-02-31\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut warnings = Vec::new();
+    run_match(&args(i, q, out.clone()), &mut warnings).unwrap();
+    let w = String::from_utf8(warnings).unwrap();
+    assert!(w.contains("row 3") && w.contains("2018-02-31"), "{w}");
+    assert!(!w.contains("row 2"), "{w}");
+    let r = rows(&out);
+    assert!(r.iter().any(|(q, p, _)| q == "Q1" && p == "P1"), "{r:?}");
+}
+
+#[test]
+fn unknown_columns_are_ignored_and_missing_columns_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(dir.path(), "i.csv", INDEX);
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "nhs_colour,last_name,id,first_name\nblue,Whitfield,Q1,Amelia\n",
+    );
+    let out = dir.path().join("out.csv");
+    run_match(&args(i, q, out.clone()), &mut Vec::new()).unwrap();
+    assert_eq!(rows(&out).first().map(|r| r.1.as_str()), Some("P3"));
+}
+
+#[test]
+fn output_is_sorted_by_query_then_descending_score_and_limited_by_top_and_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(dir.path(), "i.csv", INDEX);
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,first_name,last_name,dob,gender,postcode\nQB,Harry,Llewellyn,2010-02-14,M,B33 8TH\nQA,Oliver,Okafor,2016-05-04,M,LS6 2AB\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut a = args(i, q, out.clone());
+    a.threshold = 0.0;
+    run_match(&a, &mut Vec::new()).unwrap();
+    let r = rows(&out);
+    // Query order is input order (QB before QA), scores descending within a query.
+    let first_qa = r.iter().position(|x| x.0 == "QA").unwrap();
+    assert!(r[..first_qa].iter().all(|x| x.0 == "QB"));
+    assert!(r[first_qa..].iter().all(|x| x.0 == "QA"));
+    for w in r.windows(2) {
+        if w[0].0 == w[1].0 {
+            assert!(w[0].2 >= w[1].2, "{r:?}");
+        }
+    }
+    assert!(r.iter().filter(|x| x.0 == "QA").count() >= 2, "{r:?}");
+
+    a.top = 1;
+    run_match(&a, &mut Vec::new()).unwrap();
+    let r1 = rows(&out);
+    assert_eq!(r1.iter().filter(|x| x.0 == "QA").count(), 1);
+    assert_eq!(r1.iter().filter(|x| x.0 == "QB").count(), 1);
+
+    a.top = 5;
+    a.threshold = 0.999_999;
+    run_match(&a, &mut Vec::new()).unwrap();
+    let r2 = rows(&out);
+    assert!(r2.iter().all(|x| x.2 >= 0.999_999), "{r2:?}");
+    assert!(r2.len() < r.len());
+}
+
+#[test]
+fn dob_estimated_accepts_the_documented_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from(HEADER);
+    for (k, v) in ["true", "false", "1", "0", "yes", "no", "y", "n", "", "TRUE"]
+        .iter()
+        .enumerate()
+    {
+        body.push_str(&format!("P{k},Ann,Lee,2015-01-01,{v},F,,\n"));
+    }
+    body.push_str("PX,Ann,Lee,2015-01-01,maybe,F,,\n");
+    let i = write(dir.path(), "i.csv", &body);
+    let q = write(dir.path(), "q.csv", HEADER);
+    let mut w = Vec::new();
+    run_match(&args(i, q, dir.path().join("o.csv")), &mut w).unwrap();
+    let w = String::from_utf8(w).unwrap();
+    assert_eq!(w.lines().count(), 1, "{w}");
+    assert!(w.contains("row 12") && w.contains("maybe"), "{w}");
+}
