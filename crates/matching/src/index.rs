@@ -426,7 +426,7 @@ impl Index {
         };
         idx.build_blocks();
         if estimate_u {
-            let p = idx.estimate_u(U_SAMPLE_PAIRS, 0x5EED);
+            let p = idx.estimate_u(U_SAMPLE_PAIRS.min(20 * idx.len()), 0x5EED);
             idx.set_params(p);
         }
         idx

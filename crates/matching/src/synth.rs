@@ -201,6 +201,10 @@ impl Generator {
                     while firsts.iter().any(|o| {
                         phonetic_equal(double_metaphone(&fold(o)), double_metaphone(&fold(&f)))
                             || strsim::jaro_winkler(&fold(o), &fold(&f)) >= 0.85
+                            || crate::normalize::share_group(
+                                Nicknames::get().groups(&fold(o).replace(' ', "")),
+                                Nicknames::get().groups(&fold(&f).replace(' ', "")),
+                            )
                     }) {
                         f = self.forename(g);
                     }
@@ -208,7 +212,12 @@ impl Generator {
                     let mut p = Person::new(format!("P{:07}", out.len() + 1));
                     p.first_name = Some(f);
                     if self.rng.f64() < 0.3 {
-                        p.other_names.push(self.forename(g));
+                        // A middle name is not a sibling's first name.
+                        let m = self.forename(g);
+                        if !firsts.iter().any(|o| fold(o) == fold(&m)) {
+                            firsts.push(m.clone());
+                            p.other_names.push(m);
+                        }
                     }
                     // A child's surname occasionally differs from the household's.
                     p.last_name = Some(if self.rng.f64() < 0.08 {
