@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn a_go_live_date_means_midnight_utc() {
         let t = parse_go_live("2026-10-03").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_791_072_000);
+        assert_eq!(t.unix_timestamp(), 1_790_985_600);
     }
 
     #[test]

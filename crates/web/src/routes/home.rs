@@ -8,6 +8,9 @@ use crate::session::Session;
 use crate::state::AppState;
 
 pub async fn home(State(state): State<AppState>, session: Session) -> Response {
+    if session.timed_out {
+        return super::see_other("/sign-in?timeout=1");
+    }
     let now = time::OffsetDateTime::now_utc();
     let live = state.settings.is_live(now);
     let opens = state.settings.go_live.map(|g| {
