@@ -45,6 +45,7 @@ pub use text::{
 };
 
 pub mod draft;
+pub mod form;
 pub mod model;
 pub mod sections;
 pub mod summary;
@@ -55,6 +56,10 @@ mod fixtures;
 pub use draft::{
     AttachmentDraft, ChildDraft, HouseholdMemberDraft, OrganisationDraft, ProfessionalDraft,
     ReferralDraft, ReferrerDraft,
+};
+pub use form::{
+    FormAction, FormLimits, FormOption, FormOptions, MAX_LIST_ITEMS, OptionGroup, apply_form,
+    ensure_a_child, form_options, new_draft, referral_type_description,
 };
 pub use model::{
     AllocatedSocialWorker, AttachmentRef, BeforeYouStart, Child, Concerns, HouseholdMember,
