@@ -18,7 +18,7 @@ enum Command {
     /// Run the web portal (the default when no subcommand is given).
     Serve,
     /// Delete what retention rules say must go (idle sessions, old sent email).
-    Purge,
+    Purge(commands::purge::Args),
     /// Create an account (staff accounts can only be created this way or by an administrator).
     CreateUser(commands::create_user::Args),
     /// Match query persons against a person index (CSV in, CSV out).
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve::run(),
-        Command::Purge => commands::purge::run(),
+        Command::Purge(args) => commands::purge::run(args),
         Command::CreateUser(args) => commands::create_user::run(args),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),

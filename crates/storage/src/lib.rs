@@ -9,6 +9,7 @@
 mod audit;
 mod codes;
 mod outbox;
+mod referrals;
 mod sessions;
 mod throttle;
 mod users;
@@ -16,6 +17,7 @@ mod users;
 pub use audit::{AuditEntry, AuditRecord};
 pub use codes::{CodePurpose, OneTimeCode};
 pub use outbox::{NewMail, OutboxMessage};
+pub use referrals::{AttachmentRow, DraftPurge, PendingSave, ReferralRow, STATUS_DRAFT, STATUS_SUBMITTED, SaveOutcome};
 pub use sessions::SessionRow;
 pub use throttle::ThrottleState;
 pub use users::{NewUser, User};
@@ -39,6 +41,8 @@ pub enum StorageError {
     UnsupportedUrl,
     #[error("that email address already has an account")]
     EmailTaken,
+    #[error("that reference number is already in use")]
+    ReferenceTaken,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
@@ -81,6 +85,8 @@ impl Store {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = FULL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            // Deleted personal data is overwritten, not left in free pages.
+                            conn.execute("PRAGMA secure_delete = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             Ok(())
                         })

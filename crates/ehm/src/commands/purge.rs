@@ -1,20 +1,31 @@
 use crate::commands::{init_tracing, open_store, runtime};
 use crate::config::Config;
+use anyhow::Context;
 use time::OffsetDateTime;
 
-pub fn run() -> anyhow::Result<()> {
+#[derive(clap::Args)]
+pub struct Args {
+    /// Purge as if it were this time (RFC 3339), e.g. to check what a purge next month
+    /// would delete. Defaults to now.
+    #[arg(long)]
+    now: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
     init_tracing();
     let config = Config::load()?;
+    let now = match &args.now {
+        Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--now must be an RFC 3339 time like 2026-12-25T09:00:00Z, not {s:?}"))?,
+        None => OffsetDateTime::now_utc(),
+    };
     runtime()?.block_on(async {
         let store = open_store(&config).await?;
-        let retention = ehm_jobs::purge::Retention {
-            session_idle: config.session_idle,
-            sent_mail: time::Duration::days(7),
-        };
-        let r = ehm_jobs::purge::purge(&store, OffsetDateTime::now_utc(), &retention).await?;
+        let retention = ehm_jobs::purge::Retention::new(time::Duration::days(config.draft_retention_days));
+        let r = ehm_jobs::purge::purge(&store, now, &retention).await?;
         println!(
-            "Purged {} idle sessions and {} sent emails.",
-            r.sessions, r.sent_mail
+            "Purged {} drafts ({} attachments), {} kept answers, {} old sessions and {} sent emails.",
+            r.drafts, r.attachments, r.pending_saves, r.sessions, r.sent_mail
         );
         Ok(())
     })

@@ -51,7 +51,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         mailer.clone(),
         stop_rx.clone(),
     ));
-    let purge = tokio::spawn(periodic_purge(store.clone(), config.session_idle, stop_rx));
+    let retention = ehm_jobs::purge::Retention::new(time::Duration::days(config.draft_retention_days));
+    let purge = tokio::spawn(periodic_purge(store.clone(), retention, stop_rx));
 
     let mut out = std::io::stdout().lock();
     writeln!(out, "{} is running.", config.service_name)?;

@@ -1,0 +1,342 @@
+use crate::{Backend, Result, StorageError, Store, Tx, from_ms, is_unique_violation, to_ms};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+/// A referral as stored: the draft document (JSON of what was typed) plus bookkeeping.
+/// Household members, children and professionals live inside the document, so deleting
+/// the row deletes them by construction; attachments cascade.
+#[derive(Debug, Clone)]
+pub struct ReferralRow {
+    pub id: i64,
+    pub public_id: String,
+    pub owner_id: i64,
+    pub status: String,
+    pub version: i64,
+    pub data: String,
+    pub created_at: OffsetDateTime,
+    pub saved_at: OffsetDateTime,
+    pub submitted_at: Option<OffsetDateTime>,
+    pub reference: Option<String>,
+}
+
+pub const STATUS_DRAFT: &str = "draft";
+pub const STATUS_SUBMITTED: &str = "submitted";
+
+/// The outcome of a save that names the version it was based on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    Saved { version: i64 },
+    /// Someone (another tab) saved since: nothing was written.
+    Conflict,
+    /// The referral is no longer a draft (submitted, or deleted).
+    NotADraft,
+}
+
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    pub id: i64,
+    pub public_id: String,
+    pub referral_id: i64,
+    pub file_name: String,
+    pub kind: String,
+    pub size_bytes: i64,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingSave {
+    pub id: i64,
+    pub user_id: i64,
+    pub path: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
+
+fn from_row(r: &AnyRow) -> Result<ReferralRow> {
+    Ok(ReferralRow {
+        id: r.try_get("id")?,
+        public_id: r.try_get("public_id")?,
+        owner_id: r.try_get("owner_id")?,
+        status: r.try_get("status")?,
+        version: r.try_get("version")?,
+        data: r.try_get("data")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        saved_at: from_ms(r.try_get("saved_at")?),
+        submitted_at: r.try_get::<Option<i64>, _>("submitted_at")?.map(from_ms),
+        reference: r.try_get("reference")?,
+    })
+}
+
+fn attachment_from_row(r: &AnyRow) -> Result<AttachmentRow> {
+    Ok(AttachmentRow {
+        id: r.try_get("id")?,
+        public_id: r.try_get("public_id")?,
+        referral_id: r.try_get("referral_id")?,
+        file_name: r.try_get("file_name")?,
+        kind: r.try_get("kind")?,
+        size_bytes: r.try_get("size_bytes")?,
+        created_at: from_ms(r.try_get("created_at")?),
+    })
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DraftPurge {
+    pub drafts: u64,
+    pub attachments: u64,
+}
+
+impl Store {
+    pub async fn create_draft(&self, public_id: &str, owner_id: i64, data: &str, now: OffsetDateTime) -> Result<ReferralRow> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO referrals (public_id, owner_id, status, version, data, created_at, saved_at) \
+             VALUES ($1, $2, $3, 1, $4, $5, $5) RETURNING {COLUMNS}"
+        ))
+        .bind(public_id)
+        .bind(owner_id)
+        .bind(STATUS_DRAFT)
+        .bind(data)
+        .bind(to_ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        from_row(&row)
+    }
+
+    pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE public_id = $1"))
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn referrals_of(&self, owner_id: i64) -> Result<Vec<ReferralRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE owner_id = $1 ORDER BY saved_at DESC"))
+            .bind(owner_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Save a draft if nobody saved it since `expected_version` (optimistic concurrency).
+    /// Every save restarts the retention period (`saved_at`).
+    pub async fn save_draft(&self, id: i64, expected_version: i64, data: &str, now: OffsetDateTime) -> Result<SaveOutcome> {
+        let row = sqlx::query(
+            "UPDATE referrals SET data = $1, version = version + 1, saved_at = $2 \
+             WHERE id = $3 AND version = $4 AND status = $5 RETURNING version",
+        )
+        .bind(data)
+        .bind(to_ms(now))
+        .bind(id)
+        .bind(expected_version)
+        .bind(STATUS_DRAFT)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = row {
+            return Ok(SaveOutcome::Saved { version: r.try_get("version")? });
+        }
+        let status: Option<String> = sqlx::query("SELECT status FROM referrals WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("status"))
+            .transpose()?;
+        Ok(match status.as_deref() {
+            Some(STATUS_DRAFT) => SaveOutcome::Conflict,
+            _ => SaveOutcome::NotADraft,
+        })
+    }
+
+    /// Turn a draft into a submitted referral with its reference, inside `tx` (so the
+    /// confirmation email and the audit record commit with it). Returns false if the draft
+    /// changed or was already submitted. A reference clash is reported as
+    /// [`StorageError::ReferenceTaken`] so the caller can draw another.
+    pub async fn submit_referral(
+        &self,
+        tx: &mut Tx<'_>,
+        id: i64,
+        expected_version: i64,
+        data: &str,
+        reference: &str,
+        referral_type: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE referrals SET status = $1, data = $2, reference = $3, referral_type = $4, submitted_at = $5, \
+             saved_at = $5, version = version + 1 WHERE id = $6 AND version = $7 AND status = $8",
+        )
+        .bind(STATUS_SUBMITTED)
+        .bind(data)
+        .bind(reference)
+        .bind(referral_type)
+        .bind(to_ms(now))
+        .bind(id)
+        .bind(expected_version)
+        .bind(STATUS_DRAFT)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StorageError::ReferenceTaken } else { e.into() })?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Delete one draft completely (its attachments cascade). Submitted referrals are
+    /// never deleted this way.
+    pub async fn delete_draft(&self, id: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND referral_id IN (SELECT id FROM referrals WHERE status = $2)")
+            .bind(id)
+            .bind(STATUS_DRAFT)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM referrals WHERE id = $1 AND status = $2")
+            .bind(id)
+            .bind(STATUS_DRAFT)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.scrub().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Delete every draft last saved before `cutoff`, with its attachments.
+    pub async fn purge_drafts(&self, cutoff: OffsetDateTime) -> Result<DraftPurge> {
+        let mut tx = self.pool.begin().await?;
+        let attachments = sqlx::query(
+            "DELETE FROM attachments WHERE referral_id IN (SELECT id FROM referrals WHERE status = $1 AND saved_at < $2)",
+        )
+        .bind(STATUS_DRAFT)
+        .bind(to_ms(cutoff))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let drafts = sqlx::query("DELETE FROM referrals WHERE status = $1 AND saved_at < $2")
+            .bind(STATUS_DRAFT)
+            .bind(to_ms(cutoff))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        if drafts > 0 {
+            self.scrub().await?;
+        }
+        Ok(DraftPurge { drafts, attachments })
+    }
+
+    /// After deleting personal data, leave no copy behind in the database files: SQLite
+    /// runs with `secure_delete` (freed pages are zeroed) and the write-ahead log is
+    /// checkpointed and truncated; PostgreSQL's dead rows are vacuumed.
+    async fn scrub(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+            }
+            Backend::Postgres => {
+                sqlx::query("VACUUM attachments, referrals").execute(&self.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn add_attachment(
+        &self,
+        referral_id: i64,
+        public_id: &str,
+        file_name: &str,
+        kind: &str,
+        content: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<AttachmentRow> {
+        let row = sqlx::query(
+            "INSERT INTO attachments (public_id, referral_id, file_name, kind, size_bytes, content, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING id, public_id, referral_id, file_name, kind, size_bytes, created_at",
+        )
+        .bind(public_id)
+        .bind(referral_id)
+        .bind(file_name)
+        .bind(kind)
+        .bind(content.len() as i64)
+        .bind(content)
+        .bind(to_ms(now))
+        .fetch_one(&self.pool)
+        .await?;
+        attachment_from_row(&row)
+    }
+
+    pub async fn attachments_of(&self, referral_id: i64) -> Result<Vec<AttachmentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, public_id, referral_id, file_name, kind, size_bytes, created_at FROM attachments \
+             WHERE referral_id = $1 ORDER BY id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attachment_from_row).collect()
+    }
+
+    /// The attachment and its bytes, only if it belongs to `referral_id`.
+    pub async fn attachment_content(&self, referral_id: i64, public_id: &str) -> Result<Option<(AttachmentRow, Vec<u8>)>> {
+        let row = sqlx::query(
+            "SELECT id, public_id, referral_id, file_name, kind, size_bytes, created_at, content FROM attachments \
+             WHERE referral_id = $1 AND public_id = $2",
+        )
+        .bind(referral_id)
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((attachment_from_row(&r)?, r.try_get::<Vec<u8>, _>("content")?))).transpose()
+    }
+
+    pub async fn delete_attachment(&self, referral_id: i64, public_id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND public_id = $2")
+            .bind(referral_id)
+            .bind(public_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn add_pending_save(&self, user_id: i64, path: &str, body: &str, now: OffsetDateTime) -> Result<i64> {
+        let row = sqlx::query("INSERT INTO pending_saves (user_id, path, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(user_id)
+            .bind(path)
+            .bind(body)
+            .bind(to_ms(now))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    pub async fn pending_saves_of(&self, user_id: i64) -> Result<Vec<PendingSave>> {
+        let rows = sqlx::query("SELECT id, user_id, path, body, created_at FROM pending_saves WHERE user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingSave {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    path: r.try_get("path")?,
+                    body: r.try_get("body")?,
+                    created_at: from_ms(r.try_get("created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_pending_save(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM pending_saves WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn purge_pending_saves(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM pending_saves WHERE created_at < $1")
+            .bind(to_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
