@@ -26,12 +26,20 @@ pub struct Retention {
 
 impl Retention {
     pub fn new(drafts: Duration) -> Self {
-        Retention { drafts, sessions: Duration::hours(12), sent_mail: Duration::days(7) }
+        Retention {
+            drafts,
+            sessions: Duration::hours(12),
+            sent_mail: Duration::days(7),
+        }
     }
 }
 
 /// `now` is a parameter so tests (and `ehm purge --now`) can move the clock.
-pub async fn purge(store: &Store, now: OffsetDateTime, r: &Retention) -> Result<PurgeReport, ehm_storage::StorageError> {
+pub async fn purge(
+    store: &Store,
+    now: OffsetDateTime,
+    r: &Retention,
+) -> Result<PurgeReport, ehm_storage::StorageError> {
     let drafts = store.purge_drafts(now - r.drafts).await?;
     Ok(PurgeReport {
         drafts: drafts.drafts,

@@ -17,7 +17,10 @@ mod users;
 pub use audit::{AuditEntry, AuditRecord};
 pub use codes::{CodePurpose, OneTimeCode};
 pub use outbox::{NewMail, OutboxMessage};
-pub use referrals::{AttachmentRow, DraftPurge, PendingSave, ReferralRow, STATUS_DRAFT, STATUS_SUBMITTED, SaveOutcome};
+pub use referrals::{
+    AttachmentRow, DraftPurge, PendingSave, ReferralRow, STATUS_DRAFT, STATUS_SUBMITTED,
+    SaveOutcome,
+};
 pub use sessions::SessionRow;
 pub use throttle::ThrottleState;
 pub use users::{NewUser, User};

@@ -26,7 +26,9 @@ pub const STATUS_SUBMITTED: &str = "submitted";
 /// The outcome of a save that names the version it was based on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOutcome {
-    Saved { version: i64 },
+    Saved {
+        version: i64,
+    },
     /// Someone (another tab) saved since: nothing was written.
     Conflict,
     /// The referral is no longer a draft (submitted, or deleted).
@@ -53,7 +55,8 @@ pub struct PendingSave {
     pub created_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
+const COLUMNS: &str =
+    "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
 
 fn from_row(r: &AnyRow) -> Result<ReferralRow> {
     Ok(ReferralRow {
@@ -89,7 +92,13 @@ pub struct DraftPurge {
 }
 
 impl Store {
-    pub async fn create_draft(&self, public_id: &str, owner_id: i64, data: &str, now: OffsetDateTime) -> Result<ReferralRow> {
+    pub async fn create_draft(
+        &self,
+        public_id: &str,
+        owner_id: i64,
+        data: &str,
+        now: OffsetDateTime,
+    ) -> Result<ReferralRow> {
         let row = sqlx::query(&format!(
             "INSERT INTO referrals (public_id, owner_id, status, version, data, created_at, saved_at) \
              VALUES ($1, $2, $3, 1, $4, $5, $5) RETURNING {COLUMNS}"
@@ -105,24 +114,34 @@ impl Store {
     }
 
     pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE public_id = $1"))
-            .bind(public_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM referrals WHERE public_id = $1"
+        ))
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn referrals_of(&self, owner_id: i64) -> Result<Vec<ReferralRow>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM referrals WHERE owner_id = $1 ORDER BY saved_at DESC"))
-            .bind(owner_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM referrals WHERE owner_id = $1 ORDER BY saved_at DESC"
+        ))
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(from_row).collect()
     }
 
     /// Save a draft if nobody saved it since `expected_version` (optimistic concurrency).
     /// Every save restarts the retention period (`saved_at`).
-    pub async fn save_draft(&self, id: i64, expected_version: i64, data: &str, now: OffsetDateTime) -> Result<SaveOutcome> {
+    pub async fn save_draft(
+        &self,
+        id: i64,
+        expected_version: i64,
+        data: &str,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
         let row = sqlx::query(
             "UPDATE referrals SET data = $1, version = version + 1, saved_at = $2 \
              WHERE id = $3 AND version = $4 AND status = $5 RETURNING version",
@@ -135,7 +154,9 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         if let Some(r) = row {
-            return Ok(SaveOutcome::Saved { version: r.try_get("version")? });
+            return Ok(SaveOutcome::Saved {
+                version: r.try_get("version")?,
+            });
         }
         let status: Option<String> = sqlx::query("SELECT status FROM referrals WHERE id = $1")
             .bind(id)
@@ -221,7 +242,10 @@ impl Store {
         if drafts > 0 {
             self.scrub().await?;
         }
-        Ok(DraftPurge { drafts, attachments })
+        Ok(DraftPurge {
+            drafts,
+            attachments,
+        })
     }
 
     /// After deleting personal data, leave no copy behind in the database files: SQLite
@@ -230,10 +254,14 @@ impl Store {
     async fn scrub(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => {
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&self.pool)
+                    .await?;
             }
             Backend::Postgres => {
-                sqlx::query("VACUUM attachments, referrals").execute(&self.pool).await?;
+                sqlx::query("VACUUM attachments, referrals")
+                    .execute(&self.pool)
+                    .await?;
             }
         }
         Ok(())
@@ -277,7 +305,11 @@ impl Store {
     }
 
     /// The attachment and its bytes, only if it belongs to `referral_id`.
-    pub async fn attachment_content(&self, referral_id: i64, public_id: &str) -> Result<Option<(AttachmentRow, Vec<u8>)>> {
+    pub async fn attachment_content(
+        &self,
+        referral_id: i64,
+        public_id: &str,
+    ) -> Result<Option<(AttachmentRow, Vec<u8>)>> {
         let row = sqlx::query(
             "SELECT id, public_id, referral_id, file_name, kind, size_bytes, created_at, content FROM attachments \
              WHERE referral_id = $1 AND public_id = $2",
@@ -286,7 +318,13 @@ impl Store {
         .bind(public_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((attachment_from_row(&r)?, r.try_get::<Vec<u8>, _>("content")?))).transpose()
+        row.map(|r| {
+            Ok((
+                attachment_from_row(&r)?,
+                r.try_get::<Vec<u8>, _>("content")?,
+            ))
+        })
+        .transpose()
     }
 
     pub async fn delete_attachment(&self, referral_id: i64, public_id: &str) -> Result<bool> {
@@ -298,7 +336,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn add_pending_save(&self, user_id: i64, path: &str, body: &str, now: OffsetDateTime) -> Result<i64> {
+    pub async fn add_pending_save(
+        &self,
+        user_id: i64,
+        path: &str,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
         let row = sqlx::query("INSERT INTO pending_saves (user_id, path, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(user_id)
             .bind(path)
@@ -328,7 +372,10 @@ impl Store {
     }
 
     pub async fn delete_pending_save(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM pending_saves WHERE id = $1").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM pending_saves WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -349,7 +349,13 @@ async fn a_password_change_ends_every_session_of_that_user_only() {
     }
 }
 
-async fn draft(store: &Store, owner: i64, pid: &str, data: &str, saved: OffsetDateTime) -> ehm_storage::ReferralRow {
+async fn draft(
+    store: &Store,
+    owner: i64,
+    pid: &str,
+    data: &str,
+    saved: OffsetDateTime,
+) -> ehm_storage::ReferralRow {
     store.create_draft(pid, owner, data, saved).await.unwrap()
 }
 
@@ -359,28 +365,103 @@ async fn drafts_are_purged_thirty_days_after_their_last_save_with_their_attachme
         let owner = user(&store, "purge.owner@example.org").await;
         let now = OffsetDateTime::now_utc();
         let retention = Duration::days(30);
-        let old = draft(&store, owner, "old", "{\"concerns\":\"OLD-DRAFT-MARKER-7Q\"}", now - retention - Duration::minutes(1)).await;
-        let young = draft(&store, owner, "young", "{}", now - retention + Duration::hours(1)).await;
+        let old = draft(
+            &store,
+            owner,
+            "old",
+            "{\"concerns\":\"OLD-DRAFT-MARKER-7Q\"}",
+            now - retention - Duration::minutes(1),
+        )
+        .await;
+        let young = draft(
+            &store,
+            owner,
+            "young",
+            "{}",
+            now - retention + Duration::hours(1),
+        )
+        .await;
         // Saved again recently: the 30 days restart from the last save.
         let resaved = draft(&store, owner, "resaved", "{}", now - Duration::days(40)).await;
-        assert_eq!(store.save_draft(resaved.id, resaved.version, "{\"x\":1}", now - Duration::days(1)).await.unwrap(), ehm_storage::SaveOutcome::Saved { version: 2 });
-        store.add_attachment(old.id, "att-old", "chronology.pdf", "pdf", b"%PDF-1.7 OLD-ATTACHMENT-MARKER-9Z", now).await.unwrap();
-        store.add_attachment(young.id, "att-young", "plan.pdf", "pdf", b"%PDF-1.7 young", now).await.unwrap();
+        assert_eq!(
+            store
+                .save_draft(
+                    resaved.id,
+                    resaved.version,
+                    "{\"x\":1}",
+                    now - Duration::days(1)
+                )
+                .await
+                .unwrap(),
+            ehm_storage::SaveOutcome::Saved { version: 2 }
+        );
+        store
+            .add_attachment(
+                old.id,
+                "att-old",
+                "chronology.pdf",
+                "pdf",
+                b"%PDF-1.7 OLD-ATTACHMENT-MARKER-9Z",
+                now,
+            )
+            .await
+            .unwrap();
+        store
+            .add_attachment(
+                young.id,
+                "att-young",
+                "plan.pdf",
+                "pdf",
+                b"%PDF-1.7 young",
+                now,
+            )
+            .await
+            .unwrap();
         let report = store.purge_drafts(now - retention).await.unwrap();
         assert_eq!(report.drafts, 1, "{:?}", db.backend);
         assert_eq!(report.attachments, 1);
         assert!(store.referral_by_public_id("old").await.unwrap().is_none());
-        assert!(store.referral_by_public_id("young").await.unwrap().is_some());
-        assert!(store.referral_by_public_id("resaved").await.unwrap().is_some());
-        assert!(store.attachment_content(old.id, "att-old").await.unwrap().is_none());
+        assert!(
+            store
+                .referral_by_public_id("young")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .referral_by_public_id("resaved")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .attachment_content(old.id, "att-old")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(store.attachments_of(young.id).await.unwrap().len(), 1);
         // No copy is left in the SQLite files (secure_delete + WAL truncation).
         if db.backend == ehm_testkit::Backend::Sqlite {
-            let path = db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_string();
+            let path = db
+                .url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
             for file in [path.clone(), format!("{path}-wal")] {
                 if let Ok(bytes) = std::fs::read(&file) {
-                    for marker in [&b"OLD-DRAFT-MARKER-7Q"[..], &b"OLD-ATTACHMENT-MARKER-9Z"[..]] {
-                        assert!(!bytes.windows(marker.len()).any(|w| w == marker), "{file} still holds deleted data");
+                    for marker in [
+                        &b"OLD-DRAFT-MARKER-7Q"[..],
+                        &b"OLD-ATTACHMENT-MARKER-9Z"[..],
+                    ] {
+                        assert!(
+                            !bytes.windows(marker.len()).any(|w| w == marker),
+                            "{file} still holds deleted data"
+                        );
                     }
                 }
             }
@@ -394,15 +475,52 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
         let owner = user(&store, "tabs@example.org").await;
         let now = OffsetDateTime::now_utc();
         let d = draft(&store, owner, "tabs", "{}", now).await;
-        assert_eq!(store.save_draft(d.id, 1, "{\"tab\":1}", now).await.unwrap(), ehm_storage::SaveOutcome::Saved { version: 2 });
-        assert_eq!(store.save_draft(d.id, 1, "{\"tab\":2}", now).await.unwrap(), ehm_storage::SaveOutcome::Conflict);
-        assert_eq!(store.referral_by_public_id("tabs").await.unwrap().unwrap().data, "{\"tab\":1}");
+        assert_eq!(
+            store.save_draft(d.id, 1, "{\"tab\":1}", now).await.unwrap(),
+            ehm_storage::SaveOutcome::Saved { version: 2 }
+        );
+        assert_eq!(
+            store.save_draft(d.id, 1, "{\"tab\":2}", now).await.unwrap(),
+            ehm_storage::SaveOutcome::Conflict
+        );
+        assert_eq!(
+            store
+                .referral_by_public_id("tabs")
+                .await
+                .unwrap()
+                .unwrap()
+                .data,
+            "{\"tab\":1}"
+        );
         let mut tx = store.begin().await.unwrap();
-        assert!(store.submit_referral(&mut tx, d.id, 2, "{\"tab\":1}", "EH-AAAA-AAAA", "early-help", now).await.unwrap());
+        assert!(
+            store
+                .submit_referral(
+                    &mut tx,
+                    d.id,
+                    2,
+                    "{\"tab\":1}",
+                    "EH-AAAA-AAAA",
+                    "early-help",
+                    now
+                )
+                .await
+                .unwrap()
+        );
         tx.commit().await.unwrap();
-        assert_eq!(store.save_draft(d.id, 3, "{}", now).await.unwrap(), ehm_storage::SaveOutcome::NotADraft);
+        assert_eq!(
+            store.save_draft(d.id, 3, "{}", now).await.unwrap(),
+            ehm_storage::SaveOutcome::NotADraft
+        );
         // Submitted referrals are never purged or deleted as drafts.
-        assert_eq!(store.purge_drafts(now + Duration::days(365)).await.unwrap().drafts, 0);
+        assert_eq!(
+            store
+                .purge_drafts(now + Duration::days(365))
+                .await
+                .unwrap()
+                .drafts,
+            0
+        );
         assert!(!store.delete_draft(d.id).await.unwrap());
     }
 }
@@ -415,10 +533,20 @@ async fn a_reference_number_is_unique() {
         let a = draft(&store, owner, "a", "{}", now).await;
         let b = draft(&store, owner, "b", "{}", now).await;
         let mut tx = store.begin().await.unwrap();
-        assert!(store.submit_referral(&mut tx, a.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now).await.unwrap());
+        assert!(
+            store
+                .submit_referral(&mut tx, a.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now)
+                .await
+                .unwrap()
+        );
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
-        let clash = store.submit_referral(&mut tx, b.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now).await;
-        assert!(matches!(clash, Err(StorageError::ReferenceTaken)), "{clash:?}");
+        let clash = store
+            .submit_referral(&mut tx, b.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now)
+            .await;
+        assert!(
+            matches!(clash, Err(StorageError::ReferenceTaken)),
+            "{clash:?}"
+        );
     }
 }

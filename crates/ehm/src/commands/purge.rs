@@ -16,7 +16,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::load()?;
     let now = match &args.now {
         Some(s) => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .with_context(|| format!("--now must be an RFC 3339 time like 2026-12-25T09:00:00Z, not {s:?}"))?,
+            .with_context(|| {
+                format!("--now must be an RFC 3339 time like 2026-12-25T09:00:00Z, not {s:?}")
+            })?,
         None => OffsetDateTime::now_utc(),
     };
     runtime()?.block_on(async {

@@ -51,7 +51,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         mailer.clone(),
         stop_rx.clone(),
     ));
-    let retention = ehm_jobs::purge::Retention::new(time::Duration::days(config.draft_retention_days));
+    let retention =
+        ehm_jobs::purge::Retention::new(time::Duration::days(config.draft_retention_days));
     let purge = tokio::spawn(periodic_purge(store.clone(), retention, stop_rx));
 
     let mut out = std::io::stdout().lock();
@@ -104,16 +105,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn periodic_purge(
     store: ehm_storage::Store,
-    idle: time::Duration,
+    retention: ehm_jobs::purge::Retention,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let retention = ehm_jobs::purge::Retention {
-        session_idle: idle,
-        sent_mail: time::Duration::days(7),
-    };
     loop {
         match ehm_jobs::purge::purge(&store, OffsetDateTime::now_utc(), &retention).await {
             Ok(r) => tracing::info!(
+                drafts = r.drafts,
+                attachments = r.attachments,
                 sessions = r.sessions,
                 sent_mail = r.sent_mail,
                 "purge finished"
