@@ -11,6 +11,8 @@ pub enum AppError {
     Forbidden,
     #[error("sign-in required")]
     SignInRequired,
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
     #[error("storage: {0}")]
     Storage(#[from] ehm_storage::StorageError),
     #[error("internal: {0}")]
@@ -30,6 +32,7 @@ impl IntoResponse for AppError {
         }
         let (status, title, body) = match &self {
             AppError::SignInRequired => unreachable!("handled above"),
+            AppError::BadRequest(msg) => (StatusCode::BAD_REQUEST, "Sorry, the form could not be read", *msg),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",

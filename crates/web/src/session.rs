@@ -77,6 +77,12 @@ pub struct SessionData {
     pub login_code_passed: bool,
 }
 
+#[derive(Clone, Debug)]
+pub struct Expired {
+    pub user_id: i64,
+    pub csrf_token: String,
+}
+
 #[derive(Clone)]
 pub struct Session {
     id_hash: String,
@@ -89,6 +95,9 @@ pub struct Session {
     pub data: SessionData,
     /// The previous session ended because of inactivity.
     pub timed_out: bool,
+    /// The signed-in session that just timed out (its user and CSRF token), so answers it
+    /// posted can be kept until the user signs in again.
+    pub expired: Option<Expired>,
     cookie: Arc<Mutex<Option<String>>>,
 }
 
@@ -193,6 +202,7 @@ pub async fn load(
     let now = OffsetDateTime::now_utc();
     let store = &state.store;
     let mut timed_out = false;
+    let mut expired = None;
     let mut existing = None;
     if let Some(token) = cookie_token(&req) {
         let hash = sha256_hex(&token);
@@ -200,6 +210,11 @@ pub async fn load(
             if now - row.last_seen_at > state.settings.session_idle {
                 store.delete_session(&hash).await?;
                 timed_out = Stage::parse(&row.stage) != Stage::Anonymous;
+                if Stage::parse(&row.stage) == Stage::SignedIn
+                    && let Some(user_id) = row.user_id
+                {
+                    expired = Some(Expired { user_id, csrf_token: row.csrf_token.clone() });
+                }
             } else {
                 existing = Some(row);
             }
@@ -244,6 +259,7 @@ pub async fn load(
         },
         data: serde_json::from_str(&row.data).unwrap_or_default(),
         timed_out,
+        expired,
         cookie: cookie.clone(),
     };
     req.extensions_mut().insert(session);

@@ -685,6 +685,9 @@ async fn complete_sign_in(
         ip,
     )
     .await?;
+    if !state.store.pending_saves_of(user.id).await?.is_empty() {
+        return Ok(see_other("/referrals/kept-answers"));
+    }
     Ok(see_other("/"))
 }
 

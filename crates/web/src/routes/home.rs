@@ -1,5 +1,5 @@
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use ehm_domain::account::Role;
 use minijinja::context;
 
@@ -26,14 +26,12 @@ pub async fn home(State(state): State<AppState>, session: Session) -> Response {
             &Errors::default(),
             context! { live, opens },
         ),
-        Some(u) if u.role == Role::Referrer => page(
-            &state,
-            &session,
-            "pages/referrer_home.html",
-            "Your referrals",
-            &Errors::default(),
-            context! { live, opens },
-        ),
+        Some(u) if u.role == Role::Referrer => {
+            match super::referrals::referrer_home(&state, &session, live, opens).await {
+                Ok(r) => r,
+                Err(e) => e.into_response(),
+            }
+        }
         Some(u) => page(
             &state,
             &session,

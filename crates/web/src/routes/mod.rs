@@ -6,6 +6,7 @@ mod admin;
 mod demo;
 mod home;
 mod info;
+pub(crate) mod referrals;
 
 use axum::Router;
 use axum::extract::State;
@@ -56,6 +57,23 @@ pub fn router() -> Router<AppState> {
             get(accounts::reset_form).post(accounts::reset),
         )
         .route("/session/keep-alive", post(accounts::keep_alive))
+        .route("/referrals", post(referrals::create))
+        .route("/referrals/kept-answers", get(referrals::kept_answers))
+        .route("/referrals/{pid}", get(referrals::show))
+        .route("/referrals/{pid}/check", get(referrals::check))
+        .route("/referrals/{pid}/submit", post(referrals::submit))
+        .route("/referrals/{pid}/confirmation", get(referrals::confirmation))
+        .route("/referrals/{pid}/pdf", get(referrals::pdf))
+        .route("/referrals/{pid}/delete", get(referrals::delete_form).post(referrals::delete))
+        .route(
+            "/referrals/{pid}/attachments",
+            get(referrals::attachments_page)
+                .post(referrals::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+        )
+        .route("/referrals/{pid}/attachments/{aid}", get(referrals::download_attachment))
+        .route("/referrals/{pid}/attachments/{aid}/delete", post(referrals::remove_attachment))
+        .route("/referrals/{pid}/{slug}", get(referrals::section_form).post(referrals::section_save))
         .route("/admin/users", get(admin::users))
         .route(
             "/admin/users/new",
@@ -85,7 +103,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 
 /// 303 See Other: after a POST the browser GETs the next page (no double submission on
 /// going back or refreshing).
-pub fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
