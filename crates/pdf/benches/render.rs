@@ -47,11 +47,11 @@ fn document() -> PdfDocument {
                 field("Raised by", "Class teacher"),
                 Item::Text {
                     label: "Describe the concern".into(),
-                    value: words(s * 10_000, 1_700),
+                    value: words(s * 10_000, 1_150),
                 },
                 Item::Text {
                     label: "What has been tried".into(),
-                    value: words(s * 20_000, 300),
+                    value: words(s * 20_000, 220),
                 },
             ],
         });
