@@ -5,7 +5,7 @@
 //! errors inline and in the summary, nothing like "undefined" or "none" leaking,
 //! and that what a page posts back, fed to `apply_form`, gives the same draft.
 //!
-//! The pages are also written to `target/referral-pages/` (or
+//! The pages are also written to `$TMPDIR/referral-pages/` (or
 //! `$REFERRAL_PAGES_DIR`) for a look in a browser or an axe-core run.
 
 use std::collections::BTreeMap;
@@ -200,9 +200,7 @@ fn render(name: &str, ctx: Value) -> String {
 fn save(file: &str, html: &str) {
     let dir = std::env::var_os("REFERRAL_PAGES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/referral-pages")
-        });
+        .unwrap_or_else(|| std::env::temp_dir().join("referral-pages"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(file), html).unwrap();
 }
@@ -641,8 +639,10 @@ fn before_you_start_has_the_999_warning_mash_phone_social_worker_and_levels() {
     assert!(html.contains("If a child is in immediate danger, call 999."));
     assert!(html.contains("01632 960999"));
     assert!(html.contains("Does the child already have an allocated social worker?"));
-    assert!(html.contains("Contact the child’s social worker"));
-    assert!(html.contains("data-aria-controls=\"conditional-allocated-social-worker\""));
+    assert!(html.contains("contact them about your concerns"));
+    // Name and contact are shown without JavaScript (no hidden reveal).
+    assert!(!html.contains("govuk-radios__conditional"));
+    assert!(html.contains("value=\"Priya Worker\""));
     for l in form_options().levels_of_need {
         assert!(html.contains(&escaped(l.text)), "{}", l.text);
         assert!(html.contains(&escaped(l.hint.unwrap())), "{}", l.text);
@@ -655,12 +655,9 @@ fn consent_reveals_the_reasons_and_explains_the_early_help_rule() {
     assert!(html.contains(
         "Early Help Service and Early Help Universal Plus need a parent’s or carer’s consent"
     ));
-    // Without JavaScript the revealed box is simply shown (the hidden class
-    // only applies with the js-enabled class); here "No" is chosen anyway.
-    assert!(html.contains("id=\"conditional-consent-2\""));
-    assert!(!html.contains(
-        "govuk-radios__conditional govuk-radios__conditional--hidden\" id=\"conditional-consent-2\""
-    ));
+    // The reasons box is always shown, so it works without JavaScript.
+    assert!(!html.contains("govuk-radios__conditional"));
+    assert!(html.contains("If no, why has consent not been given or asked for?"));
     assert!(html.contains("Mother asked us\nto wait.</textarea>"));
 }
 
