@@ -19,7 +19,7 @@ pub use codes::{CodePurpose, OneTimeCode};
 pub use outbox::{NewMail, OutboxMessage};
 pub use referrals::{
     AttachmentRow, DraftPurge, PendingSave, ReferralRow, STATUS_DRAFT, STATUS_SUBMITTED,
-    SaveOutcome,
+    SaveOutcome, Submission,
 };
 pub use sessions::SessionRow;
 pub use throttle::ThrottleState;

@@ -35,6 +35,17 @@ pub enum SaveOutcome {
     NotADraft,
 }
 
+/// What submitting a draft writes (see [`Store::submit_referral`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Submission<'a> {
+    pub id: i64,
+    /// The version the referrer checked: a draft changed since is not submitted.
+    pub expected_version: i64,
+    pub data: &'a str,
+    pub reference: &'a str,
+    pub referral_type: &'a str,
+}
+
 #[derive(Debug, Clone)]
 pub struct AttachmentRow {
     pub id: i64,
@@ -177,11 +188,7 @@ impl Store {
     pub async fn submit_referral(
         &self,
         tx: &mut Tx<'_>,
-        id: i64,
-        expected_version: i64,
-        data: &str,
-        reference: &str,
-        referral_type: &str,
+        sub: &Submission<'_>,
         now: OffsetDateTime,
     ) -> Result<bool> {
         let done = sqlx::query(
@@ -189,12 +196,12 @@ impl Store {
              saved_at = $5, version = version + 1 WHERE id = $6 AND version = $7 AND status = $8",
         )
         .bind(STATUS_SUBMITTED)
-        .bind(data)
-        .bind(reference)
-        .bind(referral_type)
+        .bind(sub.data)
+        .bind(sub.reference)
+        .bind(sub.referral_type)
         .bind(to_ms(now))
-        .bind(id)
-        .bind(expected_version)
+        .bind(sub.id)
+        .bind(sub.expected_version)
         .bind(STATUS_DRAFT)
         .execute(&mut **tx)
         .await

@@ -497,11 +497,13 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
             store
                 .submit_referral(
                     &mut tx,
-                    d.id,
-                    2,
-                    "{\"tab\":1}",
-                    "EH-AAAA-AAAA",
-                    "early-help",
+                    &ehm_storage::Submission {
+                        id: d.id,
+                        expected_version: 2,
+                        data: "{\"tab\":1}",
+                        reference: "EH-AAAA-AAAA",
+                        referral_type: "early-help",
+                    },
                     now
                 )
                 .await
@@ -535,14 +537,34 @@ async fn a_reference_number_is_unique() {
         let mut tx = store.begin().await.unwrap();
         assert!(
             store
-                .submit_referral(&mut tx, a.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now)
+                .submit_referral(
+                    &mut tx,
+                    &ehm_storage::Submission {
+                        id: a.id,
+                        expected_version: 1,
+                        data: "{}",
+                        reference: "EH-7KQ4-M2XP",
+                        referral_type: "csc"
+                    },
+                    now
+                )
                 .await
                 .unwrap()
         );
         tx.commit().await.unwrap();
         let mut tx = store.begin().await.unwrap();
         let clash = store
-            .submit_referral(&mut tx, b.id, 1, "{}", "EH-7KQ4-M2XP", "csc", now)
+            .submit_referral(
+                &mut tx,
+                &ehm_storage::Submission {
+                    id: b.id,
+                    expected_version: 1,
+                    data: "{}",
+                    reference: "EH-7KQ4-M2XP",
+                    referral_type: "csc",
+                },
+                now,
+            )
             .await;
         assert!(
             matches!(clash, Err(StorageError::ReferenceTaken)),

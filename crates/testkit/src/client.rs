@@ -119,6 +119,51 @@ impl Client {
         self.follow(page).await
     }
 
+    /// A `multipart/form-data` POST like a browser's file upload: `fields` first (with the
+    /// page's CSRF token added unless given), then one file part `(name, file_name,
+    /// content_type, bytes)`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &str, Vec<u8>),
+    ) -> Page {
+        let boundary = format!("----ehm-testkit-{}", crate::unique_suffix());
+        let mut body = Vec::new();
+        let mut part = |name: &str, extra: &str, content: &[u8]| {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{extra}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        };
+        let has_csrf = fields.iter().any(|(k, _)| *k == CSRF_FIELD);
+        if !has_csrf && let Some(token) = self.csrf_token() {
+            part(CSRF_FIELD, "", token.as_bytes());
+        }
+        for (k, v) in fields {
+            part(k, "", v.as_bytes());
+        }
+        let (name, file_name, content_type, bytes) = file;
+        part(
+            name,
+            &format!("; filename=\"{file_name}\"\r\nContent-Type: {content_type}"),
+            &bytes,
+        );
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        self.request(
+            Method::POST,
+            path,
+            &[("content-type", ct.as_str())],
+            Some(body),
+        )
+        .await
+    }
+
     /// `post_form` and follow redirects.
     pub async fn post_form_following(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let page = self.post_form(path, fields).await;
@@ -165,7 +210,8 @@ impl Client {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         self.store_cookies(&headers);
-        let body = resp.text().await?;
+        let raw = resp.bytes().await?.to_vec();
+        let body = String::from_utf8_lossy(&raw).into_owned();
         let location = headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -174,6 +220,7 @@ impl Client {
             status,
             headers,
             body,
+            raw,
             location,
             url,
         };
@@ -312,6 +359,8 @@ pub struct Page {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body exactly as received (for PDFs and downloads).
+    pub raw: Vec<u8>,
     /// The `Location` header, as sent.
     pub location: Option<String>,
     /// The URL that was requested.
@@ -510,6 +559,7 @@ mod tests {
         let page = Page {
             status: 200,
             headers,
+            raw: Vec::new(),
             body: r##"<!doctype html><html><head><title> Start  page </title></head><body>
                 <div class="govuk-error-summary"><ul class="govuk-error-summary__list">
                 <li><a href="#name">Enter a name</a></li><li><a href="#dob">Enter a  date</a></li></ul></div>

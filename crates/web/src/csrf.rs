@@ -30,7 +30,11 @@ enum Kind {
 }
 
 fn kind(req: &Request) -> Kind {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.starts_with("application/x-www-form-urlencoded") {
         Kind::Form
     } else if ct.starts_with("multipart/form-data") {
@@ -51,7 +55,10 @@ pub async fn verify(State(state): State<AppState>, req: Request, next: Next) -> 
         return rejected();
     };
     let expected = session.csrf_token().to_string();
-    if let Some(h) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok())
+    if let Some(h) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
         && matches(&expected, h)
     {
         return next.run(req).await;
@@ -77,7 +84,9 @@ pub async fn verify(State(state): State<AppState>, req: Request, next: Next) -> 
     };
     let given = given.unwrap_or_default();
     if matches(&expected, &given) {
-        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
     }
     if let (Kind::Form, Some(exp)) = (&kind, &session.expired)
         && matches(&exp.csrf_token, &given)
@@ -97,10 +106,19 @@ fn is_section_save(path: &str) -> bool {
         && ehm_domain::referral::Section::from_slug(segs[2]).is_some()
 }
 
-async fn keep_answers(state: &AppState, session: &Session, user_id: i64, path: &str, body: &Bytes) -> Response {
+async fn keep_answers(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    path: &str,
+    body: &Bytes,
+) -> Response {
     let text = String::from_utf8_lossy(body);
     let now = time::OffsetDateTime::now_utc();
-    let kept = state.store.add_pending_save(user_id, path, &text, now).await;
+    let kept = state
+        .store
+        .add_pending_save(user_id, path, &text, now)
+        .await;
     if let Err(e) = kept {
         return crate::error::AppError::from(e).into_response();
     }
@@ -109,14 +127,21 @@ async fn keep_answers(state: &AppState, session: &Session, user_id: i64, path: &
         flash: Some("We have kept the answers you entered. Sign in again and they will be saved to your draft.".into()),
         ..Default::default()
     };
-    if let Err(e) = session.set_stage(&state.store, crate::session::Stage::Anonymous, None, &data).await {
+    if let Err(e) = session
+        .set_stage(&state.store, crate::session::Stage::Anonymous, None, &data)
+        .await
+    {
         return e.into_response();
     }
     super::routes::see_other("/sign-in?timeout=1")
 }
 
 fn form_value(bytes: &[u8], name: &str) -> Option<String> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).ok()?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 async fn multipart_value(bytes: Bytes, boundary: &str, name: &str) -> Option<String> {
@@ -134,7 +159,10 @@ fn futures_stream(bytes: Bytes) -> impl futures_core::Stream<Item = Result<Bytes
     struct Once(Option<Bytes>);
     impl futures_core::Stream for Once {
         type Item = Result<Bytes, std::io::Error>;
-        fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
             std::task::Poll::Ready(self.0.take().map(Ok))
         }
     }

@@ -32,7 +32,11 @@ impl IntoResponse for AppError {
         }
         let (status, title, body) = match &self {
             AppError::SignInRequired => unreachable!("handled above"),
-            AppError::BadRequest(msg) => (StatusCode::BAD_REQUEST, "Sorry, the form could not be read", *msg),
+            AppError::BadRequest(msg) => (
+                StatusCode::BAD_REQUEST,
+                "Sorry, the form could not be read",
+                *msg,
+            ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "Page not found",

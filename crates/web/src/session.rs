@@ -213,7 +213,10 @@ pub async fn load(
                 if Stage::parse(&row.stage) == Stage::SignedIn
                     && let Some(user_id) = row.user_id
                 {
-                    expired = Some(Expired { user_id, csrf_token: row.csrf_token.clone() });
+                    expired = Some(Expired {
+                        user_id,
+                        csrf_token: row.csrf_token.clone(),
+                    });
                 }
             } else {
                 existing = Some(row);

@@ -62,18 +62,35 @@ pub fn router() -> Router<AppState> {
         .route("/referrals/{pid}", get(referrals::show))
         .route("/referrals/{pid}/check", get(referrals::check))
         .route("/referrals/{pid}/submit", post(referrals::submit))
-        .route("/referrals/{pid}/confirmation", get(referrals::confirmation))
+        .route(
+            "/referrals/{pid}/confirmation",
+            get(referrals::confirmation),
+        )
         .route("/referrals/{pid}/pdf", get(referrals::pdf))
-        .route("/referrals/{pid}/delete", get(referrals::delete_form).post(referrals::delete))
+        .route(
+            "/referrals/{pid}/delete",
+            get(referrals::delete_form).post(referrals::delete),
+        )
         .route(
             "/referrals/{pid}/attachments",
             get(referrals::attachments_page)
                 .post(referrals::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024)),
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024,
+                )),
         )
-        .route("/referrals/{pid}/attachments/{aid}", get(referrals::download_attachment))
-        .route("/referrals/{pid}/attachments/{aid}/delete", post(referrals::remove_attachment))
-        .route("/referrals/{pid}/{slug}", get(referrals::section_form).post(referrals::section_save))
+        .route(
+            "/referrals/{pid}/attachments/{aid}",
+            get(referrals::download_attachment),
+        )
+        .route(
+            "/referrals/{pid}/attachments/{aid}/delete",
+            post(referrals::remove_attachment),
+        )
+        .route(
+            "/referrals/{pid}/{slug}",
+            get(referrals::section_form).post(referrals::section_save),
+        )
         .route("/admin/users", get(admin::users))
         .route(
             "/admin/users/new",

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use ehm_domain::access::{Actor, Permission};
 use ehm_domain::referral::form::{FormAction, apply_form, ensure_a_child, form_options, new_draft};
 use ehm_domain::referral::{
-    AttachmentDraft, CheckedAttachment, MAX_ATTACHMENT_BYTES, ReferenceNumber, ReferralDraft, Section, SectionStatus,
-    parse_referral, section_status, section_summary, summary, validate_section,
+    AttachmentDraft, CheckedAttachment, MAX_ATTACHMENT_BYTES, ReferenceNumber, ReferralDraft,
+    Section, SectionStatus, parse_referral, section_status, section_summary, summary,
+    validate_section,
 };
 use ehm_storage::{AuditEntry, NewMail, ReferralRow, STATUS_DRAFT, SaveOutcome, StorageError};
 use minijinja::{Value, context};
@@ -40,7 +41,9 @@ fn long_date(t: OffsetDateTime) -> String {
 }
 
 fn date_time(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!("[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC");
+    let f = time::macros::format_description!(
+        "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+    );
     t.format(&f).unwrap_or_default()
 }
 
@@ -58,25 +61,55 @@ impl Loaded {
 }
 
 fn decode(row: &ReferralRow) -> AppResult<ReferralDraft> {
-    serde_json::from_str(&row.data).map_err(|e| AppError::Internal(format!("referral {} does not decode: {e}", row.id)))
+    serde_json::from_str(&row.data)
+        .map_err(|e| AppError::Internal(format!("referral {} does not decode: {e}", row.id)))
 }
 
 fn encode(draft: &ReferralDraft) -> AppResult<String> {
     serde_json::to_string(draft).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-async fn audit(state: &AppState, actor: &Actor, action: &str, row: &ReferralRow, ip: &str) -> AppResult<()> {
+async fn audit(
+    state: &AppState,
+    actor: &Actor,
+    action: &str,
+    row: &ReferralRow,
+    ip: &str,
+) -> AppResult<()> {
     let id = row.id.to_string();
-    let entry = AuditEntry { actor_user_id: Some(actor.user_id), action, object_type: "referral", object_id: &id, outcome: "success", ip };
+    let entry = AuditEntry {
+        actor_user_id: Some(actor.user_id),
+        action,
+        object_type: "referral",
+        object_id: &id,
+        outcome: "success",
+        ip,
+    };
     state.store.audit(&entry, now()).await?;
     Ok(())
 }
 
 /// Load a referral the signed-in user may edit (their own draft). Others get 404.
-pub(crate) async fn load_draft(state: &AppState, session: &Session, pid: &str) -> AppResult<Loaded> {
+pub(crate) async fn load_draft(
+    state: &AppState,
+    session: &Session,
+    pid: &str,
+) -> AppResult<Loaded> {
     let actor = actor(session)?;
-    let row = state.store.referral_by_public_id(pid).await?.ok_or(AppError::NotFound)?;
-    authorize(state, session, Permission::EditDraft { owner_id: row.owner_id }, ("referral", &row.id.to_string())).await?;
+    let row = state
+        .store
+        .referral_by_public_id(pid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorize(
+        state,
+        session,
+        Permission::EditDraft {
+            owner_id: row.owner_id,
+        },
+        ("referral", &row.id.to_string()),
+    )
+    .await?;
     let draft = decode(&row)?;
     Ok(Loaded { row, draft, actor })
 }
@@ -84,8 +117,20 @@ pub(crate) async fn load_draft(state: &AppState, session: &Session, pid: &str) -
 /// Load a referral the signed-in user may read (their own, or MASH staff).
 async fn load_view(state: &AppState, session: &Session, pid: &str) -> AppResult<Loaded> {
     let actor = actor(session)?;
-    let row = state.store.referral_by_public_id(pid).await?.ok_or(AppError::NotFound)?;
-    authorize(state, session, Permission::ViewReferral { owner_id: row.owner_id }, ("referral", &row.id.to_string())).await?;
+    let row = state
+        .store
+        .referral_by_public_id(pid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    authorize(
+        state,
+        session,
+        Permission::ViewReferral {
+            owner_id: row.owner_id,
+        },
+        ("referral", &row.id.to_string()),
+    )
+    .await?;
     let draft = decode(&row)?;
     Ok(Loaded { row, draft, actor })
 }
@@ -94,10 +139,18 @@ pub fn title_of(draft: &ReferralDraft) -> String {
     let names: Vec<String> = draft
         .children
         .iter()
-        .map(|c| format!("{} {}", c.first_name.trim(), c.last_name.trim()).trim().to_string())
+        .map(|c| {
+            format!("{} {}", c.first_name.trim(), c.last_name.trim())
+                .trim()
+                .to_string()
+        })
         .filter(|n| !n.is_empty())
         .collect();
-    if names.is_empty() { "New referral".to_string() } else { format!("Referral for {}", names.join(", ")) }
+    if names.is_empty() {
+        "New referral".to_string()
+    } else {
+        format!("Referral for {}", names.join(", "))
+    }
 }
 
 fn referral_ctx(state: &AppState, l: &Loaded) -> Value {
@@ -113,7 +166,15 @@ fn referral_ctx(state: &AppState, l: &Loaded) -> Value {
 
 fn closed(state: &AppState, session: &Session) -> Response {
     let opens = state.settings.go_live.map(long_date);
-    page_with_status(state, session, StatusCode::FORBIDDEN, "pages/closed.html", "The portal is not open yet", &Errors::default(), context! { opens, what => "refer" })
+    page_with_status(
+        state,
+        session,
+        StatusCode::FORBIDDEN,
+        "pages/closed.html",
+        "The portal is not open yet",
+        &Errors::default(),
+        context! { opens, what => "refer" },
+    )
 }
 
 // --------------------------------------------------------------------- home
@@ -135,7 +196,12 @@ struct SubmittedItem {
 }
 
 /// The referrer's home: drafts (with their deletion dates) and submitted referrals.
-pub async fn referrer_home(state: &AppState, session: &Session, live: bool, opens: Option<String>) -> AppResult<Response> {
+pub async fn referrer_home(
+    state: &AppState,
+    session: &Session,
+    live: bool,
+    opens: Option<String>,
+) -> AppResult<Response> {
     let actor = actor(session)?;
     let mut drafts = Vec::new();
     let mut submitted = Vec::new();
@@ -159,13 +225,30 @@ pub async fn referrer_home(state: &AppState, session: &Session, live: bool, open
         }
     }
     let flash = super::accounts::take_flash(state, session).await?;
-    Ok(page(state, session, "pages/referrer_home.html", "Your referrals", &Errors::default(), context! { live, opens, drafts, submitted, new_action => "/referrals", flash }))
+    Ok(page(
+        state,
+        session,
+        "pages/referrer_home.html",
+        "Your referrals",
+        &Errors::default(),
+        context! { live, opens, drafts, submitted, new_action => "/referrals", flash },
+    ))
 }
 
 // -------------------------------------------------------------------- start
 
-pub async fn create(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp) -> AppResult<Response> {
-    let actor = authorize(&state, &session, Permission::CreateReferral, ("referral", "new")).await?;
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+) -> AppResult<Response> {
+    let actor = authorize(
+        &state,
+        &session,
+        Permission::CreateReferral,
+        ("referral", "new"),
+    )
+    .await?;
     if !state.settings.is_live(now()) {
         return Ok(closed(&state, &session));
     }
@@ -174,7 +257,15 @@ pub async fn create(State(state): State<AppState>, session: Session, ClientIp(ip
     // Prefilled from the account; the referrer can change them.
     draft.referrer.name = user.display_name.clone();
     draft.referrer.email = user.email.clone();
-    let row = state.store.create_draft(&auth::random_token(), actor.user_id, &encode(&draft)?, now()).await?;
+    let row = state
+        .store
+        .create_draft(
+            &auth::random_token(),
+            actor.user_id,
+            &encode(&draft)?,
+            now(),
+        )
+        .await?;
     audit(&state, &actor, "create-draft", &row, &ip).await?;
     Ok(see_other(&format!("/referrals/{}", row.public_id)))
 }
@@ -197,7 +288,12 @@ fn status_code(s: SectionStatus) -> &'static str {
     }
 }
 
-pub async fn show(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_view(&state, &session, &pid).await?;
     audit(&state, &l.actor, "view-referral", &l.row, &ip).await?;
     if !l.is_draft() {
@@ -220,7 +316,11 @@ pub async fn show(State(state): State<AppState>, session: Session, ClientIp(ip):
     let t = today();
     let sections: Vec<TaskItem> = Section::ALL
         .iter()
-        .map(|s| TaskItem { title: s.title(), href: format!("/referrals/{pid}/{}", s.slug()), status: status_code(section_status(*s, &l.draft, t)) })
+        .map(|s| TaskItem {
+            title: s.title(),
+            href: format!("/referrals/{pid}/{}", s.slug()),
+            status: status_code(section_status(*s, &l.draft, t)),
+        })
         .collect();
     let can_submit = parse_referral(&l.draft, t).is_ok();
     let flash = super::accounts::take_flash(&state, &session).await?;
@@ -256,7 +356,13 @@ fn errors_from(list: Vec<ehm_domain::referral::FieldError>) -> Errors {
     errors
 }
 
-fn render_section(state: &AppState, session: &Session, l: &Loaded, section: Section, errors: &Errors) -> Response {
+fn render_section(
+    state: &AppState,
+    session: &Session,
+    l: &Loaded,
+    section: Section,
+    errors: &Errors,
+) -> Response {
     let mut draft = l.draft.clone();
     ensure_a_child(&mut draft);
     page(
@@ -275,7 +381,12 @@ fn render_section(state: &AppState, session: &Session, l: &Loaded, section: Sect
     )
 }
 
-pub async fn section_form(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path((pid, slug)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn section_form(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((pid, slug)): Path<(String, String)>,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -295,10 +406,20 @@ pub async fn section_form(State(state): State<AppState>, session: Session, Clien
 }
 
 /// The fields of a posted form, minus the CSRF token and version.
-fn form_fields(body: &[u8]) -> AppResult<(Vec<(String, String)>, Option<i64>)> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| AppError::BadRequest("The form could not be read"))?;
-    let version = pairs.iter().find(|(k, _)| k == "version").and_then(|(_, v)| v.parse().ok());
-    let fields = pairs.into_iter().filter(|(k, _)| k != "csrf_token" && k != "version").collect();
+/// Posted name/value pairs, in order.
+type Fields = Vec<(String, String)>;
+
+fn form_fields(body: &[u8]) -> AppResult<(Fields, Option<i64>)> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| AppError::BadRequest("The form could not be read"))?;
+    let version = pairs
+        .iter()
+        .find(|(k, _)| k == "version")
+        .and_then(|(_, v)| v.parse().ok());
+    let fields = pairs
+        .into_iter()
+        .filter(|(k, _)| k != "csrf_token" && k != "version")
+        .collect();
     Ok((fields, version))
 }
 
@@ -315,7 +436,14 @@ pub async fn section_save(
 
 /// Apply a posted section form to the draft and save it. Shared with the replay of
 /// answers kept across a session timeout.
-pub(crate) async fn save_section(state: &AppState, session: &Session, l: Loaded, slug: &str, body: &[u8], ip: &str) -> AppResult<Response> {
+pub(crate) async fn save_section(
+    state: &AppState,
+    session: &Session,
+    l: Loaded,
+    slug: &str,
+    body: &[u8],
+    ip: &str,
+) -> AppResult<Response> {
     let pid = l.row.public_id.clone();
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -325,36 +453,70 @@ pub(crate) async fn save_section(state: &AppState, session: &Session, l: Loaded,
     let version = version.ok_or(AppError::BadRequest("The form is missing its version"))?;
     let mut draft = l.draft.clone();
     let action = apply_form(section, &mut draft, &fields);
-    match state.store.save_draft(l.row.id, version, &encode(&draft)?, now()).await? {
+    match state
+        .store
+        .save_draft(l.row.id, version, &encode(&draft)?, now())
+        .await?
+    {
         SaveOutcome::Saved { version } => {
             audit(state, &l.actor, "save-draft", &l.row, ip).await?;
-            let saved = Loaded { row: ReferralRow { version, saved_at: now(), data: encode(&draft)?, ..l.row.clone() }, draft, actor: l.actor };
+            let saved = Loaded {
+                row: ReferralRow {
+                    version,
+                    saved_at: now(),
+                    data: encode(&draft)?,
+                    ..l.row.clone()
+                },
+                draft,
+                actor: l.actor,
+            };
             if action.stays_on_page() {
                 return Ok(see_other(&format!("/referrals/{pid}/{slug}")));
             }
             if action == FormAction::Continue {
                 let errors = validate_section(section, &saved.draft, today());
                 if !errors.is_empty() && !saved.draft.will_come_back_later(section) {
-                    return Ok(render_section(state, session, &saved, section, &errors_from(errors)));
+                    return Ok(render_section(
+                        state,
+                        session,
+                        &saved,
+                        section,
+                        &errors_from(errors),
+                    ));
                 }
             }
             Ok(see_other(&format!("/referrals/{pid}")))
         }
         SaveOutcome::Conflict => {
-            let current = state.store.referral_by_public_id(&pid).await?.ok_or(AppError::NotFound)?;
+            let current = state
+                .store
+                .referral_by_public_id(&pid)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let saved_draft = decode(&current)?;
             let mut yours = saved_draft.clone();
             apply_form(section, &mut yours, &fields);
             let rows = |d: &ReferralDraft| {
                 let s = section_summary(section, d);
-                let mut out: Vec<Value> = s.rows.iter().map(|r| context! { key => &r.label, value => &r.value }).collect();
+                let mut out: Vec<Value> = s
+                    .rows
+                    .iter()
+                    .map(|r| context! { key => &r.label, value => &r.value })
+                    .collect();
                 for g in &s.groups {
                     out.extend(g.rows.iter().map(|r| context! { key => format!("{}: {}", g.heading, r.label), value => &r.value }));
                 }
                 out
             };
-            let posted: Vec<Value> = fields.iter().map(|(k, v)| context! { name => k, value => v }).collect();
-            let l2 = Loaded { row: current.clone(), draft: saved_draft.clone(), actor: l.actor };
+            let posted: Vec<Value> = fields
+                .iter()
+                .map(|(k, v)| context! { name => k, value => v })
+                .collect();
+            let l2 = Loaded {
+                row: current.clone(),
+                draft: saved_draft.clone(),
+                actor: l.actor,
+            };
             Ok(page_with_status(
                 state,
                 session,
@@ -389,7 +551,12 @@ struct AttachmentItem {
     href: String,
 }
 
-async fn render_attachments(state: &AppState, session: &Session, l: &Loaded, errors: &Errors) -> AppResult<Response> {
+async fn render_attachments(
+    state: &AppState,
+    session: &Session,
+    l: &Loaded,
+    errors: &Errors,
+) -> AppResult<Response> {
     let pid = &l.row.public_id;
     let attachments: Vec<AttachmentItem> = state
         .store
@@ -397,7 +564,9 @@ async fn render_attachments(state: &AppState, session: &Session, l: &Loaded, err
         .await?
         .into_iter()
         .map(|a| AttachmentItem {
-            kind_label: ehm_domain::referral::AttachmentKind::from_code(&a.kind).map(|k| k.label()).unwrap_or("File"),
+            kind_label: ehm_domain::referral::AttachmentKind::from_code(&a.kind)
+                .map(|k| k.label())
+                .unwrap_or("File"),
             size_text: ehm_domain::referral::attachment::format_size(a.size_bytes as usize),
             remove_action: format!("/referrals/{pid}/attachments/{}/delete", a.public_id),
             href: format!("/referrals/{pid}/attachments/{}", a.public_id),
@@ -421,11 +590,28 @@ async fn render_attachments(state: &AppState, session: &Session, l: &Loaded, err
     ))
 }
 
-pub async fn attachments_page(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
-    section_form(State(state), session, ClientIp(ip), Path((pid, ATTACHMENTS_SLUG.to_string()))).await
+pub async fn attachments_page(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
+    section_form(
+        State(state),
+        session,
+        ClientIp(ip),
+        Path((pid, ATTACHMENTS_SLUG.to_string())),
+    )
+    .await
 }
 
-pub async fn upload(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>, mut multipart: Multipart) -> AppResult<Response> {
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+    mut multipart: Multipart,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -433,13 +619,21 @@ pub async fn upload(State(state): State<AppState>, session: Session, ClientIp(ip
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut version: Option<i64> = None;
     let mut too_big = false;
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| AppError::BadRequest("The upload could not be read"))? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("The upload could not be read"))?
+    {
         match field.name() {
             Some("version") => version = field.text().await.ok().and_then(|v| v.parse().ok()),
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_string();
                 let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(|_| AppError::BadRequest("The upload could not be read"))? {
+                while let Some(chunk) = field
+                    .chunk()
+                    .await
+                    .map_err(|_| AppError::BadRequest("The upload could not be read"))?
+                {
                     if bytes.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
                         too_big = true;
                         break;
@@ -478,9 +672,28 @@ pub async fn upload(State(state): State<AppState>, session: Session, ClientIp(ip
         size_bytes: checked.size_bytes as u64,
     });
     draft.mark_saved(Section::Attachments);
-    match state.store.save_draft(l.row.id, version.unwrap_or(l.row.version), &encode(&draft)?, now()).await? {
+    match state
+        .store
+        .save_draft(
+            l.row.id,
+            version.unwrap_or(l.row.version),
+            &encode(&draft)?,
+            now(),
+        )
+        .await?
+    {
         SaveOutcome::Saved { .. } => {
-            state.store.add_attachment(l.row.id, &attachment_id, &checked.file_name, checked.kind.code(), &bytes, now()).await?;
+            state
+                .store
+                .add_attachment(
+                    l.row.id,
+                    &attachment_id,
+                    &checked.file_name,
+                    checked.kind.code(),
+                    &bytes,
+                    now(),
+                )
+                .await?;
             audit(&state, &l.actor, "add-attachment", &l.row, &ip).await?;
             Ok(see_other(&format!("/referrals/{pid}/attachments")))
         }
@@ -493,7 +706,12 @@ pub async fn upload(State(state): State<AppState>, session: Session, ClientIp(ip
     }
 }
 
-pub async fn remove_attachment(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path((pid, aid)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn remove_attachment(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((pid, aid)): Path<(String, String)>,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -502,12 +720,24 @@ pub async fn remove_attachment(State(state): State<AppState>, session: Session, 
     draft.attachments.retain(|a| a.id != aid);
     // Retry once on a concurrent save: removing a file must not need a second click.
     for attempt in 0..2 {
-        let current = if attempt == 0 { l.row.clone() } else { state.store.referral_by_public_id(&pid).await?.ok_or(AppError::NotFound)? };
+        let current = if attempt == 0 {
+            l.row.clone()
+        } else {
+            state
+                .store
+                .referral_by_public_id(&pid)
+                .await?
+                .ok_or(AppError::NotFound)?
+        };
         if attempt == 1 {
             draft = decode(&current)?;
             draft.attachments.retain(|a| a.id != aid);
         }
-        if let SaveOutcome::Saved { .. } = state.store.save_draft(current.id, current.version, &encode(&draft)?, now()).await? {
+        if let SaveOutcome::Saved { .. } = state
+            .store
+            .save_draft(current.id, current.version, &encode(&draft)?, now())
+            .await?
+        {
             state.store.delete_attachment(l.row.id, &aid).await?;
             audit(&state, &l.actor, "remove-attachment", &l.row, &ip).await?;
             break;
@@ -516,17 +746,35 @@ pub async fn remove_attachment(State(state): State<AppState>, session: Session, 
     Ok(see_other(&format!("/referrals/{pid}/attachments")))
 }
 
-pub async fn download_attachment(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path((pid, aid)): Path<(String, String)>) -> AppResult<Response> {
+pub async fn download_attachment(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((pid, aid)): Path<(String, String)>,
+) -> AppResult<Response> {
     let l = load_view(&state, &session, &pid).await?;
-    let (meta, bytes) = state.store.attachment_content(l.row.id, &aid).await?.ok_or(AppError::NotFound)?;
+    let (meta, bytes) = state
+        .store
+        .attachment_content(l.row.id, &aid)
+        .await?
+        .ok_or(AppError::NotFound)?;
     audit(&state, &l.actor, "download-attachment", &l.row, &ip).await?;
     let kind = ehm_domain::referral::AttachmentKind::from_code(&meta.kind);
-    let content_type = kind.map(|k| k.content_type()).unwrap_or("application/octet-stream");
-    let safe_name: String = meta.file_name.chars().filter(|c| c.is_ascii_alphanumeric() || " ._-()".contains(*c)).collect();
+    let content_type = kind
+        .map(|k| k.content_type())
+        .unwrap_or("application/octet-stream");
+    let safe_name: String = meta
+        .file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || " ._-()".contains(*c))
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", safe_name.trim())),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", safe_name.trim()),
+            ),
         ],
         bytes,
     )
@@ -547,12 +795,23 @@ fn problems(pid: &str, draft: &ReferralDraft) -> Vec<Problem> {
     Section::ALL
         .iter()
         .flat_map(|s| {
-            validate_section(*s, draft, t).into_iter().map(move |e| Problem { href: format!("/referrals/{pid}/{}#{}", s.slug(), e.field), field: e.field, message: e.message })
+            validate_section(*s, draft, t)
+                .into_iter()
+                .map(move |e| Problem {
+                    href: format!("/referrals/{pid}/{}#{}", s.slug(), e.field),
+                    field: e.field,
+                    message: e.message,
+                })
         })
         .collect()
 }
 
-pub async fn check(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn check(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -578,7 +837,13 @@ fn render_check(state: &AppState, session: &Session, l: &Loaded) -> Response {
     )
 }
 
-pub async fn submit(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>, body: Bytes) -> AppResult<Response> {
+pub async fn submit(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         // A second click, or going back and submitting again: never a second referral.
@@ -605,7 +870,21 @@ pub async fn submit(State(state): State<AppState>, session: Session, ClientIp(ip
         let reference = ReferenceNumber::generate(arr).to_string();
         let t = now();
         let mut tx = state.store.begin().await?;
-        match state.store.submit_referral(&mut tx, l.row.id, l.row.version, &data, &reference, referral.referral_type.code(), t).await {
+        match state
+            .store
+            .submit_referral(
+                &mut tx,
+                &ehm_storage::Submission {
+                    id: l.row.id,
+                    expected_version: l.row.version,
+                    data: &data,
+                    reference: &reference,
+                    referral_type: referral.referral_type.code(),
+                },
+                t,
+            )
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return Ok(see_other(&format!("/referrals/{pid}"))),
             Err(StorageError::ReferenceTaken) => continue,
@@ -623,19 +902,49 @@ pub async fn submit(State(state): State<AppState>, session: Session, ClientIp(ip
         );
         let message_id = auth::random_token();
         let subject = format!("Referral submitted: {reference}");
-        state.store.enqueue_mail(&mut tx, NewMail { message_id: &message_id, to: &user.email, subject: &subject, body_text: &body }, t).await?;
+        state
+            .store
+            .enqueue_mail(
+                &mut tx,
+                NewMail {
+                    message_id: &message_id,
+                    to: &user.email,
+                    subject: &subject,
+                    body_text: &body,
+                },
+                t,
+            )
+            .await?;
         let id = l.row.id.to_string();
         state
             .store
-            .audit_tx(&mut tx, &AuditEntry { actor_user_id: Some(l.actor.user_id), action: "submit-referral", object_type: "referral", object_id: &id, outcome: "success", ip: &ip }, t)
+            .audit_tx(
+                &mut tx,
+                &AuditEntry {
+                    actor_user_id: Some(l.actor.user_id),
+                    action: "submit-referral",
+                    object_type: "referral",
+                    object_id: &id,
+                    outcome: "success",
+                    ip: &ip,
+                },
+                t,
+            )
             .await?;
         tx.commit().await.map_err(StorageError::from)?;
         return Ok(see_other(&format!("/referrals/{pid}/confirmation")));
     }
-    Err(AppError::Internal("could not draw a unique reference number".into()))
+    Err(AppError::Internal(
+        "could not draw a unique reference number".into(),
+    ))
 }
 
-pub async fn confirmation(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn confirmation(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_view(&state, &session, &pid).await?;
     if l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -660,14 +969,32 @@ pub async fn confirmation(State(state): State<AppState>, session: Session, Clien
 
 // ---------------------------------------------------------------------- PDF
 
-pub async fn pdf(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn pdf(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_view(&state, &session, &pid).await?;
     audit(&state, &l.actor, "pdf-referral", &l.row, &ip).await?;
     let doc = crate::pdf::document(&l.draft, l.row.reference.as_deref(), now());
-    let bytes = tokio::task::spawn_blocking(move || ehm_pdf::render(&doc)).await.map_err(|e| AppError::Internal(e.to_string()))?.map_err(|e| AppError::Internal(e.to_string()))?;
-    let name = l.row.reference.clone().unwrap_or_else(|| "draft-referral".into());
+    let bytes = tokio::task::spawn_blocking(move || ehm_pdf::render(&doc))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let name = l
+        .row
+        .reference
+        .clone()
+        .unwrap_or_else(|| "draft-referral".into());
     Ok((
-        [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.pdf\""))],
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.pdf\""),
+            ),
+        ],
         bytes,
     )
         .into_response())
@@ -675,7 +1002,11 @@ pub async fn pdf(State(state): State<AppState>, session: Session, ClientIp(ip): 
 
 // ------------------------------------------------------------------- delete
 
-pub async fn delete_form(State(state): State<AppState>, session: Session, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn delete_form(
+    State(state): State<AppState>,
+    session: Session,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if !l.is_draft() {
         return Ok(see_other(&format!("/referrals/{pid}")));
@@ -690,13 +1021,20 @@ pub async fn delete_form(State(state): State<AppState>, session: Session, Path(p
     ))
 }
 
-pub async fn delete(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp, Path(pid): Path<String>) -> AppResult<Response> {
+pub async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(pid): Path<String>,
+) -> AppResult<Response> {
     let l = load_draft(&state, &session, &pid).await?;
     if state.store.delete_draft(l.row.id).await? {
         audit(&state, &l.actor, "delete-draft", &l.row, &ip).await?;
         let mut data = session.data.clone();
         data.flash = Some("Your draft has been deleted.".into());
-        session.set_stage(&state.store, session.stage, Some(l.actor.user_id), &data).await?;
+        session
+            .set_stage(&state.store, session.stage, Some(l.actor.user_id), &data)
+            .await?;
     }
     Ok(see_other("/"))
 }
@@ -706,7 +1044,11 @@ pub async fn delete(State(state): State<AppState>, session: Session, ClientIp(ip
 /// After sign-in: save the answers that were posted after the session had timed out
 /// through the same path as a normal save (so a newer save elsewhere is shown as a
 /// conflict, never silently overwritten).
-pub async fn kept_answers(State(state): State<AppState>, session: Session, ClientIp(ip): ClientIp) -> AppResult<Response> {
+pub async fn kept_answers(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+) -> AppResult<Response> {
     let actor = actor(&session)?;
     let pending = state.store.pending_saves_of(actor.user_id).await?;
     let Some(last) = pending.last() else {
@@ -728,8 +1070,11 @@ pub async fn kept_answers(State(state): State<AppState>, session: Session, Clien
     let response = save_section(&state, &session, l, slug, last.body.as_bytes(), &ip).await?;
     if response.status() == StatusCode::SEE_OTHER {
         let mut data = session.data.clone();
-        data.flash = Some("The answers you entered before you were signed out have been saved.".into());
-        session.set_stage(&state.store, session.stage, Some(actor.user_id), &data).await?;
+        data.flash =
+            Some("The answers you entered before you were signed out have been saved.".into());
+        session
+            .set_stage(&state.store, session.stage, Some(actor.user_id), &data)
+            .await?;
     }
     Ok(response)
 }

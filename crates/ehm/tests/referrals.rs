@@ -1,0 +1,802 @@
+//! Black-box tests of the referral journey through the real routes of the real binary,
+//! against SQLite and PostgreSQL, with a real SMTP server and real PDFs read back with
+//! poppler's pdftotext.
+
+use ehm_testkit::{Backend, Client, Page, SmtpSink, TestApp, TestDb, backends};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ehm");
+const PASSWORD: &str = "lantern quartz meadow";
+
+struct Env {
+    app: TestApp,
+    smtp: SmtpSink,
+    db: TestDb,
+}
+
+async fn start(backend: Backend, extra: &[(&str, &str)]) -> Env {
+    let db = TestDb::create(backend).await;
+    let smtp = SmtpSink::start().await;
+    let mut b = TestApp::builder(BIN)
+        .db(&db)
+        .smtp(&smtp)
+        .env("EHM_LOGIN_CODE", "false");
+    for (k, v) in extra {
+        b = b.env(*k, *v);
+    }
+    let app = b.spawn().await;
+    Env { app, smtp, db }
+}
+
+fn create_user(env: &Env, email: &str, role: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "create-user",
+            "--role",
+            role,
+            "--email",
+            email,
+            "--name",
+            "Robin Referrer",
+            "--password-stdin",
+        ])
+        .env("EHM_DATABASE_URL", &env.db.url)
+        .env("EHM_DATA_DIR", env.app.data_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A referrer account, signed in (login codes are off in these tests; the accounts tests
+/// cover them).
+async fn referrer(env: &Env, email: &str) -> Client {
+    create_user(env, email, "referrer");
+    sign_in(env, email).await
+}
+
+async fn sign_in(env: &Env, email: &str) -> Client {
+    let c = env.app.client();
+    c.get("/sign-in").await;
+    let p = c
+        .post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        p.location.as_deref(),
+        Some("/"),
+        "sign-in failed: {}",
+        p.text()
+    );
+    c
+}
+
+async fn new_draft(c: &Client) -> String {
+    c.get("/").await.assert_status(200);
+    let p = c.post_form("/referrals", &[]).await;
+    assert_eq!(p.status, 303, "{}", p.text());
+    p.location.unwrap()
+}
+
+async fn version(c: &Client, path: &str) -> String {
+    let page = c.get(path).await;
+    page.assert_status(200);
+    page.form_value("version")
+        .unwrap_or_else(|| panic!("no version field on {path}: {}", page.text()))
+}
+
+fn nhs_number(seed: u32) -> String {
+    let mut n = seed;
+    loop {
+        let s = format!("999{:06}", n % 1_000_000);
+        let sum: u32 = s
+            .bytes()
+            .enumerate()
+            .map(|(i, b)| (b - b'0') as u32 * (10 - i as u32))
+            .sum();
+        let check = 11 - sum % 11;
+        if check != 10 {
+            return format!("{s}{}", if check == 11 { 0 } else { check });
+        }
+        n += 1;
+    }
+}
+
+/// Every section of a complete Early Help referral, as a browser would post it.
+fn sections(concerns: &str, nhs: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let s = |v: &str| v.to_string();
+    vec![
+        (
+            "before-you-start",
+            vec![
+                ("allocated-social-worker", s("no")),
+                ("level-of-need", s("universal-plus")),
+            ],
+        ),
+        (
+            "referral-type",
+            vec![("referral-type", s("early-help-service"))],
+        ),
+        (
+            "children",
+            vec![
+                ("child-count", s("1")),
+                ("child-0-first-name", s("Amira")),
+                ("child-0-last-name", s("Testwell")),
+                ("child-0-other-names", s("Mira")),
+                ("child-0-dob-day", s("14")),
+                ("child-0-dob-month", s("2")),
+                ("child-0-dob-year", s("2016")),
+                ("child-0-dob-estimated", s("yes")),
+                ("child-0-gender", s("female")),
+                ("child-0-ethnicity", s("MWAS")),
+                ("child-0-address", s("12 Fictional Road\nSampleton")),
+                ("child-0-postcode", s("ab1 2xy")),
+                ("child-0-nhs-number", nhs.to_string()),
+                ("child-0-gp", s("Sampleton Health Centre")),
+                ("child-0-school", s("Sampleton Juniors")),
+                ("child-0-religion", s("None stated")),
+                ("child-0-first-language", s("Urdu")),
+                ("child-0-interpreter", s("no")),
+                ("child-0-health-needs", s("Asthma, uses an inhaler")),
+            ],
+        ),
+        (
+            "household",
+            vec![
+                ("household-count", s("1")),
+                ("household-0-name", s("Nadia Testwell")),
+                ("household-0-relationship", s("mother")),
+                ("household-0-dob-day", s("3")),
+                ("household-0-dob-month", s("9")),
+                ("household-0-dob-year", s("1988")),
+                ("household-0-address", s("12 Fictional Road\nSampleton")),
+                ("household-0-phone", s("01632 960123")),
+                ("household-0-parental-responsibility", s("yes")),
+                ("household-0-language", s("Urdu")),
+                ("household-0-interpreter", s("yes")),
+            ],
+        ),
+        (
+            "referrer",
+            vec![
+                ("referrer-name", s("Robin Referrer")),
+                ("referrer-role", s("Designated safeguarding lead")),
+                ("referrer-email", s("robin.referrer@example.org")),
+                ("referrer-phone", s("01632 960456")),
+                ("organisation-name", s("Sampleton Juniors")),
+                ("organisation-type", s("school")),
+                ("organisation-phone", s("01632 960789")),
+            ],
+        ),
+        (
+            "professionals",
+            vec![
+                ("professional-count", s("1")),
+                ("professional-0-name", s("Dr Quentin Placeholder")),
+                ("professional-0-agency", s("Sampleton Health Centre")),
+                ("professional-0-role", s("GP")),
+                ("professional-0-contact", s("01632 960321")),
+                ("professional-0-lead", s("yes")),
+            ],
+        ),
+        (
+            "concerns",
+            vec![
+                ("concerns", concerns.to_string()),
+                (
+                    "what-has-been-done",
+                    s("Met the family twice; school nurse involved."),
+                ),
+                (
+                    "childs-views",
+                    s("Amira says she is tired and hungry at school."),
+                ),
+                ("strengths", s("Mother is engaged and wants help.")),
+                ("risks", s("Missed meals; poor attendance.")),
+            ],
+        ),
+        (
+            "previous-references",
+            vec![("previous-references", s("MARF-2025-0042"))],
+        ),
+        (
+            "support",
+            vec![(
+                "support-requested",
+                s("Family support worker and help with food."),
+            )],
+        ),
+        (
+            "consent",
+            vec![("parents-aware", s("yes")), ("consent", s("yes"))],
+        ),
+    ]
+}
+
+async fn save(c: &Client, draft: &str, slug: &str, fields: &[(&str, String)]) -> Page {
+    let path = format!("{draft}/{slug}");
+    let v = version(c, &path).await;
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.push(("version", &v));
+    form.push(("completed", "yes"));
+    form.push(("action", "continue"));
+    c.post_form(&path, &form).await
+}
+
+async fn fill(c: &Client, draft: &str, concerns: &str, nhs: &str) {
+    for (slug, fields) in sections(concerns, nhs) {
+        let p = save(c, draft, slug, &fields).await;
+        assert_eq!(
+            p.status,
+            303,
+            "section {slug} not accepted: {:?}",
+            p.error_summary()
+        );
+        assert_eq!(p.location.as_deref(), Some(draft), "{slug}");
+    }
+}
+
+async fn submit(c: &Client, draft: &str) -> Page {
+    let check = c.get(&format!("{draft}/check")).await;
+    check.assert_status(200);
+    let v = check
+        .form_value("version")
+        .expect("no submit form on the check page: referral not complete?");
+    c.post_form(&format!("{draft}/submit"), &[("version", &v)])
+        .await
+}
+
+fn reference_in(text: &str) -> String {
+    let at = text
+        .find("EH-")
+        .unwrap_or_else(|| panic!("no reference in {text}"));
+    text[at..at + 12].to_string()
+}
+
+#[tokio::test]
+async fn a_full_referral_is_submitted_with_a_reference_and_a_confirmation_email() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "robin.referrer@example.org";
+        let c = referrer(&env, email).await;
+        let draft = new_draft(&c).await;
+        let tasks = c.get(&draft).await;
+        tasks.assert_status(200);
+        assert!(tasks.text_contains("Not yet started"), "{}", tasks.text());
+        fill(&c, &draft, "Amira often arrives hungry.", &nhs_number(4242)).await;
+        let tasks = c.get(&draft).await;
+        assert!(
+            !tasks.text_contains("There is a problem"),
+            "{backend:?}: {}",
+            tasks.text()
+        );
+        let check = c.get(&format!("{draft}/check")).await;
+        for value in [
+            "Amira",
+            "Testwell",
+            "White and Asian",
+            "Nadia Testwell",
+            "Dr Quentin Placeholder",
+            "MARF-2025-0042",
+        ] {
+            assert!(check.text_contains(value), "check page lacks {value}");
+        }
+        let done = submit(&c, &draft).await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some(format!("{draft}/confirmation").as_str()),
+            "{}",
+            done.text()
+        );
+        let confirmation = c.get(&format!("{draft}/confirmation")).await;
+        let reference = reference_in(&confirmation.text());
+        assert!(confirmation.text_contains("Referral submitted"));
+        let mail = env
+            .smtp
+            .wait_for_mail(email, Duration::from_secs(20))
+            .await
+            .expect("confirmation email");
+        assert!(mail.subject.contains(&reference), "{}", mail.subject);
+        assert!(
+            mail.text.contains(&reference) && mail.text.contains("01632 960000"),
+            "{}",
+            mail.text
+        );
+        // Read-only now; a second submit (back button) creates nothing new.
+        let again = c
+            .post_form(&format!("{draft}/submit"), &[("version", "1")])
+            .await;
+        assert_eq!(
+            again.location.as_deref(),
+            Some(format!("{draft}/confirmation").as_str())
+        );
+        let edit_form = c.get(&format!("{draft}/concerns")).await;
+        assert_eq!(
+            edit_form.location.as_deref(),
+            Some(draft.as_str()),
+            "a submitted referral offered an edit form"
+        );
+        let edit = c
+            .post_form(
+                &format!("{draft}/concerns"),
+                &[
+                    ("version", "99"),
+                    ("concerns", "changed"),
+                    ("action", "continue"),
+                ],
+            )
+            .await;
+        assert_eq!(edit.location.as_deref(), Some(draft.as_str()));
+        let view = c.get(&draft).await;
+        assert!(
+            view.text_contains(&reference) && view.text_contains("Amira often arrives hungry.")
+        );
+        let home = c.get("/").await;
+        assert!(
+            home.text_contains(&reference),
+            "home does not list the submitted referral"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            env.smtp.messages_to(email).len(),
+            1,
+            "{backend:?}: confirmation sent twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_referrer_cannot_see_or_touch_a_draft() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let a = referrer(&env, "owner.one@example.org").await;
+        let b = referrer(&env, "other.two@example.org").await;
+        let draft = new_draft(&a).await;
+        let v = version(&a, &format!("{draft}/concerns")).await;
+        for path in [
+            draft.clone(),
+            format!("{draft}/concerns"),
+            format!("{draft}/check"),
+            format!("{draft}/pdf"),
+            format!("{draft}/attachments"),
+            format!("{draft}/delete"),
+        ] {
+            assert_eq!(
+                b.get(&path).await.status,
+                404,
+                "{backend:?}: B could GET {path}"
+            );
+        }
+        b.get("/").await;
+        for path in [
+            format!("{draft}/concerns"),
+            format!("{draft}/submit"),
+            format!("{draft}/delete"),
+        ] {
+            let p = b
+                .post_form(
+                    &path,
+                    &[
+                        ("version", &v),
+                        ("concerns", "tampered"),
+                        ("action", "continue"),
+                    ],
+                )
+                .await;
+            assert_eq!(p.status, 404, "{backend:?}: B could POST {path}");
+        }
+        // Staff cannot edit a referrer's draft either; anonymous visitors are sent to sign in.
+        let anon = env.app.client();
+        assert_eq!(anon.get(&draft).await.location.as_deref(), Some("/sign-in"));
+        // A's draft is untouched.
+        assert!(
+            !a.get(&format!("{draft}/concerns"))
+                .await
+                .text_contains("tampered")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_later_of_two_tabs_is_told_and_shown_both_versions() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "two.tabs@example.org").await;
+    let draft = new_draft(&c).await;
+    let path = format!("{draft}/concerns");
+    let v = version(&c, &path).await;
+    let first = c
+        .post_form(
+            &path,
+            &[
+                ("version", &v),
+                ("concerns", "Written in tab one"),
+                ("action", "later"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, 303);
+    let second = c
+        .post_form(
+            &path,
+            &[
+                ("version", &v),
+                ("concerns", "Written in tab two"),
+                ("action", "later"),
+            ],
+        )
+        .await;
+    assert_eq!(second.status, 409);
+    assert!(
+        second.text_contains("Written in tab one") && second.text_contains("Written in tab two"),
+        "{}",
+        second.text()
+    );
+    // The saved version was not overwritten; choosing "use my answers" then saves tab two.
+    assert!(c.get(&path).await.text_contains("Written in tab one"));
+    let current = second
+        .form_value("version")
+        .expect("a form to use my answers");
+    let keep = c
+        .post_form(
+            &path,
+            &[
+                ("version", &current),
+                ("concerns", "Written in tab two"),
+                ("action", "later"),
+            ],
+        )
+        .await;
+    assert_eq!(keep.status, 303);
+    assert!(c.get(&path).await.text_contains("Written in tab two"));
+}
+
+#[tokio::test]
+async fn bad_answers_get_specific_errors_and_typed_values_are_kept() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "typo.prone@example.org").await;
+    let draft = new_draft(&c).await;
+    let p = save(
+        &c,
+        &draft,
+        "children",
+        &[
+            ("child-count", "1".into()),
+            ("child-0-first-name", "Amira".into()),
+            ("child-0-last-name", "Testwell".into()),
+            ("child-0-dob-day", "31".into()),
+            ("child-0-dob-month", "2".into()),
+            ("child-0-dob-year", "2016".into()),
+            ("child-0-nhs-number", "123 456 7890".into()),
+        ],
+    )
+    .await;
+    assert_eq!(p.status, 422, "{}", p.text());
+    let summary = p.error_summary().join(" | ");
+    assert!(summary.contains("real date"), "{summary}");
+    assert!(summary.contains("NHS number"), "{summary}");
+    assert!(summary.to_lowercase().contains("ethnicity"), "{summary}");
+    assert_eq!(
+        p.form_value("child-0-nhs-number").as_deref(),
+        Some("123 456 7890")
+    );
+    assert_eq!(p.form_value("child-0-dob-day").as_deref(), Some("31"));
+    // Early Help without consent is refused with the reason.
+    save(
+        &c,
+        &draft,
+        "referral-type",
+        &[("referral-type", "early-help-service".into())],
+    )
+    .await;
+    let p = save(
+        &c,
+        &draft,
+        "consent",
+        &[("parents-aware", "yes".into()), ("consent", "no".into())],
+    )
+    .await;
+    assert_eq!(p.status, 422);
+    assert!(
+        p.error_summary()
+            .join(" ")
+            .to_lowercase()
+            .contains("consent"),
+        "{:?}",
+        p.error_summary()
+    );
+    // Nothing typed was lost: the draft holds the bad values to correct.
+    assert_eq!(
+        c.get(&format!("{draft}/children"))
+            .await
+            .form_value("child-0-nhs-number")
+            .as_deref(),
+        Some("123 456 7890")
+    );
+    // Submitting is refused and the check page lists the problems.
+    let check = c.get(&format!("{draft}/check")).await;
+    assert!(
+        check.form_value("version").is_none(),
+        "an incomplete referral could be submitted"
+    );
+}
+
+#[tokio::test]
+async fn the_pdf_holds_every_field_and_twenty_thousand_characters_of_concerns() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "pdf.maker@example.org").await;
+    let draft = new_draft(&c).await;
+    let words: Vec<String> = (1..=2858).map(|i| format!("w{i:05}")).collect();
+    let mut concerns = words.join(" ");
+    concerns.truncate(20_000);
+    assert_eq!(concerns.chars().count(), 20_000);
+    let nhs = nhs_number(777);
+    fill(&c, &draft, &concerns, &nhs).await;
+    let res = c.get(&format!("{draft}/pdf")).await;
+    res.assert_status(200);
+    assert_eq!(
+        res.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    let dir = std::env::temp_dir().join(format!("ehm-pdf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pdf = dir.join("referral.pdf");
+    std::fs::write(&pdf, &res.raw).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed");
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Page headers and footers interrupt the flow of text at each page break, so compare
+    // the sequence of numbered words: all of them, in order, none missing or repeated.
+    let numbered =
+        |w: &&str| w.len() == 6 && w.starts_with('w') && w[1..].chars().all(|c| c.is_ascii_digit());
+    let expected: Vec<&str> = concerns.split_whitespace().filter(numbered).collect();
+    assert!(expected.len() > 2800);
+    let found: Vec<&str> = flat.split(' ').filter(numbered).collect();
+    if found.len() != expected.len() {
+        let missing: Vec<&&str> = expected
+            .iter()
+            .filter(|w| !found.contains(w))
+            .take(10)
+            .collect();
+        panic!(
+            "the PDF holds {} of {} words of the concerns; missing e.g. {missing:?}",
+            found.len(),
+            expected.len()
+        );
+    }
+    assert!(
+        found == expected,
+        "the concerns text is not whole and in order in the PDF"
+    );
+    for (_, fields) in sections("", &nhs) {
+        for (name, value) in fields {
+            if name.ends_with("-count")
+                || value.len() < 3
+                || ["yes", "no"].contains(&value.as_str())
+                || name.contains("dob-")
+                || name.ends_with("type")
+                || name.ends_with("relationship")
+                || name.ends_with("gender")
+                || name.ends_with("ethnicity")
+                || name.ends_with("need")
+                || name.ends_with("-worker")
+            {
+                continue; // codes are shown by their labels, dates as dates, counts not at all
+            }
+            let v: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            let v = if name.ends_with("nhs-number") {
+                format!("{} {} {}", &v[..3], &v[3..6], &v[6..])
+            } else if name.ends_with("postcode") {
+                "AB1 2XY".into()
+            } else {
+                v
+            };
+            assert!(flat.contains(&v), "PDF lacks {name} = {v}");
+        }
+    }
+    for label in [
+        "White and Asian",
+        "Female",
+        "Early Help Service",
+        "OFFICIAL-SENSITIVE",
+        "Draft",
+    ] {
+        assert!(flat.contains(label), "PDF lacks {label}");
+    }
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&pdf)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: u32 = info
+        .lines()
+        .find(|l| l.starts_with("Pages:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(pages > 1, "{pages} page(s)");
+    assert!(
+        flat.contains(&format!("Page {pages} of {pages}")),
+        "no 'page x of y' footer"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn purge_deletes_a_draft_thirty_days_and_a_minute_after_its_last_save_and_not_before() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let c = referrer(&env, "purge.test@example.org").await;
+        let draft = new_draft(&c).await;
+        let p = save(
+            &c,
+            &draft,
+            "concerns",
+            &[("concerns", "Kept for thirty days".into())],
+        )
+        .await;
+        assert_eq!(p.status, 303);
+        let saved = time::OffsetDateTime::now_utc();
+        let home = c.get("/").await;
+        let deletion = (saved + time::Duration::days(30)).date();
+        let f = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+        assert!(
+            home.text_contains(&deletion.format(&f).unwrap()),
+            "home does not show the deletion date: {}",
+            home.text()
+        );
+        let purge = |at: time::OffsetDateTime| {
+            let out = std::process::Command::new(BIN)
+                .args([
+                    "purge",
+                    "--now",
+                    &at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap(),
+                ])
+                .env("EHM_DATABASE_URL", &env.db.url)
+                .env("EHM_DATA_DIR", env.app.data_dir())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).to_string()
+        };
+        let early = purge(saved + time::Duration::days(29) + time::Duration::hours(23));
+        assert!(early.contains("Purged 0 drafts"), "{early}");
+        // (The purge also ended the session, which the moved clock saw as a day old.)
+        let c = sign_in(&env, "purge.test@example.org").await;
+        assert_eq!(
+            c.get(&draft).await.status,
+            200,
+            "{backend:?}: deleted too early"
+        );
+        let late = purge(saved + time::Duration::days(30) + time::Duration::minutes(1));
+        assert!(late.contains("Purged 1 drafts"), "{late}");
+        let c = sign_in(&env, "purge.test@example.org").await;
+        assert_eq!(
+            c.get(&draft).await.status,
+            404,
+            "{backend:?}: draft survived its retention"
+        );
+    }
+}
+
+#[tokio::test]
+async fn attachments_are_checked_by_content_and_size() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "files.person@example.org").await;
+    let draft = new_draft(&c).await;
+    let path = format!("{draft}/attachments");
+    let page = c.get(&path).await;
+    page.assert_status(200);
+    let v = page.form_value("version").unwrap_or_else(|| "1".into());
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let ok = c
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "chronology.pdf", "application/pdf", pdf.clone()),
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let listed = c.get(&path).await;
+    assert!(listed.text_contains("chronology.pdf"));
+    let v = listed.form_value("version").unwrap_or_default();
+    let exe = b"MZ\x90\x00\x03\x00\x00\x00fake program".to_vec();
+    let bad = c
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "report.pdf", "application/pdf", exe),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.error_summary().join(" ").contains("must be a PDF"),
+        "{:?}",
+        bad.error_summary()
+    );
+    let big = vec![b'%'; 10 * 1024 * 1024 + 10];
+    let too_big = c
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "big.pdf", "application/pdf", big),
+        )
+        .await;
+    assert!(
+        too_big.status == 422 || too_big.status == 413,
+        "{}",
+        too_big.status
+    );
+    // Without the CSRF token an upload is refused.
+    let forged = c
+        .post_multipart(
+            &path,
+            &[("version", &v), ("csrf_token", "forged")],
+            ("file", "c.pdf", "application/pdf", pdf),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+}
+
+#[tokio::test]
+async fn answers_posted_after_the_session_timed_out_are_saved_after_signing_in_again() {
+    let env = start(Backend::Sqlite, &[("EHM_SESSION_IDLE_SECONDS", "2")]).await;
+    let email = "slow.typist@example.org";
+    let c = referrer(&env, email).await;
+    let draft = new_draft(&c).await;
+    let path = format!("{draft}/concerns");
+    let v = version(&c, &path).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = c
+        .post_form(
+            &path,
+            &[
+                ("version", &v),
+                ("concerns", "Typed slowly, must not be lost"),
+                ("action", "continue"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 303);
+    assert_eq!(late.location.as_deref(), Some("/sign-in?timeout=1"));
+    let sign_in = c.get("/sign-in?timeout=1").await;
+    assert!(
+        sign_in.text_contains("We have kept the answers"),
+        "{}",
+        sign_in.text()
+    );
+    let p = c
+        .post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/referrals/kept-answers"));
+    let applied = c.get("/referrals/kept-answers").await;
+    assert_eq!(applied.status, 303, "{}", applied.text());
+    assert!(
+        c.get(&path)
+            .await
+            .text_contains("Typed slowly, must not be lost")
+    );
+}
