@@ -6,6 +6,7 @@
 // expectNoAxeViolations() runs axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on a page.
 
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -360,4 +361,99 @@ export async function expectNoAxeViolations(page, label = page.url()) {
       .join('\n');
     throw new Error(`axe found ${violations.length} accessibility violation(s) on ${label}:\n${list}`);
   }
+}
+
+// ------------------------------------------------------------- accounts and mail (added for the journey tests)
+
+/**
+ * Runs `$EHM_BIN create-user --role ROLE --email EMAIL --name NAME --password-stdin`
+ * against the same data dir (and database) as `app`.
+ * @param {{dataDir: string}} app
+ * @param {{role: string, email: string, name: string, password: string, env?: Record<string, string>}} user
+ */
+export async function createUser(app, { role, email, name, password, env = {} }) {
+  const bin = process.env.EHM_BIN;
+  const childEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('EHM_')) childEnv[k] = v;
+  }
+  Object.assign(childEnv, { EHM_DATA_DIR: app.dataDir, EHM_DEMO: 'false', ...env });
+  const child = spawn(bin, ['create-user', '--role', role, '--email', email, '--name', name, '--password-stdin'], {
+    env: childEnv,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  child.stdin.end(`${password}\n`);
+  const code = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`ehm create-user ${email} exited with ${code}:\n${out}`);
+  return out;
+}
+
+const seenMail = new Map();
+
+/**
+ * Waits for a message to `to` in `app`'s outbox that no earlier `nextMail` call (for
+ * this app) returned, optionally with `subject` in its subject line.
+ * @returns {Promise<Mail>}
+ */
+export async function nextMail(app, to, { subject = '', timeoutMs = 15000 } = {}) {
+  const outbox = join(app.dataDir, 'outbox');
+  const seen = seenMail.get(app.dataDir) ?? new Set();
+  seenMail.set(app.dataDir, seen);
+  const want = to.trim().toLowerCase();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mails = await listOutbox(outbox);
+    const match = mails.find(
+      (m) =>
+        !seen.has(m.file) &&
+        (m.to.some((a) => a.toLowerCase() === want) || m.envelope.includes(want)) &&
+        m.subject.includes(subject),
+    );
+    if (match) {
+      seen.add(match.file);
+      return match;
+    }
+    if (Date.now() > deadline) {
+      const list = mails.map((m) => `  to ${m.to.join(', ')}: ${m.subject}`).join('\n') || '  (none)';
+      throw new Error(`no new mail to ${to} with subject containing "${subject}" within ${timeoutMs} ms; outbox:\n${list}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** RFC 4648 base32 (spaces and padding ignored) to bytes. */
+export function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const clean = text.replace(/[\s=]/g, '').toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of clean) {
+    const i = alphabet.indexOf(ch);
+    if (i < 0) throw new Error(`not base32: ${JSON.stringify(ch)} in ${JSON.stringify(text)}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30 s steps) for a base32 key at `timeMs`. */
+export function totp(secretBase32, timeMs = Date.now(), { step = 30, digits = 6 } = {}) {
+  const counter = Math.floor(timeMs / 1000 / step);
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(counter));
+  const mac = createHmac('sha1', base32Decode(secretBase32)).update(msg).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
+  return String(n).padStart(digits, '0');
 }
