@@ -73,10 +73,21 @@ pub struct BenchMatchArgs {
 pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>, CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    // A UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first header.
+    {
+        use std::io::BufRead;
+        let buf = input
+            .fill_buf()
+            .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
+        if buf.starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+        }
+    }
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        .from_reader(input);
     let headers = rdr
         .headers()
         .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
@@ -133,15 +144,15 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
                 .collect();
         }
         if let Some(d) = get(c_dob) {
-            match Date::parse_iso(d) {
+            match Date::parse_lenient(d) {
                 Some(d) => p.dob = Some(d),
                 None => w(line, format!("invalid dob {d:?} treated as missing")),
             }
         }
         if let Some(e) = get(c_est) {
             match e.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "t" => p.dob_estimated = true,
-                "false" | "0" | "no" | "n" | "f" => {}
+                "true" | "1" | "yes" | "y" | "t" | "estimated" => p.dob_estimated = true,
+                "false" | "0" | "no" | "n" | "f" | "actual" => {}
                 _ => w(
                     line,
                     format!("invalid dob_estimated {e:?} treated as false"),
@@ -203,7 +214,11 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     let werr = |e: csv::Error| CliError::new(format!("cannot write {}: {e}", args.out.display()));
     wtr.write_record(["query_id", "person_id", "score"])
         .map_err(werr)?;
-    for (q, cands) in queries.iter().zip(&results) {
+    // Sorted by query id (numerically when both ids are numbers), then by descending
+    // score (search already returns each query's candidates best first).
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by(|&a, &b| compare_ids(&queries[a].id, &queries[b].id));
+    for (q, cands) in order.iter().map(|&i| (&queries[i], &results[i])) {
         for c in cands {
             wtr.write_record([
                 q.id.as_str(),
@@ -216,6 +231,21 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     wtr.flush()
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.out.display())))?;
     Ok(())
+}
+
+/// Order of query ids in the output: numeric ids numerically ("9" < "10"), anything
+/// else by its text.
+pub fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if numeric(a) && numeric(b) {
+        let (ta, tb) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+        ta.len()
+            .cmp(&tb.len())
+            .then_with(|| ta.cmp(tb))
+            .then_with(|| a.cmp(b))
+    } else {
+        a.cmp(b)
+    }
 }
 
 pub fn run_bench_match(args: &BenchMatchArgs, out: &mut dyn Write) -> Result<(), CliError> {

@@ -55,6 +55,49 @@ impl Date {
         Date::new(y, m, d)
     }
 
+    /// Parse a date leniently: ISO `YYYY-MM-DD` (the documented format), `YYYY/MM/DD`,
+    /// `YYYY.MM.DD`, `YYYYMMDD`, and the UK day-first `DD/MM/YYYY`, `D/M/YYYY`,
+    /// `DD-MM-YYYY`, `DD.MM.YYYY`. A time suffix (`T00:00:00`, ` 00:00:00`, `Z`, ...)
+    /// is ignored. A day-first date that is impossible but valid month-first
+    /// (`03/25/2015`) is read month-first. `None` for anything else or an impossible date.
+    pub fn parse_lenient(s: &str) -> Option<Date> {
+        let s = s.trim();
+        if let Some(d) = Date::parse_iso(s) {
+            return Some(d);
+        }
+        // Drop a time part: everything from a 'T' or a space after the date.
+        let date = match s.find(['T', 't', ' ']) {
+            Some(i) if i >= 6 => &s[..i],
+            _ => s,
+        };
+        let b = date.as_bytes();
+        if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+            let y: i32 = date[0..4].parse().ok()?;
+            return Date::new(y, date[4..6].parse().ok()?, date[6..8].parse().ok()?);
+        }
+        let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|c| c.is_ascii_digit()))
+        {
+            return None;
+        }
+        let n: Vec<u32> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
+        if parts[0].len() == 4 {
+            if parts[1].len() > 2 || parts[2].len() > 2 {
+                return None;
+            }
+            return Date::new(n[0] as i32, n[1] as u8, n[2] as u8);
+        }
+        if parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+            let y = n[2] as i32;
+            return Date::new(y, n[1] as u8, n[0] as u8)
+                .or_else(|| Date::new(y, n[0] as u8, n[1] as u8));
+        }
+        None
+    }
+
     pub fn year(&self) -> i32 {
         self.year
     }
@@ -128,12 +171,31 @@ impl Gender {
     /// `Ok(Some(_))` for a recognised sex, `Ok(None)` for an explicit unknown or empty
     /// value, `Err(())` for something unrecognisable.
     #[allow(clippy::result_unit_err)]
+    ///
+    /// Accepts any case, with spaces, hyphens and underscores treated alike: M/F,
+    /// male/female, boy/girl, the NHS Data Dictionary codes (1 male, 2 female, 0 not
+    /// known, 9 not specified), and the portal's codes. Codes that do not state a
+    /// recorded sex (non-binary, transgender, indeterminate, gender-dysphoria, unborn,
+    /// unknown, ...) are `Ok(None)`: they carry no evidence either way.
     pub fn parse(s: &str) -> Result<Option<Gender>, ()> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "m" | "male" | "boy" | "man" => Ok(Some(Gender::Male)),
-            "f" | "female" | "girl" | "woman" => Ok(Some(Gender::Female)),
-            "" | "u" | "unknown" | "not known" | "not stated" | "x" | "other" | "o" | "n/a"
-            | "na" | "indeterminate" | "i" => Ok(None),
+        let k: String = s
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '-' | '_' => ' ',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        match k.as_str() {
+            "m" | "male" | "boy" | "man" | "1" | "mal" => Ok(Some(Gender::Male)),
+            "f" | "female" | "girl" | "woman" | "2" | "fem" => Ok(Some(Gender::Female)),
+            "" | "u" | "unknown" | "not known" | "not stated" | "not specified" | "x" | "other"
+            | "o" | "n/a" | "na" | "n" | "null" | "none" | "indeterminate" | "i" | "0" | "9"
+            | "non binary" | "nonbinary" | "nb" | "transgender" | "trans" | "gender dysphoria"
+            | "unborn" | "prefer not to say" | "not recorded" => Ok(None),
             _ => Err(()),
         }
     }
@@ -217,6 +279,71 @@ mod tests {
             assert_eq!(Date::from_day_number(d.day_number()), d);
         }
         assert_eq!(Date::parse_iso("1970-01-02").unwrap().day_number(), 1);
+    }
+
+    #[test]
+    fn lenient_dates_accept_common_layouts_and_time_suffixes() {
+        let want = Date::new(2015, 3, 4);
+        for s in [
+            "2015-03-04",
+            " 2015-03-04 ",
+            "04/03/2015",
+            "4/3/2015",
+            "04-03-2015",
+            "04.03.2015",
+            "2015/03/04",
+            "2015/3/4",
+            "20150304",
+            "2015-03-04T00:00:00",
+            "2015-03-04T00:00:00Z",
+            "2015-03-04 00:00:00",
+            "04/03/2015 00:00",
+        ] {
+            assert_eq!(Date::parse_lenient(s), want, "{s}");
+        }
+        // Month-first only when day-first is impossible.
+        assert_eq!(Date::parse_lenient("03/25/2015"), Date::new(2015, 3, 25));
+        for s in [
+            "2015-02-30",
+            "30/02/2015",
+            "2015",
+            "",
+            "04/03/15",
+            "2015-03",
+            "banana",
+            "2015-03-04-01",
+            "20150230",
+            "12345678901",
+        ] {
+            assert_eq!(Date::parse_lenient(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn gender_codes_are_recognised() {
+        for s in ["M", "m", "Male", "MALE", "1", "boy"] {
+            assert_eq!(Gender::parse(s), Ok(Some(Gender::Male)), "{s}");
+        }
+        for s in ["F", "female", "Female", "2", "girl"] {
+            assert_eq!(Gender::parse(s), Ok(Some(Gender::Female)), "{s}");
+        }
+        for s in [
+            "U",
+            "Unknown",
+            "0",
+            "9",
+            "non-binary",
+            "Non Binary",
+            "transgender",
+            "indeterminate",
+            "gender-dysphoria",
+            "gender_dysphoria",
+            "unborn",
+            "",
+        ] {
+            assert_eq!(Gender::parse(s), Ok(None), "{s}");
+        }
+        assert!(Gender::parse("3").is_err());
     }
 
     #[test]

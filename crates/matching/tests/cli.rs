@@ -115,10 +115,11 @@ fn output_is_sorted_by_query_then_descending_score_and_limited_by_top_and_thresh
     a.threshold = 0.0;
     run_match(&a, &mut Vec::new()).unwrap();
     let r = rows(&out);
-    // Query order is input order (QB before QA), scores descending within a query.
-    let first_qa = r.iter().position(|x| x.0 == "QA").unwrap();
-    assert!(r[..first_qa].iter().all(|x| x.0 == "QB"));
-    assert!(r[first_qa..].iter().all(|x| x.0 == "QA"));
+    // Sorted by query id (QA before QB although QB comes first in the input), scores
+    // descending within a query.
+    let first_qb = r.iter().position(|x| x.0 == "QB").unwrap();
+    assert!(r[..first_qb].iter().all(|x| x.0 == "QA"));
+    assert!(r[first_qb..].iter().all(|x| x.0 == "QB"));
     for w in r.windows(2) {
         if w[0].0 == w[1].0 {
             assert!(w[0].2 >= w[1].2, "{r:?}");
@@ -158,4 +159,41 @@ fn dob_estimated_accepts_the_documented_spellings() {
     let w = String::from_utf8(w).unwrap();
     assert_eq!(w.lines().count(), 1, "{w}");
     assert!(w.contains("row 12") && w.contains("maybe"), "{w}");
+}
+
+#[test]
+fn numeric_query_ids_sort_numerically() {
+    use ehm_matching::cli::compare_ids;
+    use std::cmp::Ordering::*;
+    assert_eq!(compare_ids("9", "10"), Less);
+    assert_eq!(compare_ids("010", "9"), Greater);
+    assert_eq!(compare_ids("Q10", "Q9"), Less);
+    assert_eq!(compare_ids("a", "a"), Equal);
+}
+
+#[test]
+fn lenient_dates_genders_a_bom_and_crlf_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(
+        dir.path(),
+        "i.csv",
+        "\u{feff}\"id\",\"first_name\",\"last_name\",\"dob\",\"gender\"\r\n\
+         P1,Amelia,Whitfield,30/11/2018,2\r\n\
+         P2,Oliver,Okafor,2016-05-04T00:00:00,Male\r\n\
+         P3,Harry,Llewellyn,20100214,non-binary\r\n",
+    );
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,first_name,last_name,dob,gender\nQ1,Amelia,Whitfield,2018-11-30,F\nQ2,Oliver,Okafor,2016-05-04 00:00:00,1\nQ3,Harry,Llewellyn,2010/02/14,\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut w = Vec::new();
+    run_match(&args(i, q, out.clone()), &mut w).unwrap();
+    assert_eq!(String::from_utf8(w).unwrap(), "");
+    let r = rows(&out);
+    let best = |q: &str| r.iter().find(|x| x.0 == q).map(|x| x.1.clone());
+    assert_eq!(best("Q1").as_deref(), Some("P1"), "{r:?}");
+    assert_eq!(best("Q2").as_deref(), Some("P2"), "{r:?}");
+    assert_eq!(best("Q3").as_deref(), Some("P3"), "{r:?}");
 }
