@@ -25,6 +25,8 @@ enum Command {
     Match(ehm_matching::cli::MatchArgs),
     /// Benchmark the matching engine on synthetic data.
     BenchMatch(ehm_matching::cli::BenchMatchArgs),
+    /// Benchmark the portal: concurrent draft saves over HTTP, and a ~20-page referral PDF.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Serve => commands::serve::run(),
         Command::Purge(args) => commands::purge::run(args),
         Command::CreateUser(args) => commands::create_user::run(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),
         Command::BenchMatch(args) => {

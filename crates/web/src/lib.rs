@@ -14,6 +14,7 @@ mod settings;
 mod state;
 
 pub use auth::{hash_password, random_bytes};
+pub use pdf::document as referral_pdf_document;
 pub use settings::Settings;
 pub use state::AppState;
 

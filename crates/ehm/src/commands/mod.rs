@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod create_user;
 pub mod demo;
 pub mod purge;

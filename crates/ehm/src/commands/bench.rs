@@ -1,0 +1,920 @@
+//! `ehm bench`: prints how fast the portal saves drafts under concurrent load and how
+//! long a ~20-page referral PDF takes to render. A benchmark, not a test: it prints
+//! figures and fails only when something did not work (an error or a save conflict).
+//!
+//! Saves: the real app is started in this process on 127.0.0.1 (a fresh SQLite database
+//! in a temporary folder, or `--database-url`), login codes off. Each client has its own
+//! referrer account, signs in over HTTP, creates its own draft, then repeatedly GETs the
+//! "Your concerns" page (to read the form's `version` and CSRF token, like a browser)
+//! and POSTs a few KB of answers with `action=later`. The POST latency and the GET
+//! latency are reported separately.
+//!
+//! PDF: a `ReferralDraft` with long answers goes through the same code as the
+//! `/referrals/{pid}/pdf` route (`ehm_web::referral_pdf_document`, then
+//! `ehm_pdf::render`).
+
+use anyhow::{Context, bail};
+use ehm_domain::account::{Email, Role};
+use ehm_domain::referral::{
+    ChildDraft, HouseholdMemberDraft, OrganisationDraft, ProfessionalDraft, ReferralDraft,
+    ReferrerDraft,
+};
+use ehm_storage::{Backend, NewUser, Store};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+use crate::commands::runtime;
+use crate::config::Config;
+
+const SESSION_COOKIE: &str = "__Host-ehm_session";
+const PASSWORD: &str = "bench-walnut-heron-lantern-42";
+const SECTION: &str = "concerns";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Concurrent clients; each has its own account, session and draft.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    clients: u32,
+    /// How long the save phase runs.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    seconds: u64,
+    /// Saves per client instead of a fixed duration (overrides --seconds).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    saves: Option<u64>,
+    /// A database to use instead of a fresh SQLite file in a temporary folder, e.g.
+    /// postgres://user:pass@localhost/ehm_bench. Use a throwaway database: the bench
+    /// accounts and drafts are left in it.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// How many times to render the ~20-page referral PDF (0 skips it).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pdf_runs: u32,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    init_quiet_tracing();
+    // Templates and static files, service name, etc. as `ehm serve` would use them; the
+    // database, login codes, go-live and demo mode are the bench's own.
+    let config = Config::load()?;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "ehm bench ({} build)",
+        if cfg!(debug_assertions) {
+            "DEBUG: figures are not meaningful, use --release"
+        } else {
+            "release"
+        }
+    )?;
+    writeln!(out, "Machine: {}", machine())?;
+    writeln!(out, "Load average at start: {}", load_average())?;
+    print!("{out}");
+
+    let rt = runtime()?;
+    let saves_result = rt.block_on(save_bench(&args, &config));
+    drop(rt);
+
+    let pdf_result = if args.pdf_runs > 0 {
+        pdf_bench(args.pdf_runs)
+    } else {
+        Ok(())
+    };
+    println!("Load average at end: {}", load_average());
+    saves_result?;
+    pdf_result
+}
+
+fn init_quiet_tracing() {
+    use tracing_subscriber::EnvFilter;
+    // Warnings only: request logging would cost time and bury the figures.
+    let filter =
+        EnvFilter::try_from_env("EHM_LOG").unwrap_or_else(|_| EnvFilter::new("warn,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} CPUs available to this process ({model})")
+}
+
+fn load_average() -> String {
+    match std::fs::read_to_string("/proc/loadavg") {
+        Ok(s) => {
+            let v: Vec<&str> = s.split_whitespace().take(3).collect();
+            format!("{} (1, 5, 15 min)", v.join(" "))
+        }
+        Err(_) => "unknown (no /proc/loadavg)".into(),
+    }
+}
+
+// ------------------------------------------------------------------- save phase
+
+/// A temporary folder removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        let hex: String = ehm_web::random_bytes(6)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = std::env::temp_dir().join(format!("ehm-bench-{}-{hex}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create temporary folder {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
+    let temp;
+    let (url, where_) = match &args.database_url {
+        Some(url) => (url.clone(), "from --database-url".to_string()),
+        None => {
+            temp = TempDir::new()?;
+            let db = temp.0.join("ehm.db");
+            (
+                format!("sqlite://{}?mode=rwc", db.display()),
+                format!("fresh file {}", db.display()),
+            )
+        }
+    };
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let backend = match store.backend() {
+        Backend::Sqlite => "SQLite (WAL, synchronous=FULL, 8 connections)",
+        Backend::Postgres => "PostgreSQL (16 connections)",
+    };
+    println!("Database: {backend}, {where_}");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on 127.0.0.1")?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+    let settings = ehm_web::Settings {
+        service_name: config.service_name.clone(),
+        organisation_name: config.organisation_name.clone(),
+        public_url: base.clone(),
+        mash_phone: config.mash_phone.clone(),
+        go_live: None,
+        draft_retention: time::Duration::days(30),
+        session_idle: time::Duration::minutes(60),
+        session_warning: time::Duration::minutes(2),
+        login_code: false,
+        demo: false,
+        templates_dir: config.templates_dir.clone(),
+        static_dir: config.static_dir.clone(),
+    };
+    let state = ehm_web::AppState::new(store.clone(), settings)?;
+    let app = ehm_web::app(state);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
+
+    let result = drive(args, &store, &base).await;
+
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(Ok(Ok(()))) | Err(_) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
+    }
+    store.pool().close().await;
+    result
+}
+
+async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
+    let n = args.clients as usize;
+    let per_client = args.saves;
+    match per_client {
+        Some(s) => println!(
+            "\nDraft saves: {n} concurrent clients, {s} saves each; every client its own account, session and draft"
+        ),
+        None => println!(
+            "\nDraft saves: {n} concurrent clients for {} s; every client its own account, session and draft",
+            args.seconds
+        ),
+    }
+
+    // Accounts, straight into the database (like `ehm create-user`). One hash for all:
+    // hashing is deliberately slow and not what is measured.
+    let t0 = Instant::now();
+    let run_id: String = ehm_web::random_bytes(4)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = ehm_web::hash_password(PASSWORD.to_string())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot hash the bench password: {e}"))?;
+    let mut emails = Vec::with_capacity(n);
+    let now = OffsetDateTime::now_utc();
+    let mut tx = store.begin().await?;
+    for i in 0..n {
+        let email = Email::parse(&format!("bench-{run_id}-{i}@example.org"))
+            .map_err(|e| anyhow::anyhow!("bench email address: {e}"))?;
+        store
+            .create_user(
+                &mut tx,
+                NewUser {
+                    email: &email,
+                    display_name: &format!("Bench Referrer {i}"),
+                    role: Role::Referrer,
+                    password_hash: &hash,
+                    verified: true,
+                },
+                now,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot create bench account {email}: {e}"))?;
+        emails.push(email.as_str().to_string());
+    }
+    tx.commit()
+        .await
+        .context("cannot create the bench accounts")?;
+
+    // Sign in and create a draft, every client over HTTP, all at once.
+    let mut setup = tokio::task::JoinSet::new();
+    for (i, email) in emails.into_iter().enumerate() {
+        let base = base.to_string();
+        setup.spawn(async move {
+            let r = Client::start(&base, &email).await;
+            (i, r.with_context(|| format!("client {i} setup")))
+        });
+    }
+    let mut clients: Vec<Option<Client>> = (0..n).map(|_| None).collect();
+    while let Some(joined) = setup.join_next().await {
+        let (i, client) = joined.context("a client setup task failed")?;
+        clients[i] = Some(client?);
+    }
+    let clients: Vec<Client> = clients.into_iter().flatten().collect();
+    let body_bytes = clients
+        .first()
+        .map(|c| c.save_body(1).len())
+        .unwrap_or_default();
+    println!(
+        "  Setup: {n} accounts created, signed in and given a draft each in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    println!(
+        "  Each save: GET /referrals/{{pid}}/{SECTION} (read version + CSRF token), then POST it back: {body_bytes} bytes form-encoded, action=later"
+    );
+
+    // Measure.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in clients {
+        tasks.spawn(c.save_loop(per_client, deadline));
+    }
+    let mut total = Stats::default();
+    while let Some(joined) = tasks.join_next().await {
+        let s = joined.context("a client task failed")?;
+        total.merge(s);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+
+    let rate = total.saves as f64 / elapsed;
+    println!(
+        "  Saves: {} in {elapsed:.2} s = {rate:.1} saves/s ({:.1} per client per s)",
+        total.saves,
+        rate / n as f64
+    );
+    println!("  POST (save) latency, ms: {}", Dist::of(&mut total.post));
+    println!("  GET (page) latency, ms:  {}", Dist::of(&mut total.get));
+    println!(
+        "  Conflicts (409): {}  Errors: {}",
+        total.conflicts, total.errors
+    );
+    if total.conflicts > 0 || total.errors > 0 {
+        bail!(
+            "{} conflict(s) and {} error(s) in the save phase; first: {}",
+            total.conflicts,
+            total.errors,
+            total.first_error.as_deref().unwrap_or("none recorded")
+        );
+    }
+    Ok(())
+}
+
+/// Response of one request: status, `Location`, body.
+struct Resp {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+/// A browser-like client: one connection pool, its own cookies (sent back by hand:
+/// the session cookie is `Secure`, which cookie stores drop over http), no redirects.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+    csrf: String,
+    pid: String,
+    version: i64,
+    text: SaveText,
+}
+
+impl Client {
+    async fn start(base: &str, email: &str) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .context("cannot build the HTTP client")?;
+        let mut c = Client {
+            http,
+            base: base.to_string(),
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+            pid: String::new(),
+            version: 0,
+            text: SaveText::new(),
+        };
+        let page = c.get("/sign-in").await?;
+        expect(&page, 200, "GET /sign-in")?;
+        c.csrf = csrf_of(&page.body).context("no CSRF token on the sign-in page")?;
+        let mut form = Form::default();
+        form.add("csrf_token", &c.csrf)
+            .add("email", email)
+            .add("password", PASSWORD);
+        let r = c.post("/sign-in", form.0).await?;
+        expect(&r, 303, "POST /sign-in")?;
+        if r.location.as_deref() != Some("/") {
+            bail!(
+                "sign-in redirected to {:?}, not / (are login codes on?)",
+                r.location
+            );
+        }
+        if !c.cookies.contains_key(SESSION_COOKIE) {
+            bail!("no {SESSION_COOKIE} cookie after sign-in");
+        }
+        let home = c.get("/").await?;
+        expect(&home, 200, "GET / after sign-in")?;
+        c.csrf = csrf_of(&home.body).context("no CSRF token on the home page")?;
+        let mut form = Form::default();
+        form.add("csrf_token", &c.csrf);
+        let r = c.post("/referrals", form.0).await?;
+        expect(&r, 303, "POST /referrals")?;
+        c.pid = r
+            .location
+            .as_deref()
+            .and_then(|l| l.strip_prefix("/referrals/"))
+            .filter(|p| !p.is_empty() && !p.contains('/'))
+            .context("POST /referrals did not redirect to the new draft")?
+            .to_string();
+        c.load_section().await?;
+        Ok(c)
+    }
+
+    fn section_path(&self) -> String {
+        format!("/referrals/{}/{SECTION}", self.pid)
+    }
+
+    /// GET the section page; take its version and CSRF token.
+    async fn load_section(&mut self) -> anyhow::Result<()> {
+        let path = self.section_path();
+        let page = self.get(&path).await?;
+        expect(&page, 200, &format!("GET {path}"))?;
+        self.version = version_of(&page.body).context("no version field on the section page")?;
+        self.csrf = csrf_of(&page.body).context("no CSRF token on the section page")?;
+        Ok(())
+    }
+
+    fn save_body(&self, n: u64) -> String {
+        let mut form = Form::default();
+        form.add("csrf_token", &self.csrf)
+            .add("version", &self.version.to_string());
+        self.text.add_to(&mut form, n);
+        form.add("completed", "no").add("action", "later");
+        form.0
+    }
+
+    async fn save_loop(mut self, per_client: Option<u64>, deadline: Instant) -> Stats {
+        let mut s = Stats::default();
+        let first_version = self.version;
+        let path = self.section_path();
+        let task_list = format!("/referrals/{}", self.pid);
+        let mut n = 0u64;
+        loop {
+            match per_client {
+                Some(max) if n >= max => break,
+                None if Instant::now() >= deadline => break,
+                _ => {}
+            }
+            n += 1;
+            let body = self.save_body(n);
+            let t = Instant::now();
+            let r = self.post(&path, body).await;
+            let dt = t.elapsed();
+            match r {
+                Ok(r) if r.status == 303 && r.location.as_deref() == Some(&task_list) => {
+                    s.saves += 1;
+                    s.post.push(dt);
+                }
+                Ok(r) if r.status == 409 => s.conflicts += 1,
+                Ok(r) => {
+                    s.fail(format!(
+                        "POST {path}: status {} location {:?}",
+                        r.status, r.location
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    s.fail(format!("POST {path}: {e:#}"));
+                    break;
+                }
+            }
+            let t = Instant::now();
+            let r = self.load_section().await;
+            let dt = t.elapsed();
+            match r {
+                Ok(()) => s.get.push(dt),
+                Err(e) => {
+                    s.fail(format!("{e:#}"));
+                    break;
+                }
+            }
+        }
+        // Every save must have made exactly one new version of this client's draft.
+        if s.errors == 0 && self.version - first_version != s.saves as i64 {
+            s.fail(format!(
+                "draft {} went from version {first_version} to {} after {} saves",
+                self.pid, self.version, s.saves
+            ));
+        }
+        s
+    }
+
+    async fn get(&mut self, path: &str) -> anyhow::Result<Resp> {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: String) -> anyhow::Result<Resp> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form);
+        self.send(req).await
+    }
+
+    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
+        if !self.cookies.is_empty() {
+            let cookie = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header(reqwest::header::COOKIE, cookie);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+            let Ok(v) = v.to_str() else { continue };
+            let pair = v.split(';').next().unwrap_or("");
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let expired = v.to_ascii_lowercase().contains("max-age=0");
+            if value.is_empty() || expired {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies
+                    .insert(name.trim().to_string(), value.trim().to_string());
+            }
+        }
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = String::from_utf8_lossy(&resp.bytes().await?).into_owned();
+        Ok(Resp {
+            status,
+            location,
+            body,
+        })
+    }
+}
+
+fn expect(r: &Resp, status: u16, what: &str) -> anyhow::Result<()> {
+    if r.status != status {
+        bail!(
+            "{what}: expected status {status}, got {} (location {:?})",
+            r.status,
+            r.location
+        );
+    }
+    Ok(())
+}
+
+/// The value of the attribute that follows `marker` up to the next quote.
+fn attr_after<'a>(html: &'a str, marker: &str) -> Option<&'a str> {
+    let start = html.find(marker)? + marker.len();
+    let rest = &html[start..];
+    rest.find('"').map(|end| &rest[..end])
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    attr_after(html, "<meta name=\"csrf-token\" content=\"")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+fn version_of(html: &str) -> Option<i64> {
+    attr_after(html, "name=\"version\" value=\"")?.parse().ok()
+}
+
+/// An `application/x-www-form-urlencoded` body.
+#[derive(Default)]
+struct Form(String);
+
+impl Form {
+    fn add(&mut self, name: &str, value: &str) -> &mut Self {
+        if !self.0.is_empty() {
+            self.0.push('&');
+        }
+        encode_into(&mut self.0, name);
+        self.0.push('=');
+        encode_into(&mut self.0, value);
+        self
+    }
+}
+
+fn encode_into(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+}
+
+/// The answers of the "Your concerns" page: a few KB, as a browser posts them (CRLF).
+struct SaveText {
+    concerns: String,
+    done: String,
+    views: String,
+    strengths: String,
+    risks: String,
+}
+
+impl SaveText {
+    fn new() -> Self {
+        let crlf = |s: String| s.replace('\n', "\r\n");
+        Self {
+            concerns: crlf(prose(0, 3_000)),
+            done: crlf(prose(3, 1_000)),
+            views: crlf(prose(6, 400)),
+            strengths: crlf(prose(9, 400)),
+            risks: crlf(prose(12, 400)),
+        }
+    }
+
+    /// Adds the fields; save `n` changes the concerns text, so each save writes new data.
+    fn add_to(&self, form: &mut Form, n: u64) {
+        let concerns = format!("{}\r\n\r\nUpdated after call {n}.", self.concerns);
+        form.add("concerns", &concerns)
+            .add("what-has-been-done", &self.done)
+            .add("childs-views", &self.views)
+            .add("strengths", &self.strengths)
+            .add("risks", &self.risks);
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    saves: u64,
+    conflicts: u64,
+    errors: u64,
+    first_error: Option<String>,
+    post: Vec<Duration>,
+    get: Vec<Duration>,
+}
+
+impl Stats {
+    fn fail(&mut self, message: String) {
+        self.errors += 1;
+        self.first_error.get_or_insert(message);
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.saves += other.saves;
+        self.conflicts += other.conflicts;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        self.post.extend(other.post);
+        self.get.extend(other.get);
+    }
+}
+
+/// Percentiles of a set of durations (nearest rank), for printing in ms.
+struct Dist(Option<[f64; 5]>);
+
+impl Dist {
+    fn of(samples: &mut [Duration]) -> Dist {
+        if samples.is_empty() {
+            return Dist(None);
+        }
+        samples.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        Dist(Some([
+            ms(percentile(samples, 50.0)),
+            ms(percentile(samples, 95.0)),
+            ms(percentile(samples, 99.0)),
+            ms(samples[samples.len() - 1]),
+            ms(samples.iter().sum::<Duration>()) / samples.len() as f64,
+        ]))
+    }
+}
+
+impl std::fmt::Display for Dist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => write!(f, "no samples"),
+            Some([p50, p95, p99, max, mean]) => write!(
+                f,
+                "p50 {p50:.1}  p95 {p95:.1}  p99 {p99:.1}  max {max:.1}  (mean {mean:.1})"
+            ),
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted, non-empty samples.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+// -------------------------------------------------------------------- PDF phase
+
+fn pdf_bench(runs: u32) -> anyhow::Result<()> {
+    let draft = long_referral();
+    let chars = draft.concerns.chars().count()
+        + draft.what_has_been_done.chars().count()
+        + draft.childs_views.chars().count()
+        + draft.strengths.chars().count()
+        + draft.risks.chars().count()
+        + draft.previous_references.chars().count()
+        + draft.support_requested.chars().count()
+        + draft.consent_reasons.chars().count();
+    println!(
+        "\nPDF: a real referral (ReferralDraft, {chars} characters of free text) through ehm_web::referral_pdf_document + ehm_pdf::render, {runs} runs"
+    );
+    let mut times = Vec::with_capacity(runs as usize);
+    let mut pdf = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let doc =
+            ehm_web::referral_pdf_document(&draft, Some("EH-7KQ4-M2XP"), OffsetDateTime::now_utc());
+        pdf = ehm_pdf::render(&doc).map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed());
+    }
+    let pages = page_count(&pdf);
+    println!(
+        "  Pages: {}  Size: {} bytes ({} KiB)",
+        pages.map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+        pdf.len(),
+        pdf.len() / 1024
+    );
+    let first = times[0];
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "  ms: first (cold) {:.1}  min {:.1}  median {:.1}  p99 {:.1}  max {:.1}",
+        ms(first),
+        ms(sorted[0]),
+        ms(percentile(&sorted, 50.0)),
+        ms(percentile(&sorted, 99.0)),
+        ms(sorted[sorted.len() - 1])
+    );
+    if let Some(dir) = std::env::var_os("EHM_BENCH_PDF_OUT") {
+        let path = Path::new(&dir).join("bench-referral.pdf");
+        std::fs::write(&path, &pdf).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  Written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Page objects (`/Type /Page`, not `/Type /Pages`) in an uncompressed object table.
+fn page_count(pdf: &[u8]) -> Option<usize> {
+    let needle = b"/Type /Page";
+    let mut count = 0;
+    let mut i = 0;
+    while i + needle.len() <= pdf.len() {
+        if &pdf[i..i + needle.len()] == needle {
+            let next = pdf.get(i + needle.len()).copied();
+            if next != Some(b's') && !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
+                count += 1;
+            }
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    (count > 0).then_some(count)
+}
+
+const SENTENCES: &[&str] = &[
+    "Mia has arrived at school late on most days this term, often without breakfast and in clothes that have not been washed.",
+    "Her class teacher noticed that she has become quiet and withdrawn, and she has stopped joining in at break time.",
+    "On several occasions she said that there had been shouting at home late at night and that she could not sleep.",
+    "Her mother told the family support worker that she is struggling with her own health since the birth of the baby.",
+    "The family moved to the current address in the spring after rent arrears at the previous flat.",
+    "Attendance has fallen from ninety-six to eighty-one per cent since September, with most absences on Mondays.",
+    "Mia's older brother has been collecting her from school, and he is not always there at the end of the day.",
+    "The school nurse saw Mia about recurring headaches and suggested an eye test, which has not yet happened.",
+    "Staff have offered a place at breakfast club, and Mia has attended on the days her brother brings her.",
+    "Mum has been open about the difficulties and says she would welcome help with routines and with money.",
+    "There are no known concerns about anyone visiting the family, and no dogs or other animals at the address.",
+    "Mia says she likes drawing and wants to be a vet; she is proud of looking after her baby brother.",
+];
+
+/// Readable English of about `len` characters, in paragraphs of five sentences.
+fn prose(seed: usize, len: usize) -> String {
+    let mut s = String::with_capacity(len + 200);
+    let mut i = 0;
+    while s.len() < len {
+        if i > 0 {
+            s.push_str(if i % 5 == 0 { "\n\n" } else { " " });
+        }
+        s.push_str(SENTENCES[(seed + i) % SENTENCES.len()]);
+        i += 1;
+    }
+    // ASCII only, so any byte index is a character boundary.
+    s.truncate(len);
+    s.truncate(s.trim_end().len());
+    s
+}
+
+/// A complete referral with every free-text answer long (concerns at its 20,000
+/// character limit, the others at theirs), two children, a household and professionals.
+fn long_referral() -> ReferralDraft {
+    use ehm_domain::referral::{CONCERNS_MAX, PREVIOUS_REFERENCES_MAX, SECTION_TEXT_MAX};
+    let child = |first: &str, day: &str, school: &str| ChildDraft {
+        first_name: first.into(),
+        last_name: "Example".into(),
+        other_names: "".into(),
+        dob_day: day.into(),
+        dob_month: "7".into(),
+        dob_year: "2015".into(),
+        gender: "female".into(),
+        ethnicity: "WBRI".into(),
+        address: "1 Test Street\nSampletown".into(),
+        postcode: "AB1 2XY".into(),
+        gp: "Sampletown Surgery".into(),
+        school: school.into(),
+        first_language: "English".into(),
+        interpreter_needed: "no".into(),
+        disability_or_health_needs: prose(4, 300),
+        ..Default::default()
+    };
+    let adult = |name: &str, relationship: &str| HouseholdMemberDraft {
+        name: name.into(),
+        relationship: relationship.into(),
+        dob_day: "12".into(),
+        dob_month: "2".into(),
+        dob_year: "1990".into(),
+        address: "1 Test Street\nSampletown".into(),
+        phone: "07700 900123".into(),
+        parental_responsibility: "yes".into(),
+        language: "English".into(),
+        interpreter_needed: "no".into(),
+    };
+    let professional = |name: &str, agency: &str, lead: bool| ProfessionalDraft {
+        name: name.into(),
+        agency: agency.into(),
+        role: "Family support worker".into(),
+        contact: "01632 960123".into(),
+        is_lead_professional: lead,
+    };
+    ReferralDraft {
+        allocated_social_worker: "no".into(),
+        level_of_need: "targeted".into(),
+        referral_type: "early-help-service".into(),
+        children: vec![
+            child("Mia", "3", "Sampletown Primary"),
+            child("Zoë", "21", "Sampletown Nursery"),
+        ],
+        household: vec![
+            adult("Sam Example", "mother"),
+            adult("Alex Example", "father"),
+        ],
+        referrer: ReferrerDraft {
+            name: "Jo Referrer".into(),
+            role: "Designated safeguarding lead".into(),
+            email: "jo.referrer@example.org".into(),
+            phone: "01632 960456".into(),
+        },
+        organisation: OrganisationDraft {
+            name: "Sampletown Primary School".into(),
+            agency_type: "school".into(),
+            agency_type_other: "".into(),
+            phone: "01632 960789".into(),
+        },
+        professionals: vec![
+            professional("Pat Health", "Sampletown Health Visiting", true),
+            professional("Lee Housing", "Sampletown Housing", false),
+        ],
+        concerns: prose(0, CONCERNS_MAX),
+        what_has_been_done: prose(2, SECTION_TEXT_MAX),
+        childs_views: prose(4, SECTION_TEXT_MAX),
+        strengths: prose(6, SECTION_TEXT_MAX),
+        risks: prose(8, SECTION_TEXT_MAX),
+        previous_references: prose(10, PREVIOUS_REFERENCES_MAX),
+        support_requested: prose(1, SECTION_TEXT_MAX),
+        parents_aware: "yes".into(),
+        consent: "yes".into(),
+        consent_reasons: "".into(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_encoded_like_a_browser() {
+        let mut f = Form::default();
+        f.add("a b", "x&y=z\r\nü").add("k", "");
+        assert_eq!(f.0, "a+b=x%26y%3Dz%0D%0A%C3%BC&k=");
+    }
+
+    #[test]
+    fn tokens_and_versions_are_read_from_pages() {
+        let html = r#"<meta name="csrf-token" content="abc123"><input type="hidden" name="version" value="7">"#;
+        assert_eq!(csrf_of(html).as_deref(), Some("abc123"));
+        assert_eq!(version_of(html), Some(7));
+        assert_eq!(version_of("<p>none</p>"), None);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&v, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&v, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&v[..1], 99.0), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn pages_are_counted_without_the_page_tree() {
+        let pdf = b"<< /Type /Pages /Count 2 >> << /Type /Page >> << /Type /Page/Parent 1 0 R >>";
+        assert_eq!(page_count(pdf), Some(2));
+        assert_eq!(page_count(b"nothing"), None);
+    }
+
+    #[test]
+    fn prose_has_the_length_asked_for() {
+        let p = prose(3, 5_000);
+        assert!(p.len() <= 5_000 && p.len() > 4_800, "{}", p.len());
+    }
+}
