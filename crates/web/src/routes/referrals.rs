@@ -252,11 +252,7 @@ pub async fn create(
     if !state.settings.is_live(now()) {
         return Ok(closed(&state, &session));
     }
-    let user = session.user().ok_or(AppError::SignInRequired)?;
-    let mut draft = new_draft();
-    // Prefilled from the account; the referrer can change them.
-    draft.referrer.name = user.display_name.clone();
-    draft.referrer.email = user.email.clone();
+    let draft = new_draft();
     let row = state
         .store
         .create_draft(
@@ -365,6 +361,19 @@ fn render_section(
 ) -> Response {
     let mut draft = l.draft.clone();
     ensure_a_child(&mut draft);
+    // Suggest the account's name and email the first time; the referrer can change
+    // them. Only shown, not saved, so the section stays "Not yet started" until saved.
+    if section == Section::Referrer
+        && !draft.is_saved(section)
+        && let Some(user) = session.user()
+    {
+        if draft.referrer.name.trim().is_empty() {
+            draft.referrer.name = user.display_name.clone();
+        }
+        if draft.referrer.email.trim().is_empty() {
+            draft.referrer.email = user.email.clone();
+        }
+    }
     page(
         state,
         session,
