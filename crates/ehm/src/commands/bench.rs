@@ -744,23 +744,27 @@ fn pdf_bench(runs: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Page objects (`/Type /Page`, not `/Type /Pages`) in an uncompressed object table.
+/// Page objects (`/Type /Page` or `/Type/Page`, not `/Pages`) in the PDF's object table.
 fn page_count(pdf: &[u8]) -> Option<usize> {
-    let needle = b"/Type /Page";
     let mut count = 0;
-    let mut i = 0;
-    while i + needle.len() <= pdf.len() {
-        if &pdf[i..i + needle.len()] == needle {
-            let next = pdf.get(i + needle.len()).copied();
-            if next != Some(b's') && !next.is_some_and(|c| c.is_ascii_alphanumeric()) {
-                count += 1;
-            }
-            i += needle.len();
-        } else {
-            i += 1;
+    let mut rest = pdf;
+    while let Some(i) = find(rest, b"/Type") {
+        rest = &rest[i + 5..];
+        let skip = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+        let after = &rest[skip..];
+        if after.starts_with(b"/Page")
+            && !after
+                .get(5)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            count += 1;
         }
     }
     (count > 0).then_some(count)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 const SENTENCES: &[&str] = &[
@@ -796,7 +800,8 @@ fn prose(seed: usize, len: usize) -> String {
 }
 
 /// A complete referral with every free-text answer long (concerns at its 20,000
-/// character limit, the others at theirs), two children, a household and professionals.
+/// character limit, the others at theirs), four children, three adults, four professionals:
+/// 20 pages.
 fn long_referral() -> ReferralDraft {
     use ehm_domain::referral::{CONCERNS_MAX, PREVIOUS_REFERENCES_MAX, SECTION_TEXT_MAX};
     let child = |first: &str, day: &str, school: &str| ChildDraft {
@@ -843,6 +848,8 @@ fn long_referral() -> ReferralDraft {
         children: vec![
             child("Mia", "3", "Sampletown Primary"),
             child("Zoë", "21", "Sampletown Nursery"),
+            child("Noah", "9", "Sampletown Nursery"),
+            child("Ava", "14", "Sampletown Primary"),
         ],
         household: vec![
             adult("Sam Example", "mother"),
@@ -863,6 +870,8 @@ fn long_referral() -> ReferralDraft {
         professionals: vec![
             professional("Pat Health", "Sampletown Health Visiting", true),
             professional("Lee Housing", "Sampletown Housing", false),
+            professional("Ash Youth", "Sampletown Youth Service", false),
+            professional("Kim School", "Sampletown Primary School", false),
         ],
         concerns: prose(0, CONCERNS_MAX),
         what_has_been_done: prose(2, SECTION_TEXT_MAX),
@@ -907,8 +916,8 @@ mod tests {
 
     #[test]
     fn pages_are_counted_without_the_page_tree() {
-        let pdf = b"<< /Type /Pages /Count 2 >> << /Type /Page >> << /Type /Page/Parent 1 0 R >>";
-        assert_eq!(page_count(pdf), Some(2));
+        let pdf = b"<< /Type /Pages /Count 3 >> << /Type /Page >> << /Type /Page/Parent 1 0 R >> <</Type/Page/Parent 1 0 R>>";
+        assert_eq!(page_count(pdf), Some(3));
         assert_eq!(page_count(b"nothing"), None);
     }
 
