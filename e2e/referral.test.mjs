@@ -4,7 +4,14 @@
 // submit twice. Also: a section posted with errors. axe-core runs on every page the
 // browser lands on, error states and the check-answers page included.
 //
-// axe findings: none on the pages these tests visit (last run: see the commit message).
+// axe findings (WCAG 2.0/2.1/2.2 A+AA): none on any page these tests visit (home, task list,
+// all 11 section pages, the children page with errors, attachments with a file, check
+// answers, confirmation, the read-only view).
+// App bug this test caught: a brand-new referral showed "Your details and organisation" as
+// "There is a problem" on the task list before the referrer had opened it (the account's
+// name and email were saved into the draft at creation). Being fixed by another engineer, who
+// moves the suggestion to render time (crates/web/src/routes/referrals.rs, uncommitted when
+// this was written); the first assertion after "Start a new referral" guards it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
