@@ -9,9 +9,8 @@
 // answers, confirmation, the read-only view).
 // App bug this test caught: a brand-new referral showed "Your details and organisation" as
 // "There is a problem" on the task list before the referrer had opened it (the account's
-// name and email were saved into the draft at creation). Being fixed by another engineer, who
-// moves the suggestion to render time (crates/web/src/routes/referrals.rs, uncommitted when
-// this was written); the first assertion after "Start a new referral" guards it.
+// name and email were saved into the draft at creation). Fixed in 9542efb (the suggestion is
+// now made when the page is shown); the first assertion after "Start a new referral" guards it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
