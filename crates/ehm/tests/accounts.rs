@@ -5,28 +5,15 @@
 use ehm_testkit::{Backend, Client, Page, SmtpSink, TestApp, TestDb, backends};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ehm");
-const PASSWORD: &str = "lantern quartz meadow";
+mod common;
+use common::{BIN, Env, PASSWORD, create_user};
+
 const MAIL_WAIT: Duration = Duration::from_secs(20);
 
-struct Env {
-    app: TestApp,
-    smtp: SmtpSink,
-    _db: TestDb,
-}
-
 async fn start(backend: Backend, extra: &[(&str, &str)]) -> Env {
-    let db = TestDb::create(backend).await;
-    let smtp = SmtpSink::start().await;
-    let mut b = TestApp::builder(BIN)
-        .db(&db)
-        .smtp(&smtp)
-        .env("EHM_LOGIN_CODE", "true");
-    for (k, v) in extra {
-        b = b.env(*k, *v);
-    }
-    let app = b.spawn().await;
-    Env { app, smtp, _db: db }
+    let mut env = vec![("EHM_LOGIN_CODE", "true")];
+    env.extend_from_slice(extra);
+    common::start(backend, &env).await
 }
 
 /// The first run of 8 digits in an email body.
@@ -471,38 +458,7 @@ async fn staff_set_up_an_authenticator_app_and_a_code_cannot_be_replayed() {
     for backend in backends() {
         let env = start(backend, &[]).await;
         let email = "casey.worker@example.org";
-        let out = std::process::Command::new(BIN)
-            .args([
-                "create-user",
-                "--role",
-                "social-worker",
-                "--email",
-                email,
-                "--name",
-                "Casey Worker",
-                "--password-stdin",
-            ])
-            .env("EHM_DATABASE_URL", env._db.url.clone())
-            .env("EHM_DATA_DIR", env.app.data_dir())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(format!("{PASSWORD}\n").as_bytes())?;
-                child.wait_with_output()
-            })
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "create-user failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        create_user(&env, email, "social-worker", "Casey Worker");
         let c = env.app.client();
         c.get("/sign-in").await;
         assert_redirect(

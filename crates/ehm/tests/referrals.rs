@@ -2,64 +2,20 @@
 //! against SQLite and PostgreSQL, with a real SMTP server and real PDFs read back with
 //! poppler's pdftotext.
 
-use ehm_testkit::{Backend, Client, Page, SmtpSink, TestApp, TestDb, backends};
+use ehm_testkit::{Backend, Client, Page, backends};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ehm");
-const PASSWORD: &str = "lantern quartz meadow";
-
-struct Env {
-    app: TestApp,
-    smtp: SmtpSink,
-    db: TestDb,
-}
+mod common;
+use common::{BIN, Env, PASSWORD};
 
 async fn start(backend: Backend, extra: &[(&str, &str)]) -> Env {
-    let db = TestDb::create(backend).await;
-    let smtp = SmtpSink::start().await;
-    let mut b = TestApp::builder(BIN)
-        .db(&db)
-        .smtp(&smtp)
-        .env("EHM_LOGIN_CODE", "false");
-    for (k, v) in extra {
-        b = b.env(*k, *v);
-    }
-    let app = b.spawn().await;
-    Env { app, smtp, db }
+    let mut env = vec![("EHM_LOGIN_CODE", "false")];
+    env.extend_from_slice(extra);
+    common::start(backend, &env).await
 }
 
 fn create_user(env: &Env, email: &str, role: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(BIN)
-        .args([
-            "create-user",
-            "--role",
-            role,
-            "--email",
-            email,
-            "--name",
-            "Robin Referrer",
-            "--password-stdin",
-        ])
-        .env("EHM_DATABASE_URL", &env.db.url)
-        .env("EHM_DATA_DIR", env.app.data_dir())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::create_user(env, email, role, "Robin Referrer");
 }
 
 /// A referrer account, signed in (login codes are off in these tests; the accounts tests
