@@ -223,7 +223,9 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
             wtr.write_record([
                 q.id.as_str(),
                 c.person_id.as_str(),
-                &format!("{:.6}", c.score),
+                // Rounded down, so a printed score never passes a threshold the
+                // probability itself does not.
+                &format!("{:.6}", (c.score * 1e6).floor() / 1e6),
             ])
             .map_err(werr)?;
         }

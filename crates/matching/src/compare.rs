@@ -255,8 +255,34 @@ pub fn compare_forename<'a>(
     if phonetic_equal(a.dm, b.dm) {
         return F_PHONETIC;
     }
-    let fallback = if jw >= JW_MID { F_JW_MID } else { F_DISAGREE };
+    let fallback = if jw >= JW_MID || one_edit_typo(&a.compact, &b.compact) {
+        F_JW_MID
+    } else {
+        F_DISAGREE
+    };
     other_or(a, a_others, b, b_others, fallback)
+}
+
+/// Whether two names of at least three letters are one keying error apart (one letter
+/// substituted, inserted or deleted, or two adjacent letters transposed). Short names
+/// fall below the Jaro–Winkler bands after a single slip ("Ivy"/"Ivk"), yet they are
+/// far more likely the same name than two unrelated ones.
+pub fn one_edit_typo(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().min(b.len()) < 3 || a.len().abs_diff(b.len()) > 1 || a == b {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    if a.len() == b.len() {
+        // Substitution, or adjacent transposition.
+        ra[1..] == rb[1..]
+            || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+    } else if a.len() > b.len() {
+        ra[1..] == *rb
+    } else {
+        *ra == rb[1..]
+    }
 }
 
 fn other_or<'a>(
@@ -295,7 +321,11 @@ pub fn compare_surname(a: &NameInfo, b: &NameInfo) -> u8 {
     {
         return S_TOKEN;
     }
-    if jw >= JW_MID { S_JW_MID } else { S_DISAGREE }
+    if jw >= JW_MID || one_edit_typo(&a.compact, &b.compact) {
+        S_JW_MID
+    } else {
+        S_DISAGREE
+    }
 }
 
 /// Compare dates of birth; an estimated date on either side relaxes the comparison.
@@ -438,6 +468,9 @@ pub struct Comparison {
     pub weights: [f64; NF],
     /// First and last names agreed only after swapping them.
     pub swapped: bool,
+    /// Both forenames are established names (in the name dictionary or common in the
+    /// index), so a fuzzy agreement between them is two different names, not a typo.
+    pub forenames_established: bool,
 }
 
 impl Comparison {
@@ -452,7 +485,15 @@ impl Comparison {
         if f == F_DISAGREE {
             return Some("forename_conflict");
         }
-        if matches!(f, F_JW_HIGH | F_PHONETIC | F_JW_MID) && self.levels[GENDER] == G_DISAGREE {
+        if !self.forenames_established || self.swapped {
+            // At least one side is an unusual spelling: more likely a typo of the other.
+            return None;
+        }
+        if f == F_JW_MID {
+            // Archie / Charlie, Ava / Eva: two real names that merely look alike.
+            return Some("distinct_forenames");
+        }
+        if matches!(f, F_JW_HIGH | F_PHONETIC) && self.levels[GENDER] == G_DISAGREE {
             return Some("forename_and_sex_conflict");
         }
         None
@@ -492,6 +533,49 @@ pub trait TermFreq {
     /// u probability of exact agreement on this forename (None = use the default u).
     fn forename_u(&self, name: &NameInfo) -> Option<f64>;
     fn surname_u(&self, name: &NameInfo) -> Option<f64>;
+    /// Whether a (compact) forename is an established name rather than a possible
+    /// misspelling: by default, whether it is in the shipped name dictionary.
+    fn established_forename(&self, compact: &str) -> bool {
+        known_forename(compact)
+    }
+}
+
+static KNOWN_FORENAMES: std::sync::OnceLock<rustc_hash::FxHashSet<String>> =
+    std::sync::OnceLock::new();
+
+/// Whether a folded, compact forename is in the shipped dictionary: every name in the
+/// nickname tables and the common UK forename lists.
+pub fn known_forename(compact: &str) -> bool {
+    KNOWN_FORENAMES
+        .get_or_init(|| {
+            let mut set = rustc_hash::FxHashSet::default();
+            for src in [
+                include_str!("../data/nicknames.csv"),
+                include_str!("../data/nicknames_uk.csv"),
+            ] {
+                for line in src.lines().skip(1) {
+                    let mut parts = line.split(',');
+                    if let (Some(a), Some(_), Some(b)) = (parts.next(), parts.next(), parts.next())
+                    {
+                        set.insert(crate::normalize::fold(a).replace(' ', ""));
+                        set.insert(crate::normalize::fold(b).replace(' ', ""));
+                    }
+                }
+            }
+            for src in [
+                include_str!("../data/forenames_boys.csv"),
+                include_str!("../data/forenames_girls.csv"),
+            ] {
+                for line in src.lines().skip(1) {
+                    if let Some(n) = line.split(',').next() {
+                        set.insert(crate::normalize::fold(n).replace(' ', ""));
+                    }
+                }
+            }
+            set.remove("");
+            set
+        })
+        .contains(compact)
 }
 
 /// No term-frequency adjustment.
@@ -601,10 +685,19 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
             w.w[ADDRESS][l as usize]
         };
     }
+    let forenames_established = !swapped
+        && matches!(levels[FORENAME], F_JW_HIGH | F_PHONETIC | F_JW_MID)
+        && match (a.first, b.first) {
+            (Some(x), Some(y)) => {
+                tf.established_forename(&x.compact) && tf.established_forename(&y.compact)
+            }
+            _ => false,
+        };
     Comparison {
         levels,
         weights,
         swapped,
+        forenames_established,
     }
 }
 
@@ -730,6 +823,65 @@ mod tests {
         let others = [n("James")];
         let l = compare_forename(&n("James"), std::iter::empty(), &n("Oliver"), others.iter());
         assert_eq!(l, F_OTHER);
+    }
+
+    #[test]
+    fn one_keying_slip_in_a_short_name_is_a_fuzzy_agreement() {
+        assert!(one_edit_typo("ivy", "ivk"));
+        assert!(one_edit_typo("amy", "aym"));
+        assert!(one_edit_typo("lee", "leee"));
+        assert!(one_edit_typo("evan", "eva"));
+        assert!(!one_edit_typo("eva", "ev"));
+        assert!(!one_edit_typo("ivy", "ivy"));
+        assert!(!one_edit_typo("amy", "zoe"));
+        assert!(!one_edit_typo("amy", "maya"));
+        assert_eq!(fcmp("Ivk", "Ivy"), F_JW_MID);
+        assert_ne!(compare_surname(&n("Lee"), &n("Lea")), S_DISAGREE);
+        assert_eq!(compare_surname(&n("Kay"), &n("Kat")), S_JW_MID);
+    }
+
+    #[test]
+    fn the_dictionary_knows_common_forenames_but_not_typos() {
+        for name in ["oliver", "olivia", "william", "bill", "amelia", "archie"] {
+            assert!(known_forename(name), "{name}");
+        }
+        for name in ["ivk", "florsence", "jmaes", ""] {
+            assert!(!known_forename(name), "{name}");
+        }
+    }
+
+    fn side<'a>(first: &'a NameInfo, g: Gender) -> Side<'a> {
+        Side {
+            first: Some(first),
+            last: None,
+            others: &[],
+            dob: None,
+            dob_estimated: false,
+            gender: Some(g),
+            postcode: None,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn the_sibling_guard_needs_two_established_names_unless_they_clearly_differ() {
+        let w = Params::default().weights();
+        let c = |a: &str, ga, b: &str, gb| {
+            let (x, y) = (n(a), n(b));
+            compare(&side(&x, ga), &side(&y, gb), &w, &NoTf).conflict()
+        };
+        use Gender::*;
+        assert!(c("Oliver", Male, "Olivia", Female).is_some());
+        assert_eq!(
+            c("Archie", Male, "Charlie", Male),
+            Some("distinct_forenames")
+        );
+        assert_eq!(c("Oliver", Male, "Harry", Male), Some("forename_conflict"));
+        // Typos, nicknames and initials are not conflicts, even with the sex recorded differently.
+        assert_eq!(c("Florsence", Male, "Florence", Female), None);
+        assert_eq!(c("Ivk", Female, "Ivy", Female), None);
+        assert_eq!(c("Bill", Male, "William", Male), None);
+        assert_eq!(c("W", Male, "William", Male), None);
     }
 
     #[test]

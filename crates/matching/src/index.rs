@@ -5,7 +5,7 @@ use crate::compare::{
     Params, Side, TermFreq, Weights, compare, estimate_em, probability,
 };
 use crate::model::{Date, Gender, Person};
-use crate::normalize::{address_tokens, name_tokens, normalize_postcode};
+use crate::normalize::{address_tokens, name_tokens, normalize_postcode, surname_tokens};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -24,6 +24,15 @@ fn logit2(p: f64) -> f64 {
     let p = p.clamp(1e-300, 1.0 - 1e-16);
     (p / (1.0 - p)).log2()
 }
+
+/// Term-frequency adjustments move an exact name agreement's weight at most this many
+/// bits away from the field's average exact-agreement weight.
+pub const TF_MAX_BITS: f64 = 8.0;
+
+/// A forename held by at least this share of the index (and at least `ESTABLISHED_MIN`
+/// records) is an established name, not a misspelling (see `Comparison::conflict`).
+pub const ESTABLISHED_SHARE: f64 = 1e-5;
+pub const ESTABLISHED_MIN: f64 = 3.0;
 
 /// Random pairs sampled at build time to estimate u probabilities.
 pub const U_SAMPLE_PAIRS: usize = 200_000;
@@ -85,7 +94,7 @@ pub(crate) fn normalise(p: &Person) -> Norm {
         n.others.extend(toks);
     }
     if let Some(l) = &p.last_name {
-        let toks = name_tokens(l);
+        let toks = surname_tokens(l);
         if !toks.is_empty() {
             n.last = Some(toks.join(" "));
         }
@@ -295,8 +304,8 @@ pub struct Index {
     ids: Vec<Box<str>>,
     recs: Vec<Rec>,
     names: Interner<NameInfo>,
-    first_count: Vec<u32>,
-    last_count: Vec<u32>,
+    /// How many records have each (compact) forename and surname.
+    tf: FxHashMap<Box<str>, [u32; 2]>,
     postcodes: Interner<Box<str>>,
     addrs: Interner<AddrInfo>,
     block_keys: Vec<u64>,
@@ -307,16 +316,25 @@ pub struct Index {
     n_eff: f64,
 }
 
-struct QueryTf {
+struct QueryTf<'a> {
     f: Option<f64>,
     s: Option<f64>,
+    index: &'a Index,
 }
-impl TermFreq for QueryTf {
+impl TermFreq for QueryTf<'_> {
     fn forename_u(&self, _: &NameInfo) -> Option<f64> {
         self.f
     }
     fn surname_u(&self, _: &NameInfo) -> Option<f64> {
         self.s
+    }
+    fn established_forename(&self, compact: &str) -> bool {
+        crate::compare::known_forename(compact)
+            || self
+                .index
+                .tf
+                .get(compact)
+                .is_some_and(|v| f64::from(v[0]) >= self.index.established_count())
     }
 }
 
@@ -396,14 +414,20 @@ impl Index {
             .collect();
         // The address map is only needed while interning.
         addrs.map = FxHashMap::default();
-        let mut first_count = vec![0u32; names.items.len()];
-        let mut last_count = vec![0u32; names.items.len()];
+        let mut tf: FxHashMap<Box<str>, [u32; 2]> = FxHashMap::default();
         for r in &recs {
-            if r.first != NONE {
-                first_count[r.first as usize] += 1;
-            }
-            if r.last != NONE {
-                last_count[r.last as usize] += 1;
+            for (slot, i) in [(0, r.first), (1, r.last)] {
+                if i != NONE {
+                    let c = &names.items[i as usize].compact;
+                    match tf.get_mut(c) {
+                        Some(v) => v[slot] += 1,
+                        None => {
+                            let mut v = [0, 0];
+                            v[slot] = 1;
+                            tf.insert(c.clone(), v);
+                        }
+                    }
+                }
             }
         }
 
@@ -413,8 +437,7 @@ impl Index {
             ids,
             recs,
             names,
-            first_count,
-            last_count,
+            tf,
             postcodes,
             addrs,
             block_keys: Vec::new(),
@@ -672,17 +695,29 @@ impl Index {
         self.candidates(&Prepared::new(query)).len()
     }
 
-    fn query_tf(&self, q: &Prepared) -> QueryTf {
-        let look = |n: &Option<NameInfo>, counts: &Vec<u32>| -> Option<f64> {
+    /// Term-frequency u of exact agreement on the query's forename and surname: the
+    /// name's share of the index, bounded to within `TF_MAX_BITS` of the field's
+    /// average exact-agreement u, so one unusual spelling (often itself a recording
+    /// error) cannot outweigh everything else, and a very common name still counts.
+    fn query_tf(&self, q: &Prepared) -> QueryTf<'_> {
+        let look = |n: &Option<NameInfo>, slot: usize, field: usize| -> Option<f64> {
             let n = n.as_ref()?;
-            let k = n.multi.as_deref().unwrap_or(&n.compact);
-            let c = self.names.map.get(k).map_or(0, |&i| counts[i as usize]);
-            Some(f64::from(c.max(1)) / self.n_eff)
+            let c = self.tf.get(&n.compact).map_or(0, |v| v[slot]);
+            let u = f64::from(c.max(1)) / self.n_eff;
+            let avg = self.params.u[field][0];
+            let r = TF_MAX_BITS.exp2();
+            Some(u.clamp(avg / r, (avg * r).min(1.0)))
         };
         QueryTf {
-            f: look(&q.first, &self.first_count),
-            s: look(&q.last, &self.last_count),
+            f: look(&q.first, 0, crate::compare::FORENAME),
+            s: look(&q.last, 1, crate::compare::SURNAME),
+            index: self,
         }
+    }
+
+    /// A forename seen at least this often in the index is an established name.
+    fn established_count(&self) -> f64 {
+        (self.len() as f64 * ESTABLISHED_SHARE).max(ESTABLISHED_MIN)
     }
 
     /// Search for a person: at most `top_k` candidates with score >= `threshold`,
@@ -758,12 +793,20 @@ impl Index {
     }
 
     /// Whether two indexed records are evidently different people (their mutual
-    /// comparison, without a prior, is negative).
+    /// comparison, without a prior, is negative, or their forenames are two different
+    /// established names).
     fn distinct_people(&self, a: u32, b: u32) -> bool {
+        let tf = QueryTf {
+            f: None,
+            s: None,
+            index: self,
+        };
         let cmp = self.with_side(a as usize, |x| {
-            self.with_side(b as usize, |y| compare(x, y, &self.weights, &NoTf))
+            self.with_side(b as usize, |y| compare(x, y, &self.weights, &tf))
         });
-        cmp.log_odds(0.0) < 0.0
+        // Two different established forenames (Ava / Eva) are two children even when
+        // everything else agrees, as it does for twins.
+        cmp.log_odds(0.0) < 0.0 || cmp.forenames_established
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.

@@ -26,7 +26,37 @@ pub fn fold(s: &str) -> String {
     out
 }
 
-const TITLES: &[&str] = &["mr", "mrs", "ms", "miss", "mx", "master", "dr", "baby"];
+/// Titles and generational suffixes, dropped from names (unless nothing else is left).
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "master", "dr", "baby", "prof", "rev", "jr", "jnr", "junior",
+    "sr", "snr", "senior", "ii", "iii", "iv",
+];
+
+/// Surname tokens: [`name_tokens`], with the particles O', Mc, Mac written apart joined to
+/// the next token ("O Brien" = "O'Brien" = "OBrien"), and a leading "mac" written "mc"
+/// (MacDonald = McDonald) when the rest is at least three letters long.
+pub fn surname_tokens(s: &str) -> Vec<String> {
+    let toks = name_tokens(s);
+    let mut out: Vec<String> = Vec::with_capacity(toks.len());
+    let mut pending = String::new();
+    for t in toks {
+        if matches!(t.as_str(), "o" | "mc" | "mac") {
+            pending.push_str(&t);
+            continue;
+        }
+        let joined = std::mem::take(&mut pending) + &t;
+        out.push(joined);
+    }
+    if !pending.is_empty() {
+        out.push(pending);
+    }
+    for t in &mut out {
+        if t.len() >= 6 && t.starts_with("mac") {
+            t.replace_range(0..3, "mc");
+        }
+    }
+    out
+}
 
 /// Name tokens: folded, alphabetic only, titles removed (unless nothing else is left).
 pub fn name_tokens(s: &str) -> Vec<String> {
@@ -264,6 +294,39 @@ mod tests {
         assert_eq!(fold("  ZOË  O'Brien-Smith "), "zoe obrien smith");
         assert_eq!(fold("José"), "jose");
         assert_eq!(fold("J.R."), "j r");
+    }
+
+    #[test]
+    fn suffixes_are_dropped_like_titles() {
+        assert_eq!(name_tokens("Mr John Smith Jr."), vec!["john", "smith"]);
+        assert_eq!(name_tokens("SMITH  SNR"), vec!["smith"]);
+        assert_eq!(name_tokens("Dr. Ava"), vec!["ava"]);
+    }
+
+    #[test]
+    fn apostrophes_and_mc_mac_prefixes_are_one_surname() {
+        for s in [
+            "O'Brien",
+            "OBrien",
+            "O Brien",
+            "o'brien",
+            "O\u{2019}Brien",
+            "O\u{2019} BRIEN",
+        ] {
+            assert_eq!(surname_tokens(s), vec!["obrien"], "{s}");
+        }
+        for s in [
+            "McDonald",
+            "MacDonald",
+            "Mc Donald",
+            "Mac Donald",
+            "MCDONALD",
+        ] {
+            assert_eq!(surname_tokens(s), vec!["mcdonald"], "{s}");
+        }
+        assert_eq!(surname_tokens("Mace"), vec!["mace"]);
+        assert_eq!(surname_tokens("Smith-Jones"), vec!["smith", "jones"]);
+        assert_eq!(surname_tokens("Mac"), vec!["mac"]);
     }
 
     #[test]
