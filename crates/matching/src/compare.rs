@@ -173,16 +173,62 @@ impl NameInfo {
     }
 }
 
-/// A normalised address (tokens joined with single spaces).
+/// A normalised address (tokens joined with single spaces), with its tokens hashed
+/// and sorted once so that comparing two addresses allocates nothing.
 #[derive(Clone, Debug)]
 pub struct AddrInfo {
     pub text: Box<str>,
+    /// Hashes of all tokens, sorted (duplicates kept).
+    toks: Box<[u64]>,
+    /// Hashes of the tokens containing a digit (house and flat numbers), sorted.
+    nums: Box<[u64]>,
+}
+
+fn token_hash(t: &str) -> u64 {
+    t.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+        (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Number of common elements of two sorted slices (a multiset intersection).
+fn sorted_common(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
 }
 
 impl AddrInfo {
     pub fn new(tokens: &[String]) -> AddrInfo {
+        AddrInfo::from_text(tokens.join(" "))
+    }
+    /// From normalised tokens joined with single spaces.
+    pub fn from_text(text: String) -> AddrInfo {
+        let mut toks: Vec<u64> = text
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(token_hash)
+            .collect();
+        let mut nums: Vec<u64> = text
+            .split(' ')
+            .filter(|t| t.bytes().any(|c| c.is_ascii_digit()))
+            .map(token_hash)
+            .collect();
+        toks.sort_unstable();
+        nums.sort_unstable();
         AddrInfo {
-            text: tokens.join(" ").into_boxed_str(),
+            text: text.into_boxed_str(),
+            toks: toks.into_boxed_slice(),
+            nums: nums.into_boxed_slice(),
         }
     }
     pub fn tokens(&self) -> impl Iterator<Item = &str> + Clone {
@@ -352,12 +398,32 @@ pub fn compare_dob(a: Date, a_est: bool, b: Date, b_est: bool) -> u8 {
 
 /// One digit of `YYYYMMDD` differs, or two adjacent digits are transposed.
 fn one_digit_apart(a: u32, b: u32) -> bool {
-    let da: Vec<u8> = format!("{a:08}").into_bytes();
-    let db: Vec<u8> = format!("{b:08}").into_bytes();
-    let diffs: Vec<usize> = (0..8).filter(|&i| da[i] != db[i]).collect();
-    match diffs.as_slice() {
-        [_] => true,
-        [i, j] => *j == i + 1 && da[*i] == db[*j] && da[*j] == db[*i],
+    let digits = |mut x: u32| {
+        let mut d = [0u8; 8];
+        for slot in d.iter_mut().rev() {
+            *slot = (x % 10) as u8;
+            x /= 10;
+        }
+        d
+    };
+    let (da, db) = (digits(a), digits(b));
+    let mut diffs = [0usize; 3];
+    let mut n = 0;
+    for i in 0..8 {
+        if da[i] != db[i] {
+            if n == 2 {
+                return false;
+            }
+            diffs[n] = i;
+            n += 1;
+        }
+    }
+    match n {
+        1 => true,
+        2 => {
+            let (i, j) = (diffs[0], diffs[1]);
+            j == i + 1 && da[i] == db[j] && da[j] == db[i]
+        }
         _ => false,
     }
 }
@@ -387,18 +453,12 @@ pub fn compare_address(a: &AddrInfo, b: &AddrInfo) -> u8 {
     if a.text == b.text {
         return A_EXACT;
     }
-    let has_digit = |t: &str| t.bytes().any(|c| c.is_ascii_digit());
-    let (mut na, mut nb) = (
-        a.tokens().filter(|t| has_digit(t)),
-        b.tokens().filter(|t| has_digit(t)),
-    );
-    let nums_a: Vec<&str> = na.by_ref().collect();
-    let nums_b: Vec<&str> = nb.by_ref().collect();
-    if !nums_a.is_empty() && !nums_b.is_empty() && !nums_a.iter().any(|t| nums_b.contains(t)) {
+    // A conflicting house number means a different address, however similar the rest.
+    if !a.nums.is_empty() && !b.nums.is_empty() && sorted_common(&a.nums, &b.nums) == 0 {
         return A_DISAGREE;
     }
-    let inter = a.tokens().filter(|t| b.tokens().any(|u| u == *t)).count();
-    let union = a.tokens().count() + b.tokens().count() - inter;
+    let inter = sorted_common(&a.toks, &b.toks);
+    let union = a.toks.len() + b.toks.len() - inter;
     if union > 0 && inter * 10 >= union * 6 {
         A_SIMILAR
     } else {

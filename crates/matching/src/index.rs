@@ -135,9 +135,7 @@ impl Prepared {
             est: n.est,
             gender: n.gender,
             postcode: n.postcode,
-            address: n.address.map(|t| AddrInfo {
-                text: t.into_boxed_str(),
-            }),
+            address: n.address.map(AddrInfo::from_text),
         }
     }
 
@@ -310,6 +308,12 @@ pub struct Index {
     addrs: Interner<AddrInfo>,
     block_keys: Vec<u64>,
     block_offsets: Vec<u32>,
+    /// Radix directory over `block_keys` (which are uniformly distributed hashes):
+    /// keys whose top `block_bits` bits equal `t` lie in
+    /// `block_keys[block_dir[t]..block_dir[t + 1]]`, a handful of entries, so a lookup
+    /// costs one or two cache misses instead of a ~23-step binary search.
+    block_dir: Vec<u32>,
+    block_bits: u32,
     block_members: Vec<u32>,
     params: Params,
     weights: Weights,
@@ -406,12 +410,7 @@ impl Index {
             .collect();
         drop(name_keys);
         postcodes.items = pc_keys.into_iter().map(String::into_boxed_str).collect();
-        addrs.items = addr_keys
-            .into_iter()
-            .map(|k| AddrInfo {
-                text: k.into_boxed_str(),
-            })
-            .collect();
+        addrs.items = addr_keys.into_iter().map(AddrInfo::from_text).collect();
         // The address map is only needed while interning.
         addrs.map = FxHashMap::default();
         let mut tf: FxHashMap<Box<str>, [u32; 2]> = FxHashMap::default();
@@ -442,6 +441,8 @@ impl Index {
             addrs,
             block_keys: Vec::new(),
             block_offsets: Vec::new(),
+            block_dir: Vec::new(),
+            block_bits: 0,
             block_members: Vec::new(),
             params,
             weights,
@@ -491,6 +492,19 @@ impl Index {
         drop(pairs);
         keys.shrink_to_fit();
         offsets.shrink_to_fit();
+        // Two to four keys (one cache line) per directory slot.
+        let bits = (usize::BITS - keys.len().max(1).leading_zeros()).saturating_sub(2);
+        let bits = bits.clamp(1, 30);
+        let mut dir = vec![0u32; (1usize << bits) + 1];
+        let mut j = 0usize;
+        for (t, slot) in dir.iter_mut().enumerate() {
+            while j < keys.len() && ((keys[j] >> (64 - bits)) as usize) < t {
+                j += 1;
+            }
+            *slot = j as u32;
+        }
+        self.block_dir = dir;
+        self.block_bits = bits;
         self.block_keys = keys;
         self.block_offsets = offsets;
         self.block_members = members;
@@ -504,7 +518,9 @@ impl Index {
     }
 
     fn block(&self, k: u64) -> &[u32] {
-        match self.block_keys.binary_search(&k) {
+        let t = (k >> (64 - self.block_bits)) as usize;
+        let (lo, hi) = (self.block_dir[t] as usize, self.block_dir[t + 1] as usize);
+        match self.block_keys[lo..hi].binary_search(&k).map(|i| i + lo) {
             Ok(i) => {
                 &self.block_members
                     [self.block_offsets[i] as usize..self.block_offsets[i + 1] as usize]
@@ -751,13 +767,23 @@ impl Index {
         // duplicates of one another do not compete.
         let top: Vec<(f64, u32, Comparison)> =
             scored.iter().take(EXCLUSIVE_CANDIDATES).cloned().collect();
+        // Each unordered pair of the top candidates is compared once.
+        let mut distinct = [[false; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
+        for i in 0..top.len() {
+            for j in i + 1..top.len() {
+                if self.distinct_people(top[i].1, top[j].1) {
+                    distinct[i][j] = true;
+                    distinct[j][i] = true;
+                }
+            }
+        }
         let mut out: Vec<(f64, u32, Comparison, f64)> = Vec::with_capacity(scored.len());
         for (i, (lo, c, cmp)) in scored.into_iter().enumerate() {
             let odds = lo.exp2();
             let mut rivals = 0.0;
             if i < EXCLUSIVE_CANDIDATES {
-                for (j, (lo2, c2, _)) in top.iter().enumerate() {
-                    if j != i && *lo2 > lo - 12.0 && self.distinct_people(c, *c2) {
+                for (j, (lo2, _, _)) in top.iter().enumerate() {
+                    if distinct[i][j] && *lo2 > lo - 12.0 {
                         rivals += lo2.exp2();
                     }
                 }
