@@ -62,6 +62,14 @@ async fn send_claimed(
     Ok(())
 }
 
+/// Replace anything that looks like an email address.
+pub fn redact_addresses(text: &str) -> String {
+    text.split(' ')
+        .map(|w| if w.contains('@') { "[address]" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Run until `shutdown` changes. Storage errors are logged and retried after a pause.
 pub async fn run(store: Store, mailer: Mailer, mut shutdown: watch::Receiver<bool>) {
     loop {
@@ -87,6 +95,14 @@ pub async fn run(store: Store, mailer: Mailer, mut shutdown: watch::Receiver<boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_in_smtp_errors_are_redacted() {
+        let e = "permanent error (550): <kim.child.parent@example.org> mailbox unavailable";
+        let r = redact_addresses(e);
+        assert!(!r.contains("example.org"), "{r}");
+        assert!(r.contains("mailbox unavailable"));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped_at_an_hour() {

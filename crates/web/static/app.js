@@ -206,6 +206,14 @@ function initSessionTimeout () {
     if (finished) return
     finished = true
     await autosaveForms()
+    // The save above counts as activity on the server: end the session explicitly so the
+    // server and the page agree that the person has been signed out.
+    await fetch(signOutUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'X-CSRF-Token': csrfToken() },
+      body: new URLSearchParams({ csrf_token: csrfToken() })
+    }).catch(() => {})
     window.location.assign(timedOutUrl)
   }
 
