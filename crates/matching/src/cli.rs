@@ -3,7 +3,7 @@
 
 use crate::index::{Candidate, Index};
 use crate::model::{Date, Gender, Person};
-use crate::normalize::normalize_postcode;
+use crate::normalize::postcode_key;
 use rayon::prelude::*;
 use std::fmt;
 use std::io::Write;
@@ -169,7 +169,7 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
             }
         }
         if let Some(pc) = get(c_pc) {
-            if normalize_postcode(pc).is_some() {
+            if postcode_key(pc).is_some() {
                 p.postcode = Some(pc.to_string());
             } else {
                 w(line, format!("invalid postcode {pc:?} treated as missing"));

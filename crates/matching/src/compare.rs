@@ -434,6 +434,10 @@ pub fn compare_gender(a: Gender, b: Gender) -> u8 {
 
 /// Compare normalised postcodes (`"OUT IN"` or outward code alone).
 pub fn compare_postcode(a: &str, b: &str) -> u8 {
+    if a.starts_with('#') || b.starts_with('#') {
+        // A non-UK code (see `normalize::postcode_key`) only agrees exactly.
+        return if a == b { P_EXACT } else { P_DISAGREE };
+    }
     if a == b && a.contains(' ') {
         return P_EXACT;
     }
@@ -739,11 +743,13 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         levels[ADDRESS] = l;
         // Address and postcode are not independent: within one postcode an agreeing
         // address adds only the evidence of picking the same house among ~15.
-        weights[ADDRESS] = if levels[POSTCODE] == P_EXACT {
-            ADDRESS_GIVEN_POSTCODE[l as usize]
-        } else {
-            w.w[ADDRESS][l as usize]
-        };
+        // (Only for a full UK postcode: other codes may cover a whole town.)
+        weights[ADDRESS] =
+            if levels[POSTCODE] == P_EXACT && !a.postcode.is_some_and(|p| p.starts_with('#')) {
+                ADDRESS_GIVEN_POSTCODE[l as usize]
+            } else {
+                w.w[ADDRESS][l as usize]
+            };
     }
     let forenames_established = !swapped
         && matches!(levels[FORENAME], F_JW_HIGH | F_PHONETIC | F_JW_MID)
@@ -1019,6 +1025,9 @@ mod tests {
         assert_eq!(compare_postcode("LS1 4AB", "LS1 9AB"), P_DISTRICT);
         assert_eq!(compare_postcode("LS1 4AB", "LS1"), P_DISTRICT);
         assert_eq!(compare_postcode("LS1 4AB", "M1 4AB"), P_DISAGREE);
+        assert_eq!(compare_postcode("#2615", "#2615"), P_EXACT);
+        assert_eq!(compare_postcode("#2615", "#2616"), P_DISAGREE);
+        assert_eq!(compare_postcode("#LS1", "LS1"), P_DISAGREE);
     }
 
     #[test]

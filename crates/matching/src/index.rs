@@ -5,7 +5,7 @@ use crate::compare::{
     Params, Side, TermFreq, Weights, compare, estimate_em, probability,
 };
 use crate::model::{Date, Gender, Person};
-use crate::normalize::{address_tokens, name_tokens, normalize_postcode, surname_tokens};
+use crate::normalize::{address_tokens, name_tokens, postcode_key, surname_tokens};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -102,7 +102,7 @@ pub(crate) fn normalise(p: &Person) -> Norm {
     for o in &p.other_names {
         n.others.extend(name_tokens(o));
     }
-    n.postcode = p.postcode.as_deref().and_then(normalize_postcode);
+    n.postcode = p.postcode.as_deref().and_then(postcode_key);
     if let Some(a) = &p.address {
         let toks = address_tokens(a);
         if !toks.is_empty() {
@@ -263,7 +263,7 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
             out.push(key(K_NICKNAME_SURNAME, g, l));
         }
     }
-    if let Some(pc) = postcode.filter(|p| p.contains(' ')) {
+    if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
         let h = str_hash(pc);
         for f in firsts {
             out.push(key(

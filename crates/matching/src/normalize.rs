@@ -228,6 +228,25 @@ pub fn normalize_postcode(s: &str) -> Option<String> {
     None
 }
 
+/// A postcode for comparison: the normalised UK postcode when it is one, otherwise any
+/// other postal code of 3 to 10 letters and digits (a non-UK or invented format),
+/// upper-cased without spaces and marked with a leading `#`. Such a code only agrees
+/// exactly; its weight is learnt from the index like every other u value.
+pub fn postcode_key(s: &str) -> Option<String> {
+    if let Some(uk) = normalize_postcode(s) {
+        return Some(uk);
+    }
+    let compact: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let junk = s
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || c == ' ' || c == '-'));
+    ((3..=10).contains(&compact.len()) && !junk).then(|| format!("#{compact}"))
+}
+
 fn valid_outward(o: &[u8]) -> bool {
     let a = |c: u8| c.is_ascii_alphabetic();
     let d = |c: u8| c.is_ascii_digit();
@@ -393,6 +412,16 @@ mod tests {
         assert_eq!(normalize_postcode("CR2").as_deref(), Some("CR2"));
         assert_eq!(normalize_postcode("not a postcode"), None);
         assert_eq!(normalize_postcode("12345"), None);
+    }
+
+    #[test]
+    fn other_postal_codes_are_kept_as_opaque_codes() {
+        assert_eq!(postcode_key("ls6 2ab").as_deref(), Some("LS6 2AB"));
+        assert_eq!(postcode_key("2615").as_deref(), Some("#2615"));
+        assert_eq!(postcode_key("D02 X285").as_deref(), Some("#D02X285"));
+        assert_eq!(postcode_key("12"), None);
+        assert_eq!(postcode_key("not a postcode at all"), None);
+        assert_eq!(postcode_key("n/a"), None);
     }
 
     #[test]

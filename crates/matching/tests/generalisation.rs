@@ -311,3 +311,29 @@ fn messy_spellings_of_the_same_child_match() {
         );
     }
 }
+
+#[test]
+fn non_uk_postal_codes_still_count_when_they_agree() {
+    // A data set with 4-digit postal codes and no dates of birth.
+    let persons: Vec<Person> = population(3000, 19)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut p = strip(p, true, false, false, false);
+            p.postcode = Some(format!("{}", 2000 + (i * 7919) % 900));
+            p
+        })
+        .collect();
+    let index = Index::build(persons.clone());
+    let r = self_recall(&persons, &index, 200);
+    assert!(r >= 0.9, "recall {r}");
+    let q = &persons[5];
+    let c = &index.search(q, 1, 0.0)[0];
+    let pc = c
+        .explanation
+        .iter()
+        .find(|e| e.field == "postcode")
+        .unwrap();
+    assert_eq!(pc.level, "exact");
+    assert!(pc.weight > 0.0);
+}
