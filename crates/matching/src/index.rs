@@ -818,9 +818,10 @@ impl Index {
             .collect()
     }
 
-    /// Whether two indexed records are evidently different people (their mutual
-    /// comparison, without a prior, is negative, or their forenames are two different
-    /// established names).
+    /// Whether two indexed records are different people: the posterior that they are
+    /// one person (their mutual comparison with the index prior) is below one half, or
+    /// their forenames are two different established names. Two namesakes born years
+    /// apart therefore compete; a record and its duplicate do not.
     fn distinct_people(&self, a: u32, b: u32) -> bool {
         let tf = QueryTf {
             f: None,
@@ -832,7 +833,7 @@ impl Index {
         });
         // Two different established forenames (Ava / Eva) are two children even when
         // everything else agrees, as it does for twins.
-        cmp.log_odds(0.0) < 0.0 || cmp.forenames_established
+        cmp.log_odds(self.prior()) < 0.0 || cmp.forenames_established
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
