@@ -93,8 +93,10 @@ fn init_quiet_tracing() {
     // Warnings only: request logging would cost time and bury the figures.
     let filter =
         EnvFilter::try_from_env("EHM_LOG").unwrap_or_else(|_| EnvFilter::new("warn,sqlx=warn"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
