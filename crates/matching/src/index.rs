@@ -13,12 +13,17 @@ const NONE: u32 = u32::MAX;
 /// Blocks larger than this are skipped at query time: they are not discriminating and
 /// the other blocking keys still reach the true match.
 pub const MAX_BLOCK: usize = 800;
+/// The DOB-only block is skipped above this size when the query has both names.
+pub const MAX_DOB_BLOCK: usize = 64;
 /// Index sizes below this are treated as this large when setting the prior and the
 /// term-frequency u values, so that small indexes do not inflate weak evidence.
 pub const MIN_EFFECTIVE_SIZE: f64 = 10_000.0;
 /// How many of the best candidates are checked against each other for being
 /// mutually exclusive.
 pub const EXCLUSIVE_CANDIDATES: usize = 8;
+
+/// Filler for the unused slots of `Index::with_side`'s stack buffer (never read).
+static EMPTY_NAME_SLOT: std::sync::OnceLock<NameInfo> = std::sync::OnceLock::new();
 
 fn logit2(p: f64) -> f64 {
     let p = p.clamp(1e-300, 1.0 - 1e-16);
@@ -549,15 +554,29 @@ impl Index {
 
     fn with_side<R>(&self, i: usize, f: impl FnOnce(&Side<'_>) -> R) -> R {
         let r = &self.recs[i];
-        let others: Vec<&NameInfo> = r
-            .others
-            .iter()
-            .map(|&o| &self.names.items[o as usize])
-            .collect();
+        // Up to four other names on the stack (no allocation per candidate).
+        let mut buf: [&NameInfo; 4] = match r.others.first() {
+            Some(&o) => [&self.names.items[o as usize]; 4],
+            None => [EMPTY_NAME_SLOT.get_or_init(|| NameInfo::from_key("")); 4],
+        };
+        let heap: Vec<&NameInfo>;
+        let others: &[&NameInfo] = if r.others.len() <= buf.len() {
+            for (slot, &o) in buf.iter_mut().zip(r.others.iter()) {
+                *slot = &self.names.items[o as usize];
+            }
+            &buf[..r.others.len()]
+        } else {
+            heap = r
+                .others
+                .iter()
+                .map(|&o| &self.names.items[o as usize])
+                .collect();
+            &heap
+        };
         let side = Side {
             first: self.name(r.first),
             last: self.name(r.last),
-            others: &others,
+            others,
             dob: Date::from_packed(r.dob),
             dob_estimated: r.flags & 1 != 0,
             gender: match (r.flags >> 1) & 3 {
@@ -694,10 +713,26 @@ impl Index {
             blocking_keys(&af, &al, &dobs, None, true, &mut more);
             keys.extend(more);
         }
+        // The DOB-only key is the catch-all for queries whose names are both badly
+        // wrong. In a large index it is also the biggest block most queries look up
+        // (about N / 6,600 children per birthday), so when the query has both names it
+        // is only used while it is small.
+        let dob_only: Vec<u64> = if q.first.is_some() && q.last.is_some() {
+            dobs.iter()
+                .map(|d| key(K_DOB, u64::from(d.packed()), 0))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut cands: Vec<u32> = Vec::new();
         for k in keys {
             let b = self.block(k);
-            if b.len() <= MAX_BLOCK {
+            let cap = if dob_only.contains(&k) {
+                MAX_DOB_BLOCK
+            } else {
+                MAX_BLOCK
+            };
+            if b.len() <= cap {
                 cands.extend_from_slice(b);
             }
         }
