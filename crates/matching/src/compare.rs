@@ -535,6 +535,9 @@ pub struct Comparison {
     /// Both forenames are established names (in the name dictionary or common in the
     /// index), so a fuzzy agreement between them is two different names, not a typo.
     pub forenames_established: bool,
+    /// One forename is an established name and the other, which is not, is one keying
+    /// slip away from it (Florsence / Florence): a misspelling, not a sibling's name.
+    pub forename_misspelt: bool,
 }
 
 impl Comparison {
@@ -543,21 +546,21 @@ impl Comparison {
     }
 
     /// Why household fields must not count: `Some(reason)` when the forename clearly
-    /// disagrees, or is only fuzzily similar while the recorded sex differs.
+    /// disagrees; when both forenames are established names that only look alike
+    /// (Archie / Charlie); or when they are only fuzzily similar while the recorded sex
+    /// differs (Oliver / Olivia), unless one is a misspelling of the other.
     pub fn conflict(&self) -> Option<&'static str> {
         let f = self.levels[FORENAME];
         if f == F_DISAGREE {
             return Some("forename_conflict");
         }
-        if !self.forenames_established || self.swapped {
-            // At least one side is an unusual spelling: more likely a typo of the other.
-            return None;
-        }
-        if f == F_JW_MID {
-            // Archie / Charlie, Ava / Eva: two real names that merely look alike.
+        if f == F_JW_MID && self.forenames_established && !self.swapped {
             return Some("distinct_forenames");
         }
-        if matches!(f, F_JW_HIGH | F_PHONETIC) && self.levels[GENDER] == G_DISAGREE {
+        if matches!(f, F_JW_HIGH | F_PHONETIC | F_JW_MID)
+            && self.levels[GENDER] == G_DISAGREE
+            && !self.forename_misspelt
+        {
             return Some("forename_and_sex_conflict");
         }
         None
@@ -751,19 +754,23 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
                 w.w[ADDRESS][l as usize]
             };
     }
-    let forenames_established = !swapped
-        && matches!(levels[FORENAME], F_JW_HIGH | F_PHONETIC | F_JW_MID)
-        && match (a.first, b.first) {
-            (Some(x), Some(y)) => {
-                tf.established_forename(&x.compact) && tf.established_forename(&y.compact)
-            }
-            _ => false,
-        };
+    let (mut forenames_established, mut forename_misspelt) = (false, false);
+    if let (false, F_JW_HIGH | F_PHONETIC | F_JW_MID, Some(x), Some(y)) =
+        (swapped, levels[FORENAME], a.first, b.first)
+    {
+        let (ex, ey) = (
+            tf.established_forename(&x.compact),
+            tf.established_forename(&y.compact),
+        );
+        forenames_established = ex && ey;
+        forename_misspelt = ex != ey && one_edit_typo(&x.compact, &y.compact);
+    }
     Comparison {
         levels,
         weights,
         swapped,
         forenames_established,
+        forename_misspelt,
     }
 }
 
@@ -946,6 +953,13 @@ mod tests {
         // Typos, nicknames and initials are not conflicts, even with the sex recorded differently.
         assert_eq!(c("Florsence", Male, "Florence", Female), None);
         assert_eq!(c("Ivk", Female, "Ivy", Female), None);
+        // Two unusual names of different sex: kept apart (twins matter more than a
+        // misspelling combined with a wrongly recorded sex).
+        assert!(!known_forename("jaylan") && !known_forename("jaylun"));
+        assert_eq!(
+            c("Jaylan", Male, "Jaylun", Female),
+            Some("forename_and_sex_conflict")
+        );
         assert_eq!(c("Bill", Male, "William", Male), None);
         assert_eq!(c("W", Male, "William", Male), None);
     }

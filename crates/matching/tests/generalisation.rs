@@ -245,6 +245,8 @@ fn twins_with_look_alike_names_are_not_merged() {
         ("Ava", "Eva", Gender::Female, Gender::Female),
         ("Oliver", "Olivia", Gender::Male, Gender::Female),
         ("Harry", "Harvey", Gender::Male, Gender::Male),
+        // Unusual names (in no dictionary, rare in the index) of different sex.
+        ("Jaylan", "Jaylun", Gender::Male, Gender::Female),
     ] {
         let index = index_with(vec![household("A", a, sa), household("B", b, sb)]);
         let mut q = household("Q", a, sa);
