@@ -92,18 +92,43 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
         .headers()
         .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
         .clone();
-    let col = |name: &str| {
-        headers.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
+    // Header names compare case-insensitively, with spaces and hyphens read as
+    // underscores ("First Name" = first_name).
+    let norm = |h: &str| -> String {
+        h.trim()
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .chars()
+            .map(|c| match c {
+                ' ' | '-' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
     };
-    let id_col =
-        col("id").ok_or_else(|| CliError::new(format!("{} has no id column", path.display())))?;
-    let (c_first, c_last, c_other) = (col("first_name"), col("last_name"), col("other_names"));
-    let (c_dob, c_est, c_gender) = (col("dob"), col("dob_estimated"), col("gender"));
-    let (c_pc, c_addr) = (col("postcode"), col("address"));
+    let names: Vec<String> = headers.iter().map(norm).collect();
+    let find = |name: &str| names.iter().position(|h| h == name);
+    // A documented column name wins; otherwise a common synonym is accepted (never for `id`).
+    let col =
+        |name: &str, aliases: &[&str]| find(name).or_else(|| aliases.iter().find_map(|a| find(a)));
+    let id_col = col("id", &[])
+        .ok_or_else(|| CliError::new(format!("{} has no id column", path.display())))?;
+    let c_first = col(
+        "first_name",
+        &[
+            "forename",
+            "given_name",
+            "firstname",
+            "first_names",
+            "forenames",
+        ],
+    );
+    let c_last = col("last_name", &["surname", "family_name", "lastname"]);
+    let c_other = col("other_names", &["middle_names", "middle_name"]);
+    let c_dob = col("dob", &["date_of_birth", "birth_date", "birthdate"]);
+    let c_est = col("dob_estimated", &["dob_is_estimated", "estimated_dob"]);
+    let c_gender = col("gender", &["sex"]);
+    let c_pc = col("postcode", &["post_code", "postal_code", "zip"]);
+    let c_addr = col("address", &["street_address", "address_line_1", "address1"]);
     let mut out = Vec::new();
     let mut w = |line: u64, msg: String| {
         let _ = writeln!(warnings, "{}: row {line}: {msg}", path.display());

@@ -538,6 +538,10 @@ pub struct Comparison {
     /// One forename is an established name and the other, which is not, is one keying
     /// slip away from it (Florsence / Florence): a misspelling, not a sibling's name.
     pub forename_misspelt: bool,
+    /// After swapping, one of the two cross comparisons is only fuzzy (kept separately
+    /// because `levels` shows the forename cross pair only, which depends on the order
+    /// of the two records).
+    pub swapped_fuzzy: bool,
 }
 
 impl Comparison {
@@ -557,10 +561,12 @@ impl Comparison {
         if f == F_JW_MID && self.forenames_established && !self.swapped {
             return Some("distinct_forenames");
         }
-        if matches!(f, F_JW_HIGH | F_PHONETIC | F_JW_MID)
-            && self.levels[GENDER] == G_DISAGREE
-            && !self.forename_misspelt
-        {
+        let fuzzy = if self.swapped {
+            self.swapped_fuzzy
+        } else {
+            matches!(f, F_JW_HIGH | F_PHONETIC | F_JW_MID)
+        };
+        if fuzzy && self.levels[GENDER] == G_DISAGREE && !self.forename_misspelt {
             return Some("forename_and_sex_conflict");
         }
         None
@@ -700,6 +706,7 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
     weights[FORENAME] = wt(FORENAME, lf, b.first);
     weights[SURNAME] = wt(SURNAME, ls, b.last);
     let mut swapped = false;
+    let mut swapped_fuzzy = false;
     // Swapped orientation: only worth checking when the direct one is weak.
     let strong = lf <= F_NICKNAME && ls == S_EXACT;
     // Swapping can only help when each cross pair is plausibly the same name.
@@ -719,6 +726,9 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         let cross = cw(c1) + cw(c2);
         if cross - SWAP_PENALTY > direct && c1 != F_DISAGREE && c2 != F_DISAGREE {
             swapped = true;
+            swapped_fuzzy = [c1, c2]
+                .iter()
+                .any(|l| matches!(*l, F_JW_HIGH | F_PHONETIC | F_JW_MID));
             levels[FORENAME] = c1;
             levels[SURNAME] = surname_level_of(c2);
             weights[FORENAME] = cw(c1);
@@ -771,6 +781,7 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         swapped,
         forenames_established,
         forename_misspelt,
+        swapped_fuzzy,
     }
 }
 

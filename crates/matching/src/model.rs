@@ -181,6 +181,7 @@ impl Gender {
         let k: String = s
             .trim()
             .chars()
+            .filter(|&c| c != '.')
             .map(|c| match c {
                 '-' | '_' => ' ',
                 c => c.to_ascii_lowercase(),
@@ -321,7 +322,7 @@ mod tests {
 
     #[test]
     fn gender_codes_are_recognised() {
-        for s in ["M", "m", "Male", "MALE", "1", "boy"] {
+        for s in ["M", "m", "M.", "Male", "MALE", "1", "boy"] {
             assert_eq!(Gender::parse(s), Ok(Some(Gender::Male)), "{s}");
         }
         for s in ["F", "female", "Female", "2", "girl"] {

@@ -197,3 +197,27 @@ fn lenient_dates_genders_a_bom_and_crlf_are_accepted() {
     assert_eq!(best("Q2").as_deref(), Some("P2"), "{r:?}");
     assert_eq!(best("Q3").as_deref(), Some("P3"), "{r:?}");
 }
+
+#[test]
+fn header_names_are_read_leniently_but_id_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(
+        dir.path(),
+        "i.csv",
+        "ID,First Name,Surname,Date of Birth,Sex,Post-Code\nP1,Amelia,Whitfield,30/11/2018,F,m11ae\nP2,Oliver,Okafor,2016-05-04,M,LS6 2AB\n",
+    );
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,forename,last_name,dob,surname\nQ1,Amelia,Whitfield,2018-11-30,Ignored\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut w = Vec::new();
+    run_match(&args(i, q, out.clone()), &mut w).unwrap();
+    assert_eq!(String::from_utf8(w).unwrap(), "");
+    // last_name is present in the queries, so the synonym `surname` column is ignored.
+    assert_eq!(rows(&out).first().map(|r| r.1.as_str()), Some("P1"));
+    let no_id = write(dir.path(), "n.csv", "person_id,first_name\nP1,Amelia\n");
+    let q = write(dir.path(), "q2.csv", "id,first_name\nQ1,Amelia\n");
+    assert!(run_match(&args(no_id, q, dir.path().join("o2.csv")), &mut Vec::new()).is_err());
+}
