@@ -95,39 +95,37 @@ pub(crate) async fn load_draft(
     session: &Session,
     pid: &str,
 ) -> AppResult<Loaded> {
-    let actor = actor(session)?;
-    let row = state
-        .store
-        .referral_by_public_id(pid)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    authorize(
-        state,
-        session,
-        Permission::EditDraft {
-            owner_id: row.owner_id,
-        },
-        ("referral", &row.id.to_string()),
-    )
-    .await?;
-    let draft = decode(&row)?;
-    Ok(Loaded { row, draft, actor })
+    load(state, session, pid, |owner_id| Permission::EditDraft {
+        owner_id,
+    })
+    .await
 }
 
 /// Load a referral the signed-in user may read (their own, or MASH staff).
 async fn load_view(state: &AppState, session: &Session, pid: &str) -> AppResult<Loaded> {
-    let actor = actor(session)?;
+    load(state, session, pid, |owner_id| Permission::ViewReferral {
+        owner_id,
+    })
+    .await
+}
+
+/// Load by public id, then check the permission that names this referral's owner.
+async fn load(
+    state: &AppState,
+    session: &Session,
+    pid: &str,
+    permission: impl Fn(i64) -> Permission,
+) -> AppResult<Loaded> {
+    actor(session)?; // not signed in: to the sign-in page, before any lookup
     let row = state
         .store
         .referral_by_public_id(pid)
         .await?
         .ok_or(AppError::NotFound)?;
-    authorize(
+    let actor = authorize(
         state,
         session,
-        Permission::ViewReferral {
-            owner_id: row.owner_id,
-        },
+        permission(row.owner_id),
         ("referral", &row.id.to_string()),
     )
     .await?;
