@@ -385,6 +385,25 @@ pub async fn register(
     Ok(see_other("/register/confirm-email"))
 }
 
+/// A page asking for an emailed code, with any one-shot message (e.g. "we have sent a new
+/// code").
+async fn code_entry_page(
+    state: &AppState,
+    session: &Session,
+    template: &str,
+    title: &str,
+) -> AppResult<Response> {
+    let flash = take_flash(state, session).await?;
+    Ok(page(
+        state,
+        session,
+        template,
+        title,
+        &Errors::default(),
+        context! { flash, code => "" },
+    ))
+}
+
 pub async fn confirm_email_form(
     State(state): State<AppState>,
     session: Session,
@@ -392,15 +411,13 @@ pub async fn confirm_email_form(
     if session.stage != Stage::VerifyEmail {
         return Ok(see_other("/register"));
     }
-    let flash = take_flash(&state, &session).await?;
-    Ok(page(
+    code_entry_page(
         &state,
         &session,
         "pages/confirm_email.html",
         "Check your email",
-        &Errors::default(),
-        context! { flash, code => "" },
-    ))
+    )
+    .await
 }
 
 pub async fn confirm_email(
@@ -715,15 +732,13 @@ pub async fn login_code_form(
     {
         return Ok(see_other("/sign-in"));
     }
-    let flash = take_flash(&state, &session).await?;
-    Ok(page(
+    code_entry_page(
         &state,
         &session,
         "pages/sign_in_code.html",
         "Check your email",
-        &Errors::default(),
-        context! { flash, code => "" },
-    ))
+    )
+    .await
 }
 
 pub async fn login_code(
@@ -1104,15 +1119,13 @@ pub async fn reset_form(State(state): State<AppState>, session: Session) -> AppR
     if session.stage != Stage::ResetPassword {
         return Ok(see_other("/forgot-password"));
     }
-    let flash = take_flash(&state, &session).await?;
-    Ok(page(
+    code_entry_page(
         &state,
         &session,
         "pages/reset_password.html",
         "Reset your password",
-        &Errors::default(),
-        context! { flash, code => "" },
-    ))
+    )
+    .await
 }
 
 pub async fn reset(
