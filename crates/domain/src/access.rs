@@ -10,6 +10,15 @@ pub struct Actor {
     pub role: Role,
 }
 
+/// What an access decision about a referral needs to know about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferralFacts {
+    /// The referrer who wrote it.
+    pub owner_id: i64,
+    /// Still a draft (only ever seen by its owner).
+    pub draft: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     /// Create and list staff accounts.
@@ -20,10 +29,11 @@ pub enum Permission {
     ViewWorkTray,
     /// Start a new referral.
     CreateReferral,
-    /// Read, edit, print or delete a draft: only the referrer who owns it.
-    EditDraft { owner_id: i64 },
-    /// Read a submitted referral: its referrer, or MASH staff.
-    ViewReferral { owner_id: i64 },
+    /// Edit or delete a draft: only the referrer who owns it, only while it is a draft.
+    EditDraft { referral: ReferralFacts },
+    /// Read a referral (pages, PDF, attachments): its referrer, whatever its state; MASH
+    /// staff once it is submitted (never a draft); administrators never.
+    ViewReferral { referral: ReferralFacts },
 }
 
 pub fn allowed(actor: Actor, permission: Permission) -> bool {
@@ -33,10 +43,13 @@ pub fn allowed(actor: Actor, permission: Permission) -> bool {
         ManageUsers | ViewAudit => actor.role == Admin,
         ViewWorkTray => matches!(actor.role, BusinessSupport | SocialWorker | Manager),
         CreateReferral => actor.role == Referrer,
-        EditDraft { owner_id } => actor.role == Referrer && actor.user_id == owner_id,
-        ViewReferral { owner_id } => {
-            (actor.role == Referrer && actor.user_id == owner_id)
-                || matches!(actor.role, BusinessSupport | SocialWorker | Manager)
+        EditDraft { referral } => {
+            referral.draft && actor.role == Referrer && actor.user_id == referral.owner_id
+        }
+        ViewReferral { referral } => {
+            (actor.role == Referrer && actor.user_id == referral.owner_id)
+                || (!referral.draft
+                    && matches!(actor.role, BusinessSupport | SocialWorker | Manager))
         }
     }
 }
@@ -63,16 +76,35 @@ mod tests {
         }
     }
 
+    fn draft_of(owner_id: i64) -> ReferralFacts {
+        ReferralFacts {
+            owner_id,
+            draft: true,
+        }
+    }
+
+    fn submitted_by(owner_id: i64) -> ReferralFacts {
+        ReferralFacts {
+            owner_id,
+            draft: false,
+        }
+    }
+
     #[test]
     fn a_referrer_edits_only_their_own_draft() {
-        assert!(allowed(
-            actor(7, Role::Referrer),
-            Permission::EditDraft { owner_id: 7 }
-        ));
-        assert!(!allowed(
-            actor(8, Role::Referrer),
-            Permission::EditDraft { owner_id: 7 }
-        ));
+        let p = Permission::EditDraft {
+            referral: draft_of(7),
+        };
+        assert!(allowed(actor(7, Role::Referrer), p));
+        assert!(!allowed(actor(8, Role::Referrer), p));
+    }
+
+    #[test]
+    fn a_submitted_referral_cannot_be_edited_even_by_its_referrer() {
+        let p = Permission::EditDraft {
+            referral: submitted_by(7),
+        };
+        assert!(!allowed(actor(7, Role::Referrer), p));
     }
 
     #[test]
@@ -80,15 +112,30 @@ mod tests {
         for role in Role::STAFF {
             assert!(!allowed(
                 actor(7, role),
-                Permission::EditDraft { owner_id: 7 }
+                Permission::EditDraft {
+                    referral: draft_of(7)
+                }
             ));
+        }
+    }
+
+    #[test]
+    fn nobody_but_its_referrer_sees_a_draft() {
+        let p = Permission::ViewReferral {
+            referral: draft_of(7),
+        };
+        assert!(allowed(actor(7, Role::Referrer), p));
+        for role in Role::ALL {
+            assert!(!allowed(actor(2, role), p), "{role:?} saw a draft");
         }
     }
 
     #[test]
     fn a_submitted_referral_is_seen_by_its_referrer_and_mash_staff_but_not_other_referrers_or_admins()
      {
-        let p = Permission::ViewReferral { owner_id: 7 };
+        let p = Permission::ViewReferral {
+            referral: submitted_by(7),
+        };
         assert!(allowed(actor(7, Role::Referrer), p));
         assert!(!allowed(actor(8, Role::Referrer), p));
         assert!(allowed(actor(2, Role::SocialWorker), p));

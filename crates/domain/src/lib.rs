@@ -5,4 +5,5 @@
 
 pub mod access;
 pub mod account;
+pub mod form_fields;
 pub mod referral;

@@ -20,6 +20,8 @@ pub struct FileConfig {
     pub go_live: Option<String>,
     pub draft_retention_days: Option<i64>,
     pub session_idle_minutes: Option<i64>,
+    pub session_max_hours: Option<i64>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub login_code: Option<bool>,
     pub demo: Option<bool>,
     pub service_name: Option<String>,
@@ -40,6 +42,8 @@ pub struct Config {
     pub go_live: Option<OffsetDateTime>,
     pub draft_retention_days: i64,
     pub session_idle: time::Duration,
+    pub session_max: time::Duration,
+    pub trusted_proxies: Vec<ehm_web::IpNet>,
     pub login_code: bool,
     pub demo: bool,
     pub service_name: String,
@@ -69,6 +73,22 @@ fn parse_int(name: &str, v: &str, min: i64, max: i64) -> anyhow::Result<i64> {
         bail!("{name} must be between {min} and {max}, not {n}");
     }
     Ok(n)
+}
+
+/// `EHM_TRUSTED_PROXIES`: addresses or CIDR blocks, comma-separated.
+fn parse_proxies(items: impl IntoIterator<Item = String>) -> anyhow::Result<Vec<ehm_web::IpNet>> {
+    items
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            ehm_web::IpNet::parse(&s).map_err(|e| {
+                anyhow::anyhow!(
+                    "EHM_TRUSTED_PROXIES: {e} (use addresses or blocks like 10.0.0.0/8)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// `2026-10-03` (midnight UTC) or an RFC 3339 date and time.
@@ -149,6 +169,14 @@ impl Config {
             }
             None => time::Duration::minutes(session_idle_minutes),
         };
+        let session_max_hours = match env("EHM_SESSION_MAX_HOURS") {
+            Some(v) => parse_int("EHM_SESSION_MAX_HOURS", &v, 1, 7 * 24)?,
+            None => f.session_max_hours.unwrap_or(12),
+        };
+        let trusted_proxies = match env("EHM_TRUSTED_PROXIES") {
+            Some(v) => parse_proxies(v.split(',').map(str::to_string))?,
+            None => parse_proxies(f.trusted_proxies.unwrap_or_default())?,
+        };
         let (def_templates, def_static) = ehm_web::default_asset_dirs();
         Ok(Config {
             listen,
@@ -165,6 +193,8 @@ impl Config {
             go_live,
             draft_retention_days,
             session_idle,
+            session_max: time::Duration::hours(session_max_hours),
+            trusted_proxies,
             login_code,
             demo,
             service_name: env("EHM_SERVICE_NAME")

@@ -112,7 +112,9 @@ async fn sign_in(env: &Env, c: &Client, email: &str, codes_before: usize) {
         "/sign-in/code",
     );
     let code = latest_code(env, email, "Your sign-in code", codes_before).await;
-    assert_redirect(&c.post_form("/sign-in/code", &[("code", &code)]).await, "/");
+    let signed_in = c.post_form("/sign-in/code", &[("code", &code)]).await;
+    assert_redirect(&signed_in, "/");
+    assert_hardened(&signed_in.set_cookies().join("\n"), "__Host-ehm_session=");
     let home = c.get("/").await;
     home.assert_status(200);
     assert!(home.text_contains("Your referrals"), "{}", home.text());
@@ -124,7 +126,7 @@ async fn register_confirm_and_sign_in_with_codes_from_a_real_smtp_server() {
         let env = start(backend, &[]).await;
         let email = "robin.register@example.org";
         let c = registered_and_signed_in(&env, email).await;
-        // The confirmation page shows the account; the session cookie is hardened.
+        // The session cookie is hardened.
         let cookie = c.cookie("__Host-ehm_session");
         assert!(cookie.is_some(), "{backend:?}: no session cookie");
         // Signing out ends the session: the old cookie no longer signs anyone in.
@@ -536,6 +538,25 @@ async fn staff_set_up_an_authenticator_app_and_a_code_cannot_be_replayed() {
     }
 }
 
+/// Every attribute a cookie of this service must carry (ASVS V3.3).
+fn assert_hardened(set_cookie: &str, name: &str) {
+    let line = set_cookie
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name} cookie in: {set_cookie}"));
+    assert!(
+        name.starts_with("__Host-"),
+        "{name} lacks the __Host- prefix"
+    );
+    for attr in ["; Secure", "; HttpOnly", "; SameSite=Lax", "; Path=/"] {
+        assert!(line.contains(attr), "{name} lacks {attr}: {line}");
+    }
+    assert!(
+        !line.contains("Domain="),
+        "a __Host- cookie must not name a domain: {line}"
+    );
+}
+
 #[tokio::test]
 async fn pages_carry_security_headers_and_the_cookie_is_hardened() {
     let env = start(Backend::Sqlite, &[]).await;
@@ -555,19 +576,13 @@ async fn pages_carry_security_headers_and_the_cookie_is_hardened() {
         Some("no-referrer")
     );
     assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    // A signed-out visitor gets only the CSRF nonce cookie (no server-side session).
     let set_cookie = page.set_cookies().join("\n");
-    for attr in [
-        "__Host-ehm_session=",
-        "Secure",
-        "HttpOnly",
-        "SameSite=Lax",
-        "Path=/",
-    ] {
-        assert!(
-            set_cookie.contains(attr),
-            "cookie lacks {attr}: {set_cookie}"
-        );
-    }
+    assert!(
+        !set_cookie.contains("__Host-ehm_session="),
+        "a page view started a session: {set_cookie}"
+    );
+    assert_hardened(&set_cookie, "__Host-ehm_anon=");
     // Password and code fields allow paste and carry the right autocomplete.
     assert_eq!(
         page.select_attr("input[name=password]", "autocomplete"),

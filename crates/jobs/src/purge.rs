@@ -11,6 +11,7 @@ pub struct PurgeReport {
     pub sessions: u64,
     pub sent_mail: u64,
     pub pending_saves: u64,
+    pub throttles: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -44,9 +45,11 @@ pub async fn purge(
     Ok(PurgeReport {
         drafts: drafts.drafts,
         attachments: drafts.attachments,
-        // Answers kept after a timeout expire with the drafts they belong to.
+        // Answers kept after a timeout are deleted with their draft (foreign key); any
+        // left older than the retention period go too.
         pending_saves: store.purge_pending_saves(now - r.drafts).await?,
         sessions: store.purge_idle_sessions(now - r.sessions).await?,
+        throttles: store.purge_throttle(now - Duration::days(1)).await?,
         sent_mail: store.purge_sent_mail(now - r.sent_mail).await?,
     })
 }

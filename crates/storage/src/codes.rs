@@ -20,6 +20,22 @@ impl CodePurpose {
     }
 }
 
+/// The result of [`Store::reserve_code_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeAttempt {
+    /// The attempt is counted (it is number `attempts`): check the typed code against
+    /// this hash.
+    Check {
+        code_id: i64,
+        code_hash: String,
+        attempts: i64,
+    },
+    /// No unused code (never sent, already used, or replaced by a newer one).
+    NoCode,
+    Expired,
+    TooManyAttempts,
+}
+
 #[derive(Debug, Clone)]
 pub struct OneTimeCode {
     pub id: i64,
@@ -86,15 +102,44 @@ impl Store {
         .transpose()
     }
 
-    /// Count a wrong attempt; returns the number of attempts now recorded.
-    pub async fn record_code_attempt(&self, code_id: i64) -> Result<i64> {
+    /// Reserve one attempt at the current code **before** checking it, in one atomic
+    /// statement: while fewer than `max_attempts` have been made, the attempt is counted
+    /// and the code's hash returned to check against. However many requests race, at most
+    /// `max_attempts` ever see the hash.
+    pub async fn reserve_code_attempt(
+        &self,
+        user_id: i64,
+        purpose: CodePurpose,
+        max_attempts: i64,
+        now: OffsetDateTime,
+    ) -> Result<CodeAttempt> {
         let row = sqlx::query(
-            "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+            "UPDATE one_time_codes SET attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM one_time_codes WHERE user_id = $1 AND purpose = $2 \
+                         AND used_at IS NULL ORDER BY id DESC LIMIT 1) \
+               AND used_at IS NULL AND attempts < $3 AND expires_at > $4 \
+             RETURNING id, code_hash, attempts",
         )
-        .bind(code_id)
-        .fetch_one(&self.pool)
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(max_attempts)
+        .bind(to_ms(now))
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(row.try_get("attempts")?)
+        if let Some(r) = row {
+            return Ok(CodeAttempt::Check {
+                code_id: r.try_get("id")?,
+                code_hash: r.try_get("code_hash")?,
+                attempts: r.try_get("attempts")?,
+            });
+        }
+        Ok(match self.current_code(user_id, purpose).await? {
+            None => CodeAttempt::NoCode,
+            Some(c) if c.attempts >= max_attempts => CodeAttempt::TooManyAttempts,
+            Some(c) if c.expires_at <= now => CodeAttempt::Expired,
+            // Used or replaced between the two statements.
+            Some(_) => CodeAttempt::NoCode,
+        })
     }
 
     /// Mark a code used. Returns false if it had already been used (a second tab, a replay).

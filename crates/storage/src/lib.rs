@@ -15,14 +15,14 @@ mod throttle;
 mod users;
 
 pub use audit::{AuditEntry, AuditRecord};
-pub use codes::{CodePurpose, OneTimeCode};
+pub use codes::{CodeAttempt, CodePurpose, OneTimeCode};
 pub use outbox::{NewMail, OutboxMessage};
 pub use referrals::{
-    AttachmentRow, DraftPurge, PendingSave, ReferralRow, STATUS_DRAFT, STATUS_SUBMITTED,
-    SaveOutcome, Submission,
+    AttachmentRow, DraftPurge, NewPendingSave, PendingSave, ReferralRow, STATUS_DRAFT,
+    STATUS_SUBMITTED, SaveOutcome, Submission,
 };
 pub use sessions::SessionRow;
-pub use throttle::ThrottleState;
+pub use throttle::Gate;
 pub use users::{NewUser, User};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -31,6 +31,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Commit `tx`: the change is durable when this returns.
+pub async fn commit(tx: Tx<'_>) -> Result<()> {
+    tx.commit().await?;
+    Ok(())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -125,6 +131,22 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         }
+    }
+
+    /// A server secret shared by every instance on this database, created on first use.
+    pub async fn secret(&self, name: &str, fresh: impl FnOnce() -> String) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT value FROM app_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "value")?)
     }
 
     pub async fn ping(&self) -> Result<()> {

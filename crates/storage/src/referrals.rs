@@ -57,13 +57,28 @@ pub struct AttachmentRow {
     pub created_at: OffsetDateTime,
 }
 
+/// Answers posted after a session timed out, kept until the person signs in again.
 #[derive(Debug, Clone)]
 pub struct PendingSave {
     pub id: i64,
     pub user_id: i64,
-    pub path: String,
-    pub body: String,
+    pub referral_id: i64,
+    pub referral_public_id: String,
+    /// The section's slug.
+    pub section: String,
+    /// The draft version the page was showing when the answers were typed.
+    pub base_version: i64,
+    /// The posted fields as a JSON array of `[name, value]` pairs, in order.
+    pub fields_json: String,
     pub created_at: OffsetDateTime,
+}
+
+pub struct NewPendingSave<'a> {
+    pub user_id: i64,
+    pub referral_id: i64,
+    pub section: &'a str,
+    pub base_version: i64,
+    pub fields_json: &'a str,
 }
 
 const COLUMNS: &str =
@@ -343,39 +358,60 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Keep answers posted after the session timed out, to replay once the person signs in
+    /// again. They belong to their draft: deleting or purging the draft deletes them.
     pub async fn add_pending_save(
         &self,
-        user_id: i64,
-        path: &str,
-        body: &str,
+        p: &NewPendingSave<'_>,
         now: OffsetDateTime,
     ) -> Result<i64> {
-        let row = sqlx::query("INSERT INTO pending_saves (user_id, path, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-            .bind(user_id)
-            .bind(path)
-            .bind(body)
-            .bind(to_ms(now))
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "INSERT INTO pending_saves (user_id, referral_id, section, base_version, fields, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(p.user_id)
+        .bind(p.referral_id)
+        .bind(p.section)
+        .bind(p.base_version)
+        .bind(p.fields_json)
+        .bind(to_ms(now))
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("id")?)
     }
 
+    /// The kept answers of `user_id`, oldest first.
     pub async fn pending_saves_of(&self, user_id: i64) -> Result<Vec<PendingSave>> {
-        let rows = sqlx::query("SELECT id, user_id, path, body, created_at FROM pending_saves WHERE user_id = $1 ORDER BY id")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT p.id, p.user_id, p.referral_id, r.public_id, p.section, p.base_version, p.fields, p.created_at \
+             FROM pending_saves p JOIN referrals r ON r.id = p.referral_id \
+             WHERE p.user_id = $1 ORDER BY p.id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(PendingSave {
                     id: r.try_get("id")?,
                     user_id: r.try_get("user_id")?,
-                    path: r.try_get("path")?,
-                    body: r.try_get("body")?,
+                    referral_id: r.try_get("referral_id")?,
+                    referral_public_id: r.try_get("public_id")?,
+                    section: r.try_get("section")?,
+                    base_version: r.try_get("base_version")?,
+                    fields_json: r.try_get("fields")?,
                     created_at: from_ms(r.try_get("created_at")?),
                 })
             })
             .collect()
+    }
+
+    pub async fn count_pending_saves(&self, user_id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM pending_saves WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     pub async fn delete_pending_save(&self, id: i64) -> Result<()> {
@@ -384,6 +420,17 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// How many drafts `owner_id` has open (for the per-referrer cap).
+    pub async fn count_drafts_of(&self, owner_id: i64) -> Result<i64> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM referrals WHERE owner_id = $1 AND status = $2")
+                .bind(owner_id)
+                .bind(STATUS_DRAFT)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row.try_get("n")?)
     }
 
     pub async fn purge_pending_saves(&self, cutoff: OffsetDateTime) -> Result<u64> {

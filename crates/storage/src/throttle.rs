@@ -2,65 +2,91 @@ use crate::{Result, Store, from_ms, to_ms};
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
-/// Failed-attempt counting keyed by an opaque string (a hash of the email address, for
-/// instance), so that unknown and known accounts are throttled alike.
+/// Attempt counting keyed by an opaque string (a hash of an email address with a client
+/// address, for instance), so that unknown and known accounts are throttled alike.
+///
+/// A key allows `max` attempts in a fixed window that starts at its first attempt. The
+/// attempt is counted **before** the work it guards is done (a password or code check),
+/// in one atomic statement, so concurrent requests can never get more than `max` turns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ThrottleState {
-    Open,
-    LockedUntil(OffsetDateTime),
+pub enum Gate {
+    /// Go ahead; this was attempt number `count` of the window.
+    Allowed { count: i64 },
+    /// Too many attempts; the window ends at `until`.
+    Refused { until: OffsetDateTime },
+}
+
+impl Gate {
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Gate::Allowed { .. })
+    }
 }
 
 impl Store {
-    pub async fn throttle_state(&self, key: &str, now: OffsetDateTime) -> Result<ThrottleState> {
-        let row = sqlx::query("SELECT locked_until FROM throttle WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        let locked: Option<i64> = match row {
-            Some(r) => r.try_get("locked_until")?,
-            None => None,
-        };
-        Ok(match locked {
-            Some(until) if until > to_ms(now) => ThrottleState::LockedUntil(from_ms(until)),
-            _ => ThrottleState::Open,
-        })
-    }
-
-    /// Count a failure. After `max` failures within `window` the key is locked for `lock`.
-    pub async fn throttle_failure(
+    /// Count one attempt against `key` and say whether it may go ahead.
+    pub async fn throttle_reserve(
         &self,
         key: &str,
         now: OffsetDateTime,
         max: i64,
         window: Duration,
-        lock: Duration,
-    ) -> Result<ThrottleState> {
-        let now_ms = to_ms(now);
-        let window_start_cutoff = to_ms(now - window);
+    ) -> Result<Gate> {
         let row = sqlx::query(
             "INSERT INTO throttle (key, failures, window_start, locked_until) VALUES ($1, 1, $2, NULL) \
              ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN throttle.window_start < $3 THEN 1 ELSE throttle.failures + 1 END, \
-               window_start = CASE WHEN throttle.window_start < $3 THEN $2 ELSE throttle.window_start END \
-             RETURNING failures",
+               failures = CASE WHEN throttle.window_start <= $3 THEN 1 ELSE throttle.failures + 1 END, \
+               window_start = CASE WHEN throttle.window_start <= $3 THEN $2 ELSE throttle.window_start END \
+             RETURNING failures, window_start",
         )
         .bind(key)
-        .bind(now_ms)
-        .bind(window_start_cutoff)
+        .bind(to_ms(now))
+        .bind(to_ms(now - window))
         .fetch_one(&self.pool)
         .await?;
-        let failures: i64 = row.try_get("failures")?;
-        if failures >= max {
-            let until = now + lock;
-            sqlx::query("UPDATE throttle SET locked_until = $1, failures = 0, window_start = $2 WHERE key = $3")
-                .bind(to_ms(until))
-                .bind(now_ms)
-                .bind(key)
-                .execute(&self.pool)
-                .await?;
-            return Ok(ThrottleState::LockedUntil(until));
-        }
-        Ok(ThrottleState::Open)
+        let count: i64 = row.try_get("failures")?;
+        let start = from_ms(row.try_get("window_start")?);
+        Ok(if count <= max {
+            Gate::Allowed { count }
+        } else {
+            Gate::Refused {
+                until: start + window,
+            }
+        })
+    }
+
+    /// Whether an attempt would be allowed now, without counting one.
+    pub async fn throttle_peek(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        max: i64,
+        window: Duration,
+    ) -> Result<Gate> {
+        let row = sqlx::query("SELECT failures, window_start FROM throttle WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Gate::Allowed { count: 0 });
+        };
+        let count: i64 = row.try_get("failures")?;
+        let start = from_ms(row.try_get("window_start")?);
+        Ok(if start + window <= now || count < max {
+            Gate::Allowed { count }
+        } else {
+            Gate::Refused {
+                until: start + window,
+            }
+        })
+    }
+
+    /// Give back one attempt (the guarded work succeeded and should not count).
+    pub async fn throttle_refund(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
@@ -69,5 +95,14 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Remove counters whose window ended before `cutoff`.
+    pub async fn purge_throttle(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM throttle WHERE window_start < $1")
+            .bind(to_ms(cutoff))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }

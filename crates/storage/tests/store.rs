@@ -2,7 +2,10 @@
 //! script started one (EHM_TEST_POSTGRES_URL). Both backends pass the same tests.
 
 use ehm_domain::account::{Email, Role};
-use ehm_storage::{AuditEntry, CodePurpose, NewMail, NewUser, StorageError, Store, ThrottleState};
+use ehm_storage::{
+    AuditEntry, CodeAttempt, CodePurpose, Gate, NewMail, NewUser, StorageError, Store, from_ms,
+    to_ms,
+};
 use ehm_testkit::{TestDb, backends};
 use time::{Duration, OffsetDateTime};
 
@@ -121,7 +124,14 @@ async fn a_code_is_consumed_once_and_a_new_code_retires_the_old() {
             "a code was consumed twice"
         );
         tx.commit().await.unwrap();
-        assert_eq!(store.record_code_attempt(second).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .reserve_code_attempt(id, CodePurpose::SignIn, 5, now)
+                .await
+                .unwrap(),
+            CodeAttempt::NoCode,
+            "a used code cannot be tried"
+        );
     }
 }
 
@@ -273,40 +283,119 @@ async fn the_audit_log_is_append_only() {
 }
 
 #[tokio::test]
-async fn throttling_locks_after_the_limit_and_resets() {
+async fn throttling_allows_the_limit_in_a_window_and_resets() {
     for (_db, store) in stores().await {
         let now = OffsetDateTime::now_utc();
         let w = Duration::minutes(15);
-        for _ in 0..4 {
+        for i in 1..=5 {
             assert_eq!(
-                store.throttle_failure("k", now, 5, w, w).await.unwrap(),
-                ThrottleState::Open
+                store.throttle_reserve("k", now, 5, w).await.unwrap(),
+                Gate::Allowed { count: i }
             );
         }
-        assert!(matches!(
-            store.throttle_failure("k", now, 5, w, w).await.unwrap(),
-            ThrottleState::LockedUntil(_)
-        ));
-        assert!(matches!(
-            store.throttle_state("k", now).await.unwrap(),
-            ThrottleState::LockedUntil(_)
-        ));
-        assert_eq!(
-            store
-                .throttle_state("k", now + Duration::minutes(16))
+        assert!(
+            !store
+                .throttle_peek("k", now, 5, w)
                 .await
-                .unwrap(),
-            ThrottleState::Open
+                .unwrap()
+                .is_allowed()
         );
         assert_eq!(
-            store.throttle_state("other", now).await.unwrap(),
-            ThrottleState::Open
+            store.throttle_reserve("k", now, 5, w).await.unwrap(),
+            Gate::Refused {
+                until: from_ms(to_ms(now + w))
+            },
+            "the sixth attempt in the window is refused"
+        );
+        // A refused attempt does not restart the counter (the old lock did).
+        assert!(
+            !store
+                .throttle_reserve("k", now + Duration::minutes(1), 5, w)
+                .await
+                .unwrap()
+                .is_allowed()
+        );
+        // The window ends: attempts are allowed again.
+        assert_eq!(
+            store
+                .throttle_reserve("k", now + Duration::minutes(16), 5, w)
+                .await
+                .unwrap(),
+            Gate::Allowed { count: 1 }
+        );
+        assert!(
+            store
+                .throttle_peek("other", now, 5, w)
+                .await
+                .unwrap()
+                .is_allowed()
+        );
+        store.throttle_refund("k").await.unwrap();
+        assert_eq!(
+            store
+                .throttle_reserve("k", now + Duration::minutes(16), 5, w)
+                .await
+                .unwrap(),
+            Gate::Allowed { count: 1 }
         );
         store.throttle_reset("k").await.unwrap();
         assert_eq!(
-            store.throttle_state("k", now).await.unwrap(),
-            ThrottleState::Open
+            store.throttle_reserve("k", now, 5, w).await.unwrap(),
+            Gate::Allowed { count: 1 }
         );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reservations_never_exceed_the_limit() {
+    for (db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let id = user(&store, "racer@example.org").await;
+        let mut tx = store.begin().await.unwrap();
+        store
+            .issue_code(
+                &mut tx,
+                id,
+                CodePurpose::ResetPassword,
+                "hash",
+                now,
+                now + Duration::minutes(10),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut code_tasks = Vec::new();
+        let mut throttle_tasks = Vec::new();
+        for _ in 0..60 {
+            let s = store.clone();
+            code_tasks.push(tokio::spawn(async move {
+                s.reserve_code_attempt(id, CodePurpose::ResetPassword, 5, now)
+                    .await
+                    .unwrap()
+            }));
+            let s = store.clone();
+            throttle_tasks.push(tokio::spawn(async move {
+                s.throttle_reserve("race", now, 5, Duration::minutes(15))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut checks = 0;
+        for t in code_tasks {
+            match t.await.unwrap() {
+                CodeAttempt::Check { .. } => checks += 1,
+                CodeAttempt::TooManyAttempts => {}
+                other => panic!("{:?}: unexpected {other:?}", db.backend),
+            }
+        }
+        assert_eq!(checks, 5, "{:?}: code checks allowed", db.backend);
+        let mut allowed = 0;
+        for t in throttle_tasks {
+            if t.await.unwrap().is_allowed() {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 5, "{:?}: throttled attempts allowed", db.backend);
     }
 }
 

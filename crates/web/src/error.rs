@@ -1,8 +1,9 @@
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// Errors a handler can end with. Each becomes a proper page: never a panic, and a 500
-/// page that reveals nothing (the cause is logged without personal data).
+/// page that reveals nothing. The cause chain is kept and logged once, here at the
+/// boundary, without personal data (errors carry identifiers, never form values).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("page not found")]
@@ -13,16 +14,47 @@ pub enum AppError {
     SignInRequired,
     #[error("bad request: {0}")]
     BadRequest(&'static str),
-    #[error("storage: {0}")]
+    /// Too much work at once: try again shortly (503 with Retry-After).
+    #[error("busy")]
+    Busy,
+    #[error("storage")]
     Storage(#[from] ehm_storage::StorageError),
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("internal")]
+    Internal(#[source] anyhow::Error),
 }
 
 impl From<anyhow::Error> for AppError {
     fn from(e: anyhow::Error) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::Internal(e)
     }
+}
+
+impl From<ehm_app::Error> for AppError {
+    fn from(e: ehm_app::Error) -> Self {
+        match e {
+            ehm_app::Error::Busy => AppError::Busy,
+            ehm_app::Error::Storage(s) => AppError::Storage(s),
+            ehm_app::Error::Internal(i) => AppError::Internal(i),
+        }
+    }
+}
+
+impl From<ehm_app::crypto::CryptoError> for AppError {
+    fn from(e: ehm_app::crypto::CryptoError) -> Self {
+        ehm_app::Error::from(e).into()
+    }
+}
+
+/// The error and its causes on one line: "storage: database error: pool timed out".
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 impl IntoResponse for AppError {
@@ -47,8 +79,19 @@ impl IntoResponse for AppError {
                 "You cannot view this page",
                 "Your account does not have access to this page.",
             ),
+            AppError::Busy => {
+                tracing::warn!("request refused: the service is busy");
+                let mut res = crate::render::plain_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sorry, the service is busy",
+                    "Too many people are signing in or registering at this moment. Wait a minute and try again. Nothing you had saved has been lost. If a child is in immediate danger call 999.",
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+                return res;
+            }
             AppError::Storage(_) | AppError::Internal(_) => {
-                tracing::error!(error = %self, "request failed");
+                tracing::error!(error = %chain(&self), "request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Sorry, there is a problem with the service",
@@ -61,3 +104,14 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cause_chain_is_kept() {
+        let e = AppError::Internal(anyhow::anyhow!("disk full").context("saving a draft"));
+        assert_eq!(chain(&e), "internal: saving a draft: disk full");
+    }
+}

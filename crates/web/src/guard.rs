@@ -25,6 +25,7 @@ pub async fn authorize(
     session: &Session,
     permission: Permission,
     object: (&str, &str),
+    ip: &str,
 ) -> AppResult<Actor> {
     let actor = actor(session)?;
     if allowed(actor, permission) {
@@ -37,7 +38,7 @@ pub async fn authorize(
         object_type: object.0,
         object_id: object.1,
         outcome: "refused",
-        ip: "",
+        ip,
     };
     state
         .store

@@ -2,8 +2,10 @@
 //! GOV.UK Design System pages, sessions, CSRF protection and security headers.
 
 mod auth;
+mod client;
 mod csrf;
 mod error;
+mod extract;
 mod guard;
 mod headers;
 mod pdf;
@@ -15,7 +17,7 @@ mod state;
 
 pub use auth::{hash_password, random_bytes};
 pub use pdf::document as referral_pdf_document;
-pub use settings::Settings;
+pub use settings::{IpNet, Settings};
 pub use state::AppState;
 
 use axum::Router;

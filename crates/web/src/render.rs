@@ -138,6 +138,7 @@ pub fn page_with_status(
         user => user.map(|u| context! { display_name => &u.display_name, email => &u.email, role => u.role.as_str(), role_label => u.role.label() }),
         nav => nav,
         session_timeout_seconds => user.map(|_| s.session_idle.whole_seconds()),
+        session_expires_at => session.expires_at.map(|t| t.unix_timestamp()),
         session_warning_seconds => s.session_warning.whole_seconds(),
         errors => errors.map(),
         errors_list => &errors.0,
@@ -152,7 +153,7 @@ pub fn page_with_status(
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template, error = %format!("{e:#}"), "template failed");
-            crate::error::AppError::Internal("template".into()).into_response()
+            crate::error::AppError::Internal(anyhow::anyhow!("template {template}")).into_response()
         }
     }
 }

@@ -1,26 +1,37 @@
 //! Server-side sessions stored in the database, so several app instances share them.
 //!
-//! The cookie carries 256 random bits; only their SHA-256 is stored. Every request loads
-//! the session, enforces the idle timeout and records activity. Signing in
-//! rotates the session (a new token), signing out and password changes delete it.
-//! (tower-sessions cannot end all of one user's sessions on a password change; this
-//! module is the small piece of code that can.)
+//! - A **signed-out visitor has no session row**. Viewing pages writes nothing: their
+//!   forms are protected by a signed double-submit token (OWASP): a random nonce in the
+//!   `__Host-ehm_anon` cookie and, in the form, an HMAC of it under a server secret that
+//!   every instance shares (see [`crate::csrf`]).
+//! - A row is created when a journey starts with a POST (registering, a correct password,
+//!   asking for a reset code) and replaced by a fresh one at sign-in (session fixation
+//!   defence, ASVS V7.2.4). The cookie carries 256 random bits; only their SHA-256 is stored.
+//! - A session ends after `session_idle` without activity and in any case
+//!   `session_max` after it began. Activity is written lazily (at most every minute, or a
+//!   tenth of the idle timeout), so a page view rarely costs a write.
+//!
+//! (tower-sessions cannot end all of one user's sessions on a password change, nor carry
+//! the journey stages; this module is the small piece of code that can.)
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use ehm_app::accounts::{Decoy, Pending};
+use ehm_app::crypto::{random_token, sha256_hex};
 use ehm_storage::{SessionRow, Store, User};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
-use crate::auth::{random_token, sha256_hex};
 use crate::error::AppError;
 use crate::state::AppState;
 
 pub const COOKIE: &str = "__Host-ehm_session";
+/// The signed-out visitor's CSRF nonce (no server-side state).
+pub const ANON_COOKIE: &str = "__Host-ehm_anon";
 
 /// Where in the sign-in journey a session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,20 +83,61 @@ pub struct SessionData {
     /// Authenticator secret being set up, until the first code proves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_secret: Option<String>,
-    /// Whether the emailed sign-in code step has been passed (staff then do TOTP).
-    #[serde(default)]
-    pub login_code_passed: bool,
+    /// Stands in for a code when the address has no account (see `ehm_app::accounts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoy: Option<Decoy>,
 }
 
+impl SessionData {
+    pub fn with_flash(flash: impl Into<String>) -> Self {
+        Self {
+            flash: Some(flash.into()),
+            ..Default::default()
+        }
+    }
+
+    /// The data that goes with waiting for `pending`'s code.
+    pub fn pending(pending: &Pending, flash: Option<String>) -> (Option<i64>, Self) {
+        match pending {
+            Pending::Account(id) => (
+                Some(*id),
+                Self {
+                    flash,
+                    ..Default::default()
+                },
+            ),
+            Pending::Decoy(d) => (
+                None,
+                Self {
+                    flash,
+                    decoy: Some(d.clone()),
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// The signed-in session that has just timed out: its user and CSRF token, so answers it
+/// posted can be kept until the user signs in again.
 #[derive(Clone, Debug)]
 pub struct Expired {
     pub user_id: i64,
     pub csrf_token: String,
 }
 
+/// Cookies to set on the response.
+#[derive(Default)]
+struct CookieChanges {
+    session: Option<String>,
+    clear_session: bool,
+    anon: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Session {
-    id_hash: String,
+    /// The row's key; None for a signed-out visitor without a journey in progress.
+    id_hash: Option<String>,
     csrf_token: String,
     pub stage: Stage,
     /// The signed-in user (stage SignedIn only).
@@ -93,12 +145,12 @@ pub struct Session {
     /// The account a pending stage is about.
     pub pending_user_id: Option<i64>,
     pub data: SessionData,
-    /// The previous session ended because of inactivity.
+    /// The previous session ended because of inactivity (or reached its maximum age).
     pub timed_out: bool,
-    /// The signed-in session that just timed out (its user and CSRF token), so answers it
-    /// posted can be kept until the user signs in again.
     pub expired: Option<Expired>,
-    cookie: Arc<Mutex<Option<String>>>,
+    /// When the signed-in session ends if nothing happens (for the page's timeout clock).
+    pub expires_at: Option<OffsetDateTime>,
+    cookies: Arc<Mutex<CookieChanges>>,
 }
 
 impl Session {
@@ -110,7 +162,20 @@ impl Session {
         &self.csrf_token
     }
 
-    /// Move to another stage of the journey (same session token).
+    /// The code-entry journey this session is waiting on, if it is at `stage`.
+    pub fn pending(&self, stage: Stage) -> Option<Pending> {
+        if self.stage != stage {
+            return None;
+        }
+        match (self.pending_user_id, &self.data.decoy) {
+            (Some(id), _) => Some(Pending::Account(id)),
+            (None, Some(d)) => Some(Pending::Decoy(d.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Move to another stage of the journey. A signed-out visitor without a row gets one
+    /// now (this is only ever called while handling a POST).
     pub async fn set_stage(
         &self,
         store: &Store,
@@ -118,11 +183,56 @@ impl Session {
         user_id: Option<i64>,
         data: &SessionData,
     ) -> Result<(), AppError> {
-        let json = serde_json::to_string(data).map_err(|e| AppError::Internal(e.to_string()))?;
-        store
-            .update_session(&self.id_hash, user_id, stage.as_str(), &json)
-            .await?;
+        let json = serde_json::to_string(data).map_err(|e| AppError::Internal(e.into()))?;
+        match &self.id_hash {
+            Some(h) => {
+                store
+                    .update_session(h, user_id, stage.as_str(), &json)
+                    .await?
+            }
+            None => {
+                // The visitor's forms stay valid: the row keeps the token they already have.
+                let token = create(
+                    store,
+                    OffsetDateTime::now_utc(),
+                    stage,
+                    user_id,
+                    data,
+                    Some(&self.csrf_token),
+                )
+                .await?;
+                self.cookies.lock().expect("cookie slot").session = Some(token);
+            }
+        }
         Ok(())
+    }
+
+    /// Record activity now (the keep-alive), whatever the lazy-write interval.
+    pub async fn touch(&self, store: &Store) -> Result<(), AppError> {
+        if let Some(h) = &self.id_hash {
+            store.touch_session(h, OffsetDateTime::now_utc()).await?;
+        }
+        Ok(())
+    }
+
+    /// Show a one-shot message, then forget it.
+    pub async fn take_flash(&self, store: &Store) -> Result<Option<String>, AppError> {
+        if self.data.flash.is_none() || self.id_hash.is_none() {
+            return Ok(None);
+        }
+        let mut data = self.data.clone();
+        let flash = data.flash.take();
+        let user = self.user().map(|u| u.id).or(self.pending_user_id);
+        self.set_stage(store, self.stage, user, &data).await?;
+        Ok(flash)
+    }
+
+    /// Set a one-shot message for the next page (keeps the stage).
+    pub async fn flash(&self, store: &Store, message: impl Into<String>) -> Result<(), AppError> {
+        let mut data = self.data.clone();
+        data.flash = Some(message.into());
+        let user = self.user().map(|u| u.id).or(self.pending_user_id);
+        self.set_stage(store, self.stage, user, &data).await
     }
 
     /// Complete sign-in: the old session is deleted and a new token issued (session
@@ -131,31 +241,47 @@ impl Session {
         &self,
         store: &Store,
         user_id: i64,
-        now: OffsetDateTime,
+        data: &SessionData,
     ) -> Result<(), AppError> {
-        store.delete_session(&self.id_hash).await?;
+        if let Some(h) = &self.id_hash {
+            store.delete_session(h).await?;
+        }
         let token = create(
             store,
-            now,
+            OffsetDateTime::now_utc(),
             Stage::SignedIn,
             Some(user_id),
-            &SessionData::default(),
+            data,
+            None,
         )
         .await?;
-        *self.cookie.lock().expect("cookie slot") = Some(token);
+        self.cookies.lock().expect("cookie slot").session = Some(token);
         Ok(())
     }
 
-    /// End the session and start a fresh anonymous one (with a new CSRF token).
-    pub async fn sign_out(
-        &self,
-        store: &Store,
-        now: OffsetDateTime,
-        data: &SessionData,
-    ) -> Result<(), AppError> {
-        store.delete_session(&self.id_hash).await?;
-        let token = create(store, now, Stage::Anonymous, None, data).await?;
-        *self.cookie.lock().expect("cookie slot") = Some(token);
+    /// End the session. A one-shot message for the next page keeps a small anonymous row;
+    /// otherwise nothing is left on the server.
+    pub async fn sign_out(&self, store: &Store, data: &SessionData) -> Result<(), AppError> {
+        if let Some(h) = &self.id_hash {
+            store.delete_session(h).await?;
+        }
+        let token = match data.flash {
+            Some(_) => Some(
+                create(
+                    store,
+                    OffsetDateTime::now_utc(),
+                    Stage::Anonymous,
+                    None,
+                    data,
+                    None,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let mut c = self.cookies.lock().expect("cookie slot");
+        c.clear_session = token.is_none();
+        c.session = token;
         Ok(())
     }
 }
@@ -166,14 +292,15 @@ async fn create(
     stage: Stage,
     user_id: Option<i64>,
     data: &SessionData,
+    csrf_token: Option<&str>,
 ) -> Result<String, AppError> {
     let token = random_token();
     let row = SessionRow {
         id_hash: sha256_hex(&token),
         user_id,
         stage: stage.as_str().to_string(),
-        csrf_token: random_token(),
-        data: serde_json::to_string(data).map_err(|e| AppError::Internal(e.to_string()))?,
+        csrf_token: csrf_token.map(str::to_string).unwrap_or_else(random_token),
+        data: serde_json::to_string(data).map_err(|e| AppError::Internal(e.into()))?,
         created_at: now,
         last_seen_at: now,
     };
@@ -181,19 +308,24 @@ async fn create(
     Ok(token)
 }
 
-fn cookie_token(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
+pub(crate) fn cookie_value(req: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    req.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|kv| {
             let (k, v) = kv.trim().split_once('=')?;
-            (k == COOKIE && !v.is_empty()).then(|| v.to_string())
+            (k == name && !v.is_empty() && v.len() <= 100).then(|| v.to_string())
         })
 }
 
-/// Middleware: load (or start) the session, enforce the idle timeout, record activity.
+/// How stale `last_seen_at` may get before it is written again.
+fn touch_interval(idle: Duration) -> Duration {
+    (idle / 10_i32).min(Duration::minutes(1))
+}
+
+/// Middleware: load the session if there is one, enforce the idle timeout and the
+/// maximum age, record activity (lazily).
 pub async fn load(
     State(state): State<AppState>,
     mut req: Request,
@@ -201,77 +333,128 @@ pub async fn load(
 ) -> Result<Response, AppError> {
     let now = OffsetDateTime::now_utc();
     let store = &state.store;
+    let settings = &state.settings;
     let mut timed_out = false;
     let mut expired = None;
     let mut existing = None;
-    if let Some(token) = cookie_token(&req) {
+    let mut clear_session = false;
+    if let Some(token) = cookie_value(req.headers(), COOKIE) {
         let hash = sha256_hex(&token);
-        if let Some(row) = store.session(&hash).await? {
-            if now - row.last_seen_at > state.settings.session_idle {
-                store.delete_session(&hash).await?;
-                timed_out = Stage::parse(&row.stage) != Stage::Anonymous;
-                if Stage::parse(&row.stage) == Stage::SignedIn
-                    && let Some(user_id) = row.user_id
-                {
-                    expired = Some(Expired {
-                        user_id,
-                        csrf_token: row.csrf_token.clone(),
-                    });
+        match store.session(&hash).await? {
+            Some(row) => {
+                let idle = now - row.last_seen_at > settings.session_idle;
+                let too_old = now - row.created_at > settings.session_max;
+                if idle || too_old {
+                    store.delete_session(&hash).await?;
+                    clear_session = true;
+                    let stage = Stage::parse(&row.stage);
+                    timed_out = stage != Stage::Anonymous;
+                    if stage == Stage::SignedIn
+                        && let Some(user_id) = row.user_id
+                    {
+                        expired = Some(Expired {
+                            user_id,
+                            csrf_token: row.csrf_token.clone(),
+                        });
+                    }
+                } else {
+                    existing = Some(row);
                 }
-            } else {
-                existing = Some(row);
+            }
+            None => clear_session = true,
+        }
+    }
+    let mut cookies = CookieChanges {
+        clear_session,
+        ..Default::default()
+    };
+    let session = match existing {
+        Some(row) => {
+            if now - row.last_seen_at >= touch_interval(settings.session_idle) {
+                store.touch_session(&row.id_hash, now).await?;
+            }
+            let mut stage = Stage::parse(&row.stage);
+            let mut user = None;
+            if stage == Stage::SignedIn {
+                match row.user_id {
+                    Some(id) => match store.user_by_id(id).await? {
+                        Some(u) if !u.disabled => user = Some(Arc::new(u)),
+                        _ => stage = Stage::Anonymous,
+                    },
+                    None => stage = Stage::Anonymous,
+                }
+            }
+            let expires_at = user
+                .as_ref()
+                .map(|_| (now + settings.session_idle).min(row.created_at + settings.session_max));
+            cookies.clear_session = false;
+            Session {
+                id_hash: Some(row.id_hash),
+                csrf_token: row.csrf_token,
+                stage,
+                user,
+                pending_user_id: if stage == Stage::SignedIn {
+                    None
+                } else {
+                    row.user_id
+                },
+                data: serde_json::from_str(&row.data).unwrap_or_default(),
+                timed_out,
+                expired,
+                expires_at,
+                cookies: Arc::default(),
             }
         }
-    }
-    let cookie = Arc::new(Mutex::new(None));
-    let row = match existing {
-        Some(row) => {
-            store.touch_session(&row.id_hash, now).await?;
-            row
-        }
         None => {
-            let token = create(store, now, Stage::Anonymous, None, &SessionData::default()).await?;
-            let row = store
-                .session(&sha256_hex(&token))
-                .await?
-                .ok_or_else(|| AppError::Internal("session vanished".into()))?;
-            *cookie.lock().expect("cookie slot") = Some(token);
-            row
+            let nonce = match cookie_value(req.headers(), ANON_COOKIE).filter(|n| n.len() >= 20) {
+                Some(n) => n,
+                None => {
+                    let n = random_token();
+                    cookies.anon = Some(n.clone());
+                    n
+                }
+            };
+            Session {
+                id_hash: None,
+                csrf_token: crate::csrf::anonymous_token(&state, &nonce).await?,
+                stage: Stage::Anonymous,
+                user: None,
+                pending_user_id: None,
+                data: SessionData::default(),
+                timed_out,
+                expired,
+                expires_at: None,
+                cookies: Arc::default(),
+            }
         }
     };
-    let mut stage = Stage::parse(&row.stage);
-    let mut user = None;
-    if stage == Stage::SignedIn {
-        match row.user_id {
-            Some(id) => match store.user_by_id(id).await? {
-                Some(u) if !u.disabled => user = Some(Arc::new(u)),
-                _ => stage = Stage::Anonymous,
-            },
-            None => stage = Stage::Anonymous,
-        }
+    let slot = session.cookies.clone();
+    {
+        let mut s = slot.lock().expect("cookie slot");
+        s.anon = cookies.anon.take();
+        s.clear_session = cookies.clear_session;
     }
-    let session = Session {
-        id_hash: row.id_hash,
-        csrf_token: row.csrf_token,
-        stage,
-        user,
-        pending_user_id: if stage == Stage::SignedIn {
-            None
-        } else {
-            row.user_id
-        },
-        data: serde_json::from_str(&row.data).unwrap_or_default(),
-        timed_out,
-        expired,
-        cookie: cookie.clone(),
-    };
     req.extensions_mut().insert(session);
     let mut res = next.run(req).await;
-    if let Some(token) = cookie.lock().expect("cookie slot").take() {
-        let value = format!("{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax");
+    let c = std::mem::take(&mut *slot.lock().expect("cookie slot"));
+    let mut set = |value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             res.headers_mut().append(header::SET_COOKIE, v);
         }
+    };
+    if let Some(token) = c.session {
+        set(format!(
+            "{COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Lax"
+        ));
+    } else if c.clear_session {
+        set(format!(
+            "{COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"
+        ));
+    }
+    if let Some(nonce) = c.anon {
+        set(format!(
+            "{ANON_COOKIE}={nonce}; Path=/; Secure; HttpOnly; SameSite=Lax"
+        ));
     }
     Ok(res)
 }
@@ -284,6 +467,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .extensions
             .get::<Session>()
             .cloned()
-            .ok_or_else(|| AppError::Internal("no session layer".into()))
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no session layer")))
     }
 }

@@ -508,7 +508,11 @@ fn what_a_section_page_posts_back_gives_the_same_draft() {
         let html = section_page(*s, &full, &[]);
         let mut fields = posted_fields(&html, &format!("/referrals/r7Kq2/{}", s.slug()));
         fields.push(("action".into(), "continue".into()));
-        apply_form(*s, &mut d, &fields);
+        apply_form(
+            *s,
+            &mut d,
+            &ehm_domain::form_fields::FormFields::from_pairs(fields.clone()).unwrap(),
+        );
     }
     d.attachments = full.attachments.clone();
     d.saved_sections = full.saved_sections.clone();
@@ -872,7 +876,11 @@ fn check_answers_shows_every_answer_with_change_links_and_a_submit_button() {
             .chain(s.groups.iter().flat_map(|g| g.rows.iter()));
         for row in rows {
             assert!(html.contains(&escaped(&row.value)), "{}", row.label);
-            let href = format!("/referrals/r7Kq2/{}#{}", s.section.slug(), row.field);
+            let href = format!(
+                "/referrals/r7Kq2/{}?return_to=check#{}",
+                s.section.slug(),
+                row.field
+            );
             assert!(html.contains(&format!("href=\"{href}\"")), "{href}");
         }
         for g in &s.groups {
@@ -910,7 +918,7 @@ fn the_confirmation_page_shows_the_reference_and_what_happens_next() {
         base("Referral submitted", &[]),
         json!({
             "reference": "MASH-7KQ2-XR",
-            "email": "sam.teacher@example.org",
+            "recipients": ["sam.teacher@example.org"],
             "view_href": "/referrals/r7Kq2/view",
             "pdf_href": "/referrals/r7Kq2/pdf",
         }),

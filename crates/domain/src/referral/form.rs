@@ -29,6 +29,8 @@
 
 use serde::Serialize;
 
+use crate::form_fields::FormFields;
+
 use super::choice::{AgencyType, Relationship, YesNo, YesNoDontKnow};
 use super::draft::{ChildDraft, HouseholdMemberDraft, ProfessionalDraft, ReferralDraft};
 use super::ethnicity::Ethnicity;
@@ -93,11 +95,7 @@ pub fn ensure_a_child(draft: &mut ReferralDraft) {
 
 /// Copies `section`'s submitted `fields` into `draft` (see the module docs) and
 /// returns what the person asked for.
-pub fn apply_form(
-    section: Section,
-    draft: &mut ReferralDraft,
-    fields: &[(String, String)],
-) -> FormAction {
+pub fn apply_form(section: Section, draft: &mut ReferralDraft, fields: &FormFields) -> FormAction {
     let form = Form(fields);
     match section {
         Section::BeforeYouStart => {
@@ -310,14 +308,11 @@ fn apply_professional(form: &Form<'_>, p: &str, pro: &mut ProfessionalDraft) {
 }
 
 /// The posted fields, looked up by name (the first value wins).
-struct Form<'a>(&'a [(String, String)]);
+struct Form<'a>(&'a FormFields);
 
 impl Form<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.0.get(name)
     }
 
     /// A single-line input: kept as typed, bounded.
@@ -342,7 +337,7 @@ impl Form<'_> {
 
     /// A tick box: present (any value) is ticked.
     fn tick(&self, name: &str, target: &mut bool) {
-        *target = self.0.iter().any(|(n, _)| n == name);
+        *target = self.0.contains(name);
     }
 
     /// How many `{kind}-{i}-…` items were on the page: the hidden
@@ -356,8 +351,8 @@ impl Form<'_> {
         }
         let prefix = format!("{kind}-");
         self.0
-            .iter()
-            .filter_map(|(name, _)| {
+            .names()
+            .filter_map(|name| {
                 let rest = name.strip_prefix(&prefix)?;
                 let (index, _) = rest.split_once('-')?;
                 index.parse::<usize>().ok()
@@ -526,6 +521,11 @@ mod tests {
     use super::*;
     use crate::referral::fixtures;
     use crate::referral::summary::section_summary;
+
+    /// The tests post plain pairs, as a browser does.
+    fn apply_form(s: Section, d: &mut ReferralDraft, fields: &[(String, String)]) -> FormAction {
+        super::apply_form(s, d, &FormFields::from_pairs(fields.to_vec()).unwrap())
+    }
 
     // --- A fully filled draft, and the fields its pages would post. -------
 

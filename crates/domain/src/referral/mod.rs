@@ -27,7 +27,8 @@ pub mod referral_type;
 pub mod text;
 
 pub use attachment::{
-    AttachmentError, AttachmentKind, CheckedAttachment, MAX_ATTACHMENT_BYTES, sanitise_file_name,
+    AttachmentError, AttachmentKind, CheckedAttachment, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS,
+    sanitise_file_name,
 };
 pub use choice::{AgencyType, ChoiceError, Relationship, RelationshipGroup, YesNo, YesNoDontKnow};
 pub use consent::{Consent, ConsentAndAwareness, ConsentError};

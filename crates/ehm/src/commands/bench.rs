@@ -188,6 +188,8 @@ async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
         draft_retention: time::Duration::days(30),
         session_idle: time::Duration::minutes(60),
         session_warning: time::Duration::minutes(2),
+        session_max: time::Duration::hours(12),
+        trusted_proxies: Vec::new(),
         login_code: false,
         demo: false,
         templates_dir: config.templates_dir.clone(),

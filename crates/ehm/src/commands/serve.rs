@@ -33,6 +33,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         draft_retention: time::Duration::days(config.draft_retention_days),
         session_idle: config.session_idle,
         session_warning: time::Duration::minutes(2),
+        session_max: config.session_max,
+        trusted_proxies: config.trusted_proxies.clone(),
         login_code: config.login_code,
         demo: config.demo,
         templates_dir: config.templates_dir.clone(),

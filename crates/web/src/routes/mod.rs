@@ -1,5 +1,5 @@
-//! Routes. Handlers are thin: parse the form, call the domain and storage layers,
-//! render a page or redirect.
+//! Routes. Handlers are thin: they turn a request into a use-case call (`ehm_app`) and
+//! its outcome into a page or a redirect. One module per area.
 
 mod accounts;
 mod admin;
@@ -22,74 +22,80 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home::home))
         .route(
             "/register",
-            get(accounts::register_form).post(accounts::register),
+            get(accounts::register::register_form).post(accounts::register::register),
         )
         .route(
             "/register/confirm-email",
-            get(accounts::confirm_email_form).post(accounts::confirm_email),
+            get(accounts::register::confirm_email_form).post(accounts::register::confirm_email),
         )
-        .route("/register/new-code", post(accounts::resend_verify_code))
+        .route(
+            "/register/new-code",
+            post(accounts::register::resend_verify_code),
+        )
         .route(
             "/sign-in",
-            get(accounts::sign_in_form).post(accounts::sign_in),
+            get(accounts::sign_in::sign_in_form).post(accounts::sign_in::sign_in),
         )
         .route(
             "/sign-in/code",
-            get(accounts::login_code_form).post(accounts::login_code),
+            get(accounts::sign_in::login_code_form).post(accounts::sign_in::login_code),
         )
-        .route("/sign-in/new-code", post(accounts::resend_login_code))
+        .route(
+            "/sign-in/new-code",
+            post(accounts::sign_in::resend_login_code),
+        )
         .route(
             "/sign-in/set-up-authenticator",
-            get(accounts::totp_enrol_form).post(accounts::totp_enrol),
+            get(accounts::second_factor::totp_enrol_form).post(accounts::second_factor::totp_enrol),
         )
         .route(
             "/sign-in/authenticator",
-            get(accounts::totp_form).post(accounts::totp),
+            get(accounts::second_factor::totp_form).post(accounts::second_factor::totp),
         )
         .route("/sign-out", post(accounts::sign_out))
         .route("/signed-out", get(accounts::signed_out))
         .route(
             "/forgot-password",
-            get(accounts::forgot_form).post(accounts::forgot),
+            get(accounts::reset::forgot_form).post(accounts::reset::forgot),
         )
         .route(
             "/reset-password",
-            get(accounts::reset_form).post(accounts::reset),
+            get(accounts::reset::reset_form).post(accounts::reset::reset),
         )
         .route("/session/keep-alive", post(accounts::keep_alive))
         .route("/referrals", post(referrals::create))
         .route("/referrals/kept-answers", get(referrals::kept_answers))
         .route("/referrals/{pid}", get(referrals::show))
-        .route("/referrals/{pid}/check", get(referrals::check))
-        .route("/referrals/{pid}/submit", post(referrals::submit))
+        .route("/referrals/{pid}/check", get(referrals::submit::check))
+        .route("/referrals/{pid}/submit", post(referrals::submit::submit))
         .route(
             "/referrals/{pid}/confirmation",
-            get(referrals::confirmation),
+            get(referrals::submit::confirmation),
         )
-        .route("/referrals/{pid}/pdf", get(referrals::pdf))
+        .route("/referrals/{pid}/pdf", get(referrals::pdf::pdf))
         .route(
             "/referrals/{pid}/delete",
             get(referrals::delete_form).post(referrals::delete),
         )
         .route(
             "/referrals/{pid}/attachments",
-            get(referrals::attachments_page)
-                .post(referrals::upload)
+            get(referrals::attachments::attachments_page)
+                .post(referrals::attachments::upload)
                 .layer(axum::extract::DefaultBodyLimit::max(
                     ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024,
                 )),
         )
         .route(
             "/referrals/{pid}/attachments/{aid}",
-            get(referrals::download_attachment),
+            get(referrals::attachments::download_attachment),
         )
         .route(
             "/referrals/{pid}/attachments/{aid}/delete",
-            post(referrals::remove_attachment),
+            post(referrals::attachments::remove_attachment),
         )
         .route(
             "/referrals/{pid}/{slug}",
-            get(referrals::section_form).post(referrals::section_save),
+            get(referrals::sections::section_form).post(referrals::sections::section_save),
         )
         .route("/admin/users", get(admin::users))
         .route(
@@ -122,23 +128,4 @@ pub async fn health(State(state): State<AppState>) -> Response {
 /// going back or refreshing).
 pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
-}
-
-/// The client's address, for the audit log and throttling.
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|a| a.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(ip))
-    }
 }

@@ -1,0 +1,145 @@
+//! The referrer's journey (R-09 … R-33): start a draft, save its sections, attach files,
+//! submit, and the answers kept across a session timeout. Every function decides access
+//! with `domain::access::allowed` from the referral itself (owner and state) and audits
+//! what it read or changed.
+
+mod attachments;
+mod drafts;
+mod kept;
+mod submit;
+
+pub use attachments::{AddAttachment, Download, add_attachment, download, remove_attachment};
+pub use drafts::{CreateOutcome, SaveOutcome, create_draft, delete_draft, save_section};
+pub use kept::{Restored, keep_answers, restore_kept};
+pub use submit::{SubmitOutcome, recipients, submit};
+
+use ehm_domain::access::{Actor, Permission, ReferralFacts, allowed};
+use ehm_domain::referral::ReferralDraft;
+use ehm_storage::{AuditEntry, ReferralRow, STATUS_DRAFT};
+use time::OffsetDateTime;
+
+use crate::audit::{self, Event};
+use crate::{App, Result};
+
+/// Most drafts one referrer may have open at once.
+pub const MAX_OPEN_DRAFTS: i64 = 50;
+
+/// A referral loaded for an actor who passed the access check.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub row: ReferralRow,
+    pub draft: ReferralDraft,
+    pub actor: Actor,
+}
+
+impl Loaded {
+    pub fn is_draft(&self) -> bool {
+        self.row.status == STATUS_DRAFT
+    }
+    pub fn public_id(&self) -> &str {
+        &self.row.public_id
+    }
+}
+
+pub(crate) fn facts(row: &ReferralRow) -> ReferralFacts {
+    ReferralFacts {
+        owner_id: row.owner_id,
+        draft: row.status == STATUS_DRAFT,
+    }
+}
+
+pub(crate) fn decode(row: &ReferralRow) -> Result<ReferralDraft> {
+    serde_json::from_str(&row.data)
+        .map_err(|e| anyhow::anyhow!("referral {} does not decode: {e}", row.id).into())
+}
+
+pub(crate) fn encode(draft: &ReferralDraft) -> Result<String> {
+    serde_json::to_string(draft).map_err(|e| anyhow::anyhow!("encoding a draft: {e}").into())
+}
+
+/// How an actor may open a referral.
+#[derive(Debug, Clone)]
+pub enum Opened {
+    /// Their own draft: they may edit it.
+    Editable(Loaded),
+    /// They may read it but not change it (submitted, or read by MASH staff).
+    ReadOnly(Loaded),
+    /// No such referral, or not theirs to see (the two are not told apart).
+    NotFound,
+}
+
+/// Load a referral by its public id and decide what `actor` may do with it. A refusal is
+/// audited as a failed access check.
+pub async fn open(app: &App, actor: Actor, pid: &str, ip: &str) -> Result<Opened> {
+    let Some(row) = app.store.referral_by_public_id(pid).await? else {
+        return Ok(Opened::NotFound);
+    };
+    let referral = facts(&row);
+    let editable = allowed(actor, Permission::EditDraft { referral });
+    if !editable && !allowed(actor, Permission::ViewReferral { referral }) {
+        refused(app, actor, &row, ip).await?;
+        return Ok(Opened::NotFound);
+    }
+    let draft = decode(&row)?;
+    let l = Loaded { row, draft, actor };
+    Ok(if editable {
+        Opened::Editable(l)
+    } else {
+        Opened::ReadOnly(l)
+    })
+}
+
+/// Record a failed access check (ASVS V16: every one is logged).
+pub(crate) async fn refused(app: &App, actor: Actor, row: &ReferralRow, ip: &str) -> Result<()> {
+    tracing::warn!(user_id = actor.user_id, role = %actor.role, referral_id = row.id, "access refused");
+    let id = row.id.to_string();
+    audit::record(
+        app,
+        Event {
+            actor: Some(actor.user_id),
+            action: "access-check",
+            object_type: "referral",
+            object_id: &id,
+            outcome: "refused",
+            ip,
+        },
+    )
+    .await
+}
+
+/// Record that `l.actor` did `action` to the referral.
+pub async fn record(app: &App, l: &Loaded, action: &str, ip: &str) -> Result<()> {
+    let id = l.row.id.to_string();
+    audit::record(
+        app,
+        Event {
+            actor: Some(l.actor.user_id),
+            action,
+            object_type: "referral",
+            object_id: &id,
+            outcome: "success",
+            ip,
+        },
+    )
+    .await
+}
+
+pub(crate) fn entry<'a>(
+    actor: &Actor,
+    action: &'a str,
+    id: &'a str,
+    ip: &'a str,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        actor_user_id: Some(actor.user_id),
+        action,
+        object_type: "referral",
+        object_id: id,
+        outcome: "success",
+        ip,
+    }
+}
+
+pub(crate) fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

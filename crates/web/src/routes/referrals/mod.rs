@@ -1,0 +1,373 @@
+//! The referrer's journey (R-09 … R-33), one file per area. Access to a referral is
+//! decided once, by the [`Editable`] and [`Readable`] extractors, which ask
+//! `ehm_app::referrals::open` (and so `domain::access::allowed`) about the referral named
+//! in the path; handlers never re-check.
+
+pub mod attachments;
+pub mod pdf;
+pub mod sections;
+pub mod submit;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use ehm_app::referrals::{self as uc, CreateOutcome, Loaded, Opened, SaveOutcome};
+use ehm_domain::referral::{
+    ReferralDraft, Section, SectionStatus, parse_referral, section_status, summary,
+};
+use ehm_storage::STATUS_DRAFT;
+use minijinja::{Value, context};
+use serde::Serialize;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+use super::see_other;
+use crate::client::ClientIp;
+use crate::error::{AppError, AppResult};
+use crate::guard::actor;
+use crate::render::{Errors, page, page_with_status};
+use crate::session::Session;
+use crate::state::AppState;
+
+pub const ATTACHMENTS_SLUG: &str = "attachments";
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+pub(crate) fn long_date(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    t.format(&f).unwrap_or_default()
+}
+
+pub(crate) fn date_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[day padding:none] [month repr:long] [year] at [hour]:[minute] UTC"
+    );
+    t.format(&f).unwrap_or_default()
+}
+
+/// The referral named by the path's `{pid}`, opened for the signed-in actor.
+async fn open_from_path(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<(Opened, String, Session), Response> {
+    let session = Session::from_request_parts(parts, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let actor = actor(&session).map_err(IntoResponse::into_response)?;
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound.into_response())?;
+    let pid = params
+        .get("pid")
+        .cloned()
+        .ok_or(AppError::NotFound.into_response())?;
+    let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+        .await
+        .unwrap_or(ClientIp("unknown".into()));
+    let opened = uc::open(&state.app, actor, &pid, &ip)
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    Ok((opened, pid, session))
+}
+
+/// A draft the signed-in referrer may edit. A referral they may only read sends them to
+/// its page; anything else is "page not found".
+pub struct Editable(pub Loaded);
+
+impl FromRequestParts<AppState> for Editable {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match open_from_path(parts, state).await? {
+            (Opened::Editable(l), _, _) => Ok(Editable(l)),
+            (Opened::ReadOnly(_), pid, _) => Err(see_other(&format!("/referrals/{pid}"))),
+            (Opened::NotFound, _, _) => Err(AppError::NotFound.into_response()),
+        }
+    }
+}
+
+/// A referral the signed-in person may read (their own in any state; MASH staff once it is
+/// submitted).
+pub struct Readable(pub Loaded);
+
+impl FromRequestParts<AppState> for Readable {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match open_from_path(parts, state).await? {
+            (Opened::Editable(l) | Opened::ReadOnly(l), _, _) => Ok(Readable(l)),
+            (Opened::NotFound, _, _) => Err(AppError::NotFound.into_response()),
+        }
+    }
+}
+
+pub fn title_of(draft: &ReferralDraft) -> String {
+    let names: Vec<String> = draft
+        .children
+        .iter()
+        .map(|c| {
+            format!("{} {}", c.first_name.trim(), c.last_name.trim())
+                .trim()
+                .to_string()
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        "New referral".to_string()
+    } else {
+        format!("Referral for {}", names.join(", "))
+    }
+}
+
+pub(crate) fn referral_ctx(state: &AppState, l: &Loaded) -> Value {
+    context! {
+        pid => &l.row.public_id,
+        status => &l.row.status,
+        version => l.row.version,
+        reference => &l.row.reference,
+        title => title_of(&l.draft),
+        deletion_date => l.is_draft().then(|| long_date(l.row.saved_at + state.settings.draft_retention)),
+    }
+}
+
+pub(crate) fn closed(state: &AppState, session: &Session) -> Response {
+    let opens = state.settings.go_live.map(long_date);
+    page_with_status(
+        state,
+        session,
+        StatusCode::FORBIDDEN,
+        "pages/closed.html",
+        "The portal is not open yet",
+        &Errors::default(),
+        context! { opens, what => "refer" },
+    )
+}
+
+// --------------------------------------------------------------------- home
+
+#[derive(Serialize)]
+struct DraftItem {
+    title: String,
+    saved_text: String,
+    deletion_date: String,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct SubmittedItem {
+    title: String,
+    reference: String,
+    submitted_text: String,
+    href: String,
+}
+
+/// The referrer's home: drafts (with their deletion dates) and submitted referrals.
+pub async fn referrer_home(
+    state: &AppState,
+    session: &Session,
+    live: bool,
+    opens: Option<String>,
+) -> AppResult<Response> {
+    let actor = actor(session)?;
+    let mut drafts = Vec::new();
+    let mut submitted = Vec::new();
+    for row in state.store.referrals_of(actor.user_id).await? {
+        let draft: ReferralDraft = serde_json::from_str(&row.data).unwrap_or_default();
+        let href = format!("/referrals/{}", row.public_id);
+        if row.status == STATUS_DRAFT {
+            drafts.push(DraftItem {
+                title: title_of(&draft),
+                saved_text: date_time(row.saved_at),
+                deletion_date: long_date(row.saved_at + state.settings.draft_retention),
+                href,
+            });
+        } else {
+            submitted.push(SubmittedItem {
+                title: title_of(&draft),
+                reference: row.reference.clone().unwrap_or_default(),
+                submitted_text: row.submitted_at.map(date_time).unwrap_or_default(),
+                href,
+            });
+        }
+    }
+    let flash = session.take_flash(&state.store).await?;
+    Ok(page(
+        state,
+        session,
+        "pages/referrer_home.html",
+        "Your referrals",
+        &Errors::default(),
+        context! { live, opens, drafts, submitted, new_action => "/referrals", flash },
+    ))
+}
+
+// -------------------------------------------------------------------- start
+
+pub async fn create(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+) -> AppResult<Response> {
+    let actor = actor(&session)?;
+    match uc::create_draft(&state.app, actor, &ip).await? {
+        CreateOutcome::Created { public_id } => Ok(see_other(&format!("/referrals/{public_id}"))),
+        CreateOutcome::Closed => Ok(closed(&state, &session)),
+        CreateOutcome::NotAllowed => Err(AppError::Forbidden),
+        CreateOutcome::TooManyDrafts => {
+            session
+                .flash(
+                    &state.store,
+                    format!(
+                        "You have {} draft referrals, the most you can have at once. Submit or delete a draft before you start another.",
+                        uc::MAX_OPEN_DRAFTS
+                    ),
+                )
+                .await?;
+            Ok(see_other("/"))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- task list
+
+#[derive(Serialize)]
+struct TaskItem {
+    title: &'static str,
+    href: String,
+    status: &'static str,
+}
+
+fn status_code(s: SectionStatus) -> &'static str {
+    match s {
+        SectionStatus::NotStarted => "not-started",
+        SectionStatus::InProgress => "in-progress",
+        SectionStatus::Completed => "completed",
+        SectionStatus::HasErrors => "has-errors",
+    }
+}
+
+/// A draft's task list for its referrer; the read-only referral for everyone else allowed
+/// to read it.
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Readable(l): Readable,
+) -> AppResult<Response> {
+    uc::record(&state.app, &l, "view-referral", &ip).await?;
+    let pid = l.public_id().to_string();
+    if !l.is_draft() {
+        return Ok(page(
+            &state,
+            &session,
+            "pages/referral/view.html",
+            &title_of(&l.draft),
+            &Errors::default(),
+            context! {
+                referral => referral_ctx(&state, &l),
+                summary => summary(&l.draft),
+                submitted_at => l.row.submitted_at.map(date_time),
+                pdf_href => format!("/referrals/{pid}/pdf"),
+            },
+        ));
+    }
+    let t = now().date();
+    let sections: Vec<TaskItem> = Section::ALL
+        .iter()
+        .map(|s| TaskItem {
+            title: s.title(),
+            href: format!("/referrals/{pid}/{}", s.slug()),
+            status: status_code(section_status(*s, &l.draft, t)),
+        })
+        .collect();
+    let can_submit = parse_referral(&l.draft, t).is_ok();
+    let flash = session.take_flash(&state.store).await?;
+    Ok(page(
+        &state,
+        &session,
+        "pages/referral/task_list.html",
+        "Make a referral",
+        &Errors::default(),
+        context! {
+            referral => referral_ctx(&state, &l),
+            sections,
+            can_submit,
+            flash,
+            check_href => format!("/referrals/{pid}/check"),
+            pdf_href => format!("/referrals/{pid}/pdf"),
+            delete_href => format!("/referrals/{pid}/delete"),
+        },
+    ))
+}
+
+// ------------------------------------------------------------------- delete
+
+pub async fn delete_form(
+    State(state): State<AppState>,
+    session: Session,
+    Editable(l): Editable,
+) -> AppResult<Response> {
+    let pid = l.public_id();
+    Ok(page(
+        &state,
+        &session,
+        "pages/referral/delete.html",
+        "Are you sure you want to delete this draft?",
+        &Errors::default(),
+        context! { referral => referral_ctx(&state, &l), delete_action => format!("/referrals/{pid}/delete"), cancel_href => format!("/referrals/{pid}") },
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Editable(l): Editable,
+) -> AppResult<Response> {
+    if uc::delete_draft(&state.app, &l, &ip).await? {
+        session
+            .flash(&state.store, "Your draft has been deleted.")
+            .await?;
+    }
+    Ok(see_other("/"))
+}
+
+// ------------------------------------------- answers kept across a timeout
+
+/// After sign-in: save the answers that were posted after the session had timed out
+/// through the same path as a normal save (so a newer save elsewhere is shown as a
+/// conflict, never silently overwritten).
+pub async fn kept_answers(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+) -> AppResult<Response> {
+    let actor = actor(&session)?;
+    let restored = uc::restore_kept(&state.app, actor, &ip).await?;
+    if let Some(r) = restored
+        .iter()
+        .find(|r| matches!(r.outcome, SaveOutcome::Conflict { .. }))
+        && let SaveOutcome::Conflict {
+            current,
+            yours,
+            posted,
+        } = &r.outcome
+    {
+        return Ok(sections::conflict_page(
+            &state, &session, current, yours, posted, r.section,
+        ));
+    }
+    let Some(last) = restored.last() else {
+        return Ok(see_other("/"));
+    };
+    session
+        .flash(
+            &state.store,
+            "The answers you entered before you were signed out have been saved.",
+        )
+        .await?;
+    Ok(see_other(&format!("/referrals/{}", last.public_id)))
+}

@@ -1,0 +1,211 @@
+//! The sections of the task list: show a section, save it (every page saves), and the
+//! page shown when another tab saved first.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use ehm_app::referrals::{self as uc, Loaded, SaveOutcome};
+use ehm_domain::referral::form::{FormAction, ensure_a_child, form_options};
+use ehm_domain::referral::{ReferralDraft, Section, section_summary, validate_section};
+use minijinja::{Value, context};
+
+use super::{ATTACHMENTS_SLUG, Editable, referral_ctx};
+use crate::client::ClientIp;
+use crate::csrf::Posted;
+use crate::error::{AppError, AppResult};
+use crate::render::{Errors, page, page_with_status};
+use crate::routes::see_other;
+use crate::session::Session;
+use crate::state::AppState;
+
+fn section_of(slug: &str) -> AppResult<Section> {
+    Section::from_slug(slug).ok_or(AppError::NotFound)
+}
+
+fn errors_from(list: Vec<ehm_domain::referral::FieldError>) -> Errors {
+    let mut errors = Errors::default();
+    for e in list {
+        errors.add(&e.field, e.message);
+    }
+    errors
+}
+
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+pub(crate) fn render_section(
+    state: &AppState,
+    session: &Session,
+    l: &Loaded,
+    section: Section,
+    errors: &Errors,
+    return_to_check: bool,
+) -> Response {
+    let mut draft = l.draft.clone();
+    ensure_a_child(&mut draft);
+    // Suggest the account's name and email the first time; the referrer can change
+    // them. Only shown, not saved, so the section stays "Not yet started" until saved.
+    if section == Section::Referrer
+        && !draft.is_saved(section)
+        && let Some(user) = session.user()
+    {
+        if draft.referrer.name.trim().is_empty() {
+            draft.referrer.name = user.display_name.clone();
+        }
+        if draft.referrer.email.trim().is_empty() {
+            draft.referrer.email = user.email.clone();
+        }
+    }
+    page(
+        state,
+        session,
+        "pages/referral/section.html",
+        section.title(),
+        errors,
+        context! {
+            referral => referral_ctx(state, l),
+            section => context! { slug => section.slug(), title => section.title() },
+            d => Value::from_serialize(&draft),
+            opt => Value::from_serialize(form_options()),
+            form_action => format!("/referrals/{}/{}", l.row.public_id, section.slug()),
+            return_to => return_to_check.then_some("check"),
+        },
+    )
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct SectionQuery {
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+pub async fn section_form(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((_, slug)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<SectionQuery>,
+    Editable(l): Editable,
+) -> AppResult<Response> {
+    uc::record(&state.app, &l, "view-referral", &ip).await?;
+    if slug == ATTACHMENTS_SLUG {
+        return super::attachments::render(&state, &session, &l, &Errors::default()).await;
+    }
+    let section = section_of(&slug)?;
+    // Errors are shown once the section has been saved, not on a first visit.
+    let errors = if l.draft.is_saved(section) && !l.draft.will_come_back_later(section) {
+        errors_from(validate_section(section, &l.draft, today()))
+    } else {
+        Errors::default()
+    };
+    let back_to_check = q.return_to.as_deref() == Some("check");
+    Ok(render_section(
+        &state,
+        &session,
+        &l,
+        section,
+        &errors,
+        back_to_check,
+    ))
+}
+
+pub async fn section_save(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((_, slug)): Path<(String, String)>,
+    Editable(l): Editable,
+    posted: Posted,
+) -> AppResult<Response> {
+    let section = section_of(&slug)?;
+    let pid = l.public_id().to_string();
+    let version = posted.0.get("version").and_then(|v| v.trim().parse().ok());
+    let back_to_check = posted.0.get("return_to") == Some("check");
+    let fields = posted.0.without(&["csrf_token", "version", "return_to"]);
+    match uc::save_section(&state.app, &l, section, &fields, version, &ip).await? {
+        SaveOutcome::Saved { loaded, action } => {
+            if action.stays_on_page() {
+                let again = if back_to_check {
+                    "?return_to=check"
+                } else {
+                    ""
+                };
+                return Ok(see_other(&format!("/referrals/{pid}/{slug}{again}")));
+            }
+            if action == FormAction::Continue {
+                let errors = validate_section(section, &loaded.draft, today());
+                if !errors.is_empty() && !loaded.draft.will_come_back_later(section) {
+                    return Ok(render_section(
+                        &state,
+                        &session,
+                        &loaded,
+                        section,
+                        &errors_from(errors),
+                        back_to_check,
+                    ));
+                }
+                if back_to_check {
+                    return Ok(see_other(&format!("/referrals/{pid}/check")));
+                }
+            }
+            Ok(see_other(&format!("/referrals/{pid}")))
+        }
+        SaveOutcome::Conflict {
+            current,
+            yours,
+            posted,
+        } => Ok(conflict_page(
+            &state, &session, &current, &yours, &posted, section,
+        )),
+        SaveOutcome::NotADraft => Ok(see_other(&format!("/referrals/{pid}"))),
+        SaveOutcome::MissingVersion => Err(AppError::BadRequest("The form is missing its version")),
+    }
+}
+
+/// Both versions of a section, side by side, to choose from.
+pub(crate) fn conflict_page(
+    state: &AppState,
+    session: &Session,
+    current: &Loaded,
+    yours: &ReferralDraft,
+    posted: &[(String, String)],
+    section: Section,
+) -> Response {
+    let rows = |d: &ReferralDraft| {
+        let s = section_summary(section, d);
+        let mut out: Vec<Value> = s
+            .rows
+            .iter()
+            .map(|r| context! { key => &r.label, value => &r.value })
+            .collect();
+        for g in &s.groups {
+            out.extend(g.rows.iter().map(
+                |r| context! { key => format!("{}: {}", g.heading, r.label), value => &r.value },
+            ));
+        }
+        out
+    };
+    let posted: Vec<Value> = posted
+        .iter()
+        .map(|(k, v)| context! { name => k, value => v })
+        .collect();
+    let pid = current.public_id();
+    page_with_status(
+        state,
+        session,
+        StatusCode::CONFLICT,
+        "pages/referral/conflict.html",
+        "This section was changed somewhere else",
+        &Errors::default(),
+        context! {
+            referral => referral_ctx(state, current),
+            section => context! { slug => section.slug(), title => section.title() },
+            saved_rows => rows(&current.draft),
+            your_rows => rows(yours),
+            posted,
+            form_action => format!("/referrals/{pid}/{}", section.slug()),
+            current_version => current.row.version,
+        },
+    )
+}
