@@ -121,7 +121,7 @@ async fn send_code(state: &AppState, user: &User, purpose: CodePurpose) -> AppRe
     let message_id = auth::random_token();
     state
         .store
-        .enqueue_mail(
+        .enqueue_secret_mail(
             &mut tx,
             NewMail {
                 message_id: &message_id,
