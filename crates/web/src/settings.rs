@@ -16,9 +16,12 @@ pub struct Settings {
     pub session_warning: Duration,
     /// Ask for an emailed code after the password.
     pub login_code: bool,
+    /// Demo mode (`ehm demo`): demo accounts, the demo mailbox, the current TOTP code shown.
     pub demo: bool,
-    pub templates_dir: PathBuf,
-    pub static_dir: PathBuf,
+    /// Read templates from this folder instead of the ones built in (development).
+    pub templates_dir: Option<PathBuf>,
+    /// Serve static files from this folder instead of the ones built in (development).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Settings {
