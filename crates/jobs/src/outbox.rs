@@ -157,6 +157,40 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[tokio::test]
+    async fn mail_never_delivered_is_deleted_after_the_retention_period() {
+        let (store, dir) = temp_store("undelivered").await;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        for (id, age) in [("old", Duration::days(8)), ("recent", Duration::days(6))] {
+            store
+                .enqueue_mail(
+                    &mut tx,
+                    ehm_storage::NewMail {
+                        message_id: id,
+                        to: "robin.example@example.org",
+                        subject: "Referral submitted",
+                        body_text: "About Peregrina Ashdownfield",
+                    },
+                    now - age,
+                )
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .purge_sent_mail(now - Duration::days(7))
+                .await
+                .unwrap(),
+            1
+        );
+        let left = store.list_mail(10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].message_id, "recent");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn backoff_doubles_and_is_capped_at_an_hour() {
         assert_eq!(backoff(1), Duration::seconds(10));
