@@ -2,13 +2,17 @@
 """A real SMTP server for tests: accepts every message and stores it as a file.
 
     python3 scripts/smtp_sink.py --dir DIR [--port 0] [--exit-on-stdin-eof]
+                                 [--reject-rcpt ADDR ...]
 
 Binds 127.0.0.1 (port 0 = a free port), prints the port number alone on the
 first line of stdout, then stores each received message as DIR/NNNNNN-*.eml
 (the message exactly as received) with DIR/NNNNNN-*.json beside it (the SMTP
 envelope: mail_from, rcpt_tos). The .json is written first and the .eml is
 renamed into place last, so a reader that sees the .eml sees a complete
-message. Used by crates/testkit (SmtpSink); needs aiosmtpd (scripts/test
+message. With --reject-rcpt ADDR (repeatable) it refuses that recipient the
+way a real server does (`550 5.1.1 <ADDR>: Recipient address rejected: User
+unknown in virtual mailbox table`), and a message with no other recipient is
+not delivered. Used by crates/testkit (SmtpSink); needs aiosmtpd (scripts/test
 installs it).
 """
 
@@ -25,9 +29,19 @@ from aiosmtpd.smtp import SMTP
 
 
 class Store:
-    def __init__(self, directory):
+    def __init__(self, directory, reject=()):
         self.directory = directory
         self.counter = itertools.count(1)
+        self.reject = {a.lower() for a in reject}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return (
+                "550 5.1.1 <%s>: Recipient address rejected: "
+                "User unknown in virtual mailbox table" % address
+            )
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         seq = next(self.counter)
@@ -59,6 +73,13 @@ async def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
+        "--reject-rcpt",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="refuse this recipient with 550 5.1.1 (repeatable)",
+    )
+    parser.add_argument(
         "--exit-on-stdin-eof",
         action="store_true",
         help="exit when stdin closes (the parent test process went away)",
@@ -66,7 +87,7 @@ async def main():
     args = parser.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
-    handler = Store(args.dir)
+    handler = Store(args.dir, args.reject_rcpt)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
         lambda: SMTP(

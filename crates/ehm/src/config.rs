@@ -48,8 +48,10 @@ pub struct Config {
     pub demo: bool,
     pub service_name: String,
     pub organisation_name: String,
-    pub templates_dir: PathBuf,
-    pub static_dir: PathBuf,
+    /// Development only: templates and static files from these folders instead of the
+    /// ones built into the binary.
+    pub templates_dir: Option<PathBuf>,
+    pub static_dir: Option<PathBuf>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -121,10 +123,10 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        Self::from_parts(file, path.is_some())
+        Self::from_parts(file)
     }
 
-    fn from_parts(f: FileConfig, had_file: bool) -> anyhow::Result<Self> {
+    fn from_parts(f: FileConfig) -> anyhow::Result<Self> {
         let listen_s = env("EHM_LISTEN")
             .or(f.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -135,13 +137,13 @@ impl Config {
             .map(PathBuf::from)
             .or(f.data_dir)
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let explicit_db = env("EHM_DATABASE_URL").or(f.database_url);
-        let embedded = explicit_db.is_none();
-        let database_url = explicit_db
+        let database_url = env("EHM_DATABASE_URL")
+            .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("ehm.db").display()));
+        // Demo mode only when asked for (`ehm demo`, `--demo`, EHM_DEMO=true): never by default.
         let demo = match env("EHM_DEMO") {
             Some(v) => parse_bool("EHM_DEMO", &v)?,
-            None => f.demo.unwrap_or(embedded && !had_file),
+            None => f.demo.unwrap_or(false),
         };
         let login_code = match env("EHM_LOGIN_CODE") {
             Some(v) => parse_bool("EHM_LOGIN_CODE", &v)?,
@@ -177,7 +179,6 @@ impl Config {
             Some(v) => parse_proxies(v.split(',').map(str::to_string))?,
             None => parse_proxies(f.trusted_proxies.unwrap_or_default())?,
         };
-        let (def_templates, def_static) = ehm_web::default_asset_dirs();
         Ok(Config {
             listen,
             data_dir,
@@ -205,13 +206,29 @@ impl Config {
                 .unwrap_or_else(|| "Example Council".into()),
             templates_dir: env("EHM_TEMPLATES_DIR")
                 .map(PathBuf::from)
-                .or(f.templates_dir)
-                .unwrap_or(def_templates),
-            static_dir: env("EHM_STATIC_DIR")
-                .map(PathBuf::from)
-                .or(f.static_dir)
-                .unwrap_or(def_static),
+                .or(f.templates_dir),
+            static_dir: env("EHM_STATIC_DIR").map(PathBuf::from).or(f.static_dir),
         })
+    }
+
+    /// Demo mode shows every email, a published password and the current authenticator
+    /// code: it only runs where nobody else can reach it and no real email can leave.
+    pub fn check_demo(&self) -> anyhow::Result<()> {
+        if !self.demo {
+            return Ok(());
+        }
+        if !self.listen.ip().is_loopback() {
+            bail!(
+                "demo mode only runs on a loopback address (127.0.0.1 or ::1); EHM_LISTEN is {}",
+                self.listen
+            );
+        }
+        if self.smtp_url.is_some() {
+            bail!(
+                "demo mode never sends real email: unset EHM_SMTP_URL (or smtp_url in the config file), or run `ehm serve`"
+            );
+        }
+        Ok(())
     }
 
     pub fn outbox_dir(&self) -> PathBuf {
@@ -252,6 +269,43 @@ mod tests {
         assert!(parse_int("X", "0", 1, 10).is_err());
         assert!(parse_int("X", "ten", 1, 10).is_err());
         assert_eq!(parse_int("X", "5", 1, 10).unwrap(), 5);
+    }
+
+    fn config(listen: &str, demo: bool, smtp: Option<&str>) -> Config {
+        let f = FileConfig {
+            listen: Some(listen.into()),
+            smtp_url: smtp.map(Into::into),
+            demo: Some(demo),
+            ..FileConfig::default()
+        };
+        Config::from_parts(f).unwrap()
+    }
+
+    #[test]
+    fn demo_mode_is_off_unless_asked_for() {
+        if std::env::var_os("EHM_DEMO").is_none() {
+            let c = Config::from_parts(FileConfig::default()).unwrap();
+            assert!(!c.demo);
+        }
+    }
+
+    #[test]
+    fn demo_mode_runs_only_on_loopback_without_smtp() {
+        assert!(config("127.0.0.1:0", true, None).check_demo().is_ok());
+        assert!(config("[::1]:8080", true, None).check_demo().is_ok());
+        let e = config("0.0.0.0:8080", true, None).check_demo().unwrap_err();
+        assert!(e.to_string().contains("loopback"), "{e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let e = config("127.0.0.1:0", true, Some("smtp://127.0.0.1:25"))
+            .check_demo()
+            .unwrap_err();
+        assert!(e.to_string().contains("EHM_SMTP_URL"), "{e}");
+        // Not in demo mode, any address and SMTP are fine.
+        assert!(
+            config("0.0.0.0:8080", false, Some("smtp://127.0.0.1:25"))
+                .check_demo()
+                .is_ok()
+        );
     }
 
     #[test]

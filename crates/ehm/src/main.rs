@@ -16,7 +16,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the web portal (the default when no subcommand is given).
-    Serve,
+    Serve(commands::serve::Args),
+    /// Try the portal on this machine: demo accounts with a published password, every email
+    /// readable at /demo/mailbox. Loopback address only, no SMTP. Same as `serve --demo`.
+    Demo,
     /// Delete what retention rules say must go (idle sessions, old sent email).
     Purge(commands::purge::Args),
     /// Create an account (staff accounts can only be created this way or by an administrator).
@@ -31,8 +34,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => commands::serve::run(),
+    let result = match cli
+        .command
+        .unwrap_or(Command::Serve(commands::serve::Args::default()))
+    {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Demo => commands::serve::run(commands::serve::Args { demo: true }),
         Command::Purge(args) => commands::purge::run(args),
         Command::CreateUser(args) => commands::create_user::run(args),
         Command::Bench(args) => commands::bench::run(args),

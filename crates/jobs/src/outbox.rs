@@ -9,7 +9,12 @@ use std::time::Duration as StdDuration;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::watch;
 
+pub use ehm_mail::redact_addresses;
+
 const LEASE: Duration = Duration::minutes(2);
+/// A one-time code lives 10 minutes: a code email that could not be delivered within an
+/// hour is deleted instead of being sent (and kept) any longer.
+const SECRET_MAX_AGE: Duration = Duration::hours(1);
 const IDLE_POLL: StdDuration = StdDuration::from_millis(500);
 
 /// Delay before the next attempt after `attempts` failures: 10 s, 20 s, 40 s … capped at 1 hour.
@@ -37,6 +42,11 @@ async fn send_claimed(
     mailer: &Mailer,
     msg: &OutboxMessage,
 ) -> Result<(), ehm_storage::StorageError> {
+    if msg.secret && OffsetDateTime::now_utc() - msg.created_at > SECRET_MAX_AGE {
+        store.discard_mail(msg.id).await?;
+        tracing::warn!("a code email was not delivered within an hour; deleted unsent");
+        return Ok(());
+    }
     let out = Outgoing {
         message_id: &msg.message_id,
         to: &msg.to,
@@ -52,22 +62,15 @@ async fn send_claimed(
         }
         Err(e) => {
             let retry_at = OffsetDateTime::now_utc() + backoff(msg.attempts);
-            // The transport error names servers and codes, not the message's content.
-            tracing::warn!(error = %e, "email delivery failed; will retry");
-            store
-                .mark_mail_failed(msg.id, &e.to_string(), retry_at)
-                .await?;
+            // The transport error names servers and codes, not the message's content; a
+            // server's reply may quote the recipient, so addresses are redacted (again: the
+            // mailer already does) before the error is logged or stored.
+            let error = redact_addresses(&e.to_string());
+            tracing::warn!(error = %error, "email delivery failed; will retry");
+            store.mark_mail_failed(msg.id, &error, retry_at).await?;
         }
     }
     Ok(())
-}
-
-/// Replace anything that looks like an email address.
-pub fn redact_addresses(text: &str) -> String {
-    text.split(' ')
-        .map(|w| if w.contains('@') { "[address]" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Run until `shutdown` changes. Storage errors are logged and retried after a pause.
@@ -102,6 +105,90 @@ mod tests {
         let r = redact_addresses(e);
         assert!(!r.contains("example.org"), "{r}");
         assert!(r.contains("mailbox unavailable"));
+    }
+
+    async fn temp_store(name: &str) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("ehm-jobs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
+        (Store::connect(&url).await.unwrap(), dir)
+    }
+
+    async fn queue_code_mail(store: &Store, at: OffsetDateTime) {
+        let mut tx = store.begin().await.unwrap();
+        store
+            .enqueue_secret_mail(
+                &mut tx,
+                ehm_storage::NewMail {
+                    message_id: "code-1",
+                    to: "robin.example@example.org",
+                    subject: "Your sign-in code",
+                    body_text: "Use this code to sign in: 48213579",
+                },
+                at,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_delivered_code_email_keeps_no_copy_of_the_code() {
+        let (store, dir) = temp_store("sent").await;
+        queue_code_mail(&store, OffsetDateTime::now_utc()).await;
+        let mailer = Mailer::files(dir.join("out"), "do-not-reply@example.org").unwrap();
+        assert!(deliver_one(&store, &mailer).await.unwrap());
+        let rows = store.list_mail(10).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].sent_at.is_some());
+        assert!(!rows[0].body_text.contains("48213579"), "{:?}", rows[0]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_code_email_not_delivered_within_an_hour_is_deleted_unsent() {
+        let (store, dir) = temp_store("expired").await;
+        queue_code_mail(&store, OffsetDateTime::now_utc() - Duration::minutes(61)).await;
+        let mailer = Mailer::files(dir.join("out"), "do-not-reply@example.org").unwrap();
+        assert!(deliver_one(&store, &mailer).await.unwrap());
+        assert!(store.list_mail(10).await.unwrap().is_empty());
+        assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn mail_never_delivered_is_deleted_after_the_retention_period() {
+        let (store, dir) = temp_store("undelivered").await;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        for (id, age) in [("old", Duration::days(8)), ("recent", Duration::days(6))] {
+            store
+                .enqueue_mail(
+                    &mut tx,
+                    ehm_storage::NewMail {
+                        message_id: id,
+                        to: "robin.example@example.org",
+                        subject: "Referral submitted",
+                        body_text: "About Peregrina Ashdownfield",
+                    },
+                    now - age,
+                )
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .purge_sent_mail(now - Duration::days(7))
+                .await
+                .unwrap(),
+            1
+        );
+        let left = store.list_mail(10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].message_id, "recent");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -78,10 +78,12 @@ impl Mailer {
         match self {
             Mailer::Smtp { transport, from } => {
                 let m = build(from, msg)?;
+                // The server's reply may quote the recipient (`550 5.1.1 <…>: Recipient
+                // address rejected`): the error never carries an address on.
                 transport
                     .send(m)
                     .await
-                    .map_err(|e| MailError::Smtp(e.to_string()))?;
+                    .map_err(|e| MailError::Smtp(redact_addresses(&e.to_string())))?;
                 Ok(())
             }
             Mailer::Files { dir, from } => {
@@ -93,8 +95,81 @@ impl Mailer {
 }
 
 fn parse_mailbox(s: &str) -> Result<Mailbox, MailError> {
-    s.parse()
-        .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))
+    s.parse().map_err(|e: lettre::address::AddressError| {
+        MailError::Address(redact_addresses(&e.to_string()))
+    })
+}
+
+/// Replace every email address in `text` (an SMTP reply, a transport error) with
+/// `[address]`, so that errors can be logged and stored without personal data:
+/// `<kim@example.org>`, `kim@example.org:`, `"kim smith"@example.org`, `RCPT TO:<…>`, and
+/// anything between `<` and `>` that contains an `@`.
+pub fn redact_addresses(text: &str) -> String {
+    const REDACTED: &str = "[address]";
+    let chars: Vec<char> = text.chars().collect();
+    let mut redact = vec![false; chars.len()];
+    // Anything in angle brackets with an `@` in it: the brackets stay, the inside goes.
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '<'
+            && let Some(len) = chars[i + 1..].iter().position(|&c| c == '>' || c == '<')
+            && chars[i + 1 + len] == '>'
+            && chars[i + 1..i + 1 + len].contains(&'@')
+        {
+            redact[i + 1..i + 1 + len].fill(true);
+            i += len + 2;
+            continue;
+        }
+        i += 1;
+    }
+    // Bare addresses: the local part (dot-atom or quoted) and the domain around each `@`.
+    let local = |c: char| c.is_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c);
+    let domain = |c: char| c.is_alphanumeric() || c == '.' || c == '-' || c == '_';
+    for at in 0..chars.len() {
+        if chars[at] != '@' || redact[at] {
+            continue;
+        }
+        let mut start = at;
+        if at > 0 && chars[at - 1] == '"' {
+            if let Some(open) = chars[..at - 1].iter().rposition(|&c| c == '"') {
+                start = open;
+            }
+        } else {
+            while start > 0 && local(chars[start - 1]) {
+                start -= 1;
+            }
+        }
+        let mut end = at + 1;
+        if chars.get(end) == Some(&'[') {
+            if let Some(close) = chars[end..].iter().position(|&c| c == ']') {
+                end += close + 1;
+            }
+        } else {
+            while end < chars.len() && domain(chars[end]) {
+                end += 1;
+            }
+            // A full stop or hyphen ending a sentence is not part of the domain.
+            while end > at + 1 && matches!(chars[end - 1], '.' | '-') {
+                end -= 1;
+            }
+        }
+        if start < at || end > at + 1 {
+            redact[start..end].fill(true);
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_redacted = false;
+    for (c, r) in chars.iter().zip(&redact) {
+        if *r {
+            if !in_redacted {
+                out.push_str(REDACTED);
+            }
+        } else {
+            out.push(*c);
+        }
+        in_redacted = *r;
+    }
+    out
 }
 
 fn build(from: &Mailbox, msg: &Outgoing<'_>) -> Result<Message, MailError> {
@@ -153,6 +228,41 @@ mod tests {
         assert!(text.contains("Message-ID: <abc-123@example.org>"));
         assert!(text.contains("12345678"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn addresses_are_redacted_in_every_form_an_smtp_reply_uses() {
+        let cases = [
+            (
+                "permanent error (550): 5.1.1 <kit.rejected@example.org>: Recipient address rejected",
+                "permanent error (550): 5.1.1 <[address]>: Recipient address rejected",
+            ),
+            (
+                "kit@example.org: mailbox unavailable",
+                "[address]: mailbox unavailable",
+            ),
+            ("RCPT TO:<a@b> refused", "RCPT TO:<[address]> refused"),
+            (
+                "\"Kit Rejected\"@example.org is unknown",
+                "[address] is unknown",
+            ),
+            (
+                "unknown user o'brien+x@mail.example.org.",
+                "unknown user [address].",
+            ),
+            (
+                "literal kim@[192.0.2.1] refused",
+                "literal [address] refused",
+            ),
+            (
+                "nothing personal @ all: 421 4.3.2",
+                "nothing personal @ all: 421 4.3.2",
+            ),
+            ("ünïcode@exämple.org rejected", "[address] rejected"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_addresses(input), want, "{input}");
+        }
     }
 
     #[test]

@@ -1,7 +1,11 @@
-use crate::{Result, Store, Tx, from_ms, to_ms};
+use crate::{Backend, Result, Store, Tx, from_ms, to_ms};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::{Duration, OffsetDateTime};
+
+/// What the body of a secret message (see [`Store::enqueue_secret_mail`]) becomes once it
+/// has been delivered.
+const REMOVED_AFTER_DELIVERY: &str = "[removed after delivery]";
 
 /// An email to send. Written in the same transaction as the change that causes it, so a
 /// message exists exactly when its cause was committed.
@@ -24,9 +28,11 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
     pub lease_until: Option<OffsetDateTime>,
+    /// The body holds a secret (a one-time code): it is removed when the message is sent.
+    pub secret: bool,
 }
 
-const COLUMNS: &str = "id, message_id, to_addr, subject, body_text, created_at, attempts, last_error, sent_at, lease_until";
+const COLUMNS: &str = "id, message_id, to_addr, subject, body_text, created_at, attempts, last_error, sent_at, lease_until, secret";
 
 fn from_row(r: &AnyRow) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
@@ -40,6 +46,7 @@ fn from_row(r: &AnyRow) -> Result<OutboxMessage> {
         last_error: r.try_get("last_error")?,
         sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_ms),
         lease_until: r.try_get::<Option<i64>, _>("lease_until")?.map(from_ms),
+        secret: r.try_get::<i64, _>("secret")? != 0,
     })
 }
 
@@ -50,15 +57,38 @@ impl Store {
         mail: NewMail<'_>,
         now: OffsetDateTime,
     ) -> Result<i64> {
+        self.insert_mail(tx, mail, now, false).await
+    }
+
+    /// Queue a message whose body must not outlive its delivery (a one-time code): once it
+    /// is marked sent, only "[removed after delivery]" is left of the body; a message that
+    /// is never delivered is deleted (see [`Store::discard_mail`], [`Store::purge_sent_mail`]).
+    pub async fn enqueue_secret_mail(
+        &self,
+        tx: &mut Tx<'_>,
+        mail: NewMail<'_>,
+        now: OffsetDateTime,
+    ) -> Result<i64> {
+        self.insert_mail(tx, mail, now, true).await
+    }
+
+    async fn insert_mail(
+        &self,
+        tx: &mut Tx<'_>,
+        mail: NewMail<'_>,
+        now: OffsetDateTime,
+        secret: bool,
+    ) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO outbox (message_id, to_addr, subject, body_text, created_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            "INSERT INTO outbox (message_id, to_addr, subject, body_text, created_at, next_attempt_at, secret) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         )
         .bind(mail.message_id)
         .bind(mail.to)
         .bind(mail.subject)
         .bind(mail.body_text)
         .bind(to_ms(now))
+        .bind(i64::from(secret))
         .fetch_one(&mut **tx)
         .await?;
         Ok(row.try_get("id")?)
@@ -89,14 +119,27 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// Mark a message delivered. A secret message loses its body in the same statement.
     pub async fn mark_mail_sent(&self, id: i64, now: OffsetDateTime) -> Result<()> {
         sqlx::query(
-            "UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE id = $2",
+            "UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = NULL, \
+             body_text = CASE WHEN secret <> 0 THEN $2 ELSE body_text END WHERE id = $3",
         )
         .bind(to_ms(now))
+        .bind(REMOVED_AFTER_DELIVERY)
         .bind(id)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Delete a message that will not be sent (a code that expired before it could be
+    /// delivered), so no copy of its body is kept.
+    pub async fn discard_mail(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM outbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -128,12 +171,29 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Delete sent messages older than `cutoff` (they hold codes and references).
+    /// Delete messages sent before `cutoff` (they hold references and names), and messages
+    /// still not delivered that were queued before it (they will not be: retrying has gone on
+    /// for the whole retention period). Then leave no copy of them in the database files.
     pub async fn purge_sent_mail(&self, cutoff: OffsetDateTime) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
-            .bind(to_ms(cutoff))
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE (sent_at IS NOT NULL AND sent_at < $1) \
+             OR (sent_at IS NULL AND created_at < $1)",
+        )
+        .bind(to_ms(cutoff))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            match self.backend {
+                Backend::Sqlite => {
+                    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Backend::Postgres => {
+                    sqlx::query("VACUUM outbox").execute(&self.pool).await?;
+                }
+            }
+        }
         Ok(done.rows_affected())
     }
 }

@@ -17,6 +17,8 @@ const KEEP_LINES: usize = 300;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Lines = Arc<Mutex<VecDeque<String>>>;
+/// Everything a stream printed, for tests that read all of it (what the app logged).
+type Full = Arc<Mutex<String>>;
 
 /// Configures and starts a [`TestApp`].
 #[must_use]
@@ -27,9 +29,24 @@ pub struct TestAppBuilder {
     db_url: Option<String>,
     smtp_url: Option<String>,
     data_dir: Option<PathBuf>,
+    unset: Vec<String>,
+    current_dir: Option<PathBuf>,
 }
 
 impl TestAppBuilder {
+    /// Leaves a variable the builder would set out of the app's environment, e.g.
+    /// `.unset("EHM_DEMO")` to run with the app's own default.
+    pub fn unset(mut self, key: impl Into<String>) -> Self {
+        self.unset.push(key.into());
+        self
+    }
+
+    /// Runs the app in this working directory (default: the test's own).
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
     /// Sets an environment variable for the app (after the defaults, so it
     /// overrides them, e.g. `.env("EHM_DEMO", "true")`).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -108,6 +125,12 @@ impl TestAppBuilder {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        for k in &self.unset {
+            cmd.env_remove(k);
+        }
+        if let Some(dir) = &self.current_dir {
+            cmd.current_dir(dir);
+        }
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -118,17 +141,23 @@ impl TestAppBuilder {
 
         let stdout_lines: Lines = Arc::default();
         let stderr_lines: Lines = Arc::default();
+        let stdout_full: Full = Arc::default();
+        let stderr_full: Full = Arc::default();
         let (tx, mut rx) = oneshot::channel::<String>();
-        drain(
-            child.stdout.take().expect("piped"),
-            stdout_lines.clone(),
-            Some(tx),
-        );
-        drain(
-            child.stderr.take().expect("piped"),
-            stderr_lines.clone(),
-            None,
-        );
+        let drains = vec![
+            drain(
+                child.stdout.take().expect("piped"),
+                stdout_lines.clone(),
+                stdout_full.clone(),
+                Some(tx),
+            ),
+            drain(
+                child.stderr.take().expect("piped"),
+                stderr_lines.clone(),
+                stderr_full.clone(),
+                None,
+            ),
+        ];
 
         let mut app = TestApp {
             base_url: String::new(),
@@ -137,6 +166,9 @@ impl TestAppBuilder {
             _tmp: tmp,
             stdout: stdout_lines,
             stderr: stderr_lines,
+            stdout_full,
+            stderr_full,
+            drains,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -203,13 +235,14 @@ impl TestAppBuilder {
     }
 }
 
-/// Reads `reader` line by line until EOF, keeping the last lines; sends the
-/// URL of the first `Listening on URL` line through `listening`.
+/// Reads `reader` line by line until EOF, keeping the last lines (and all of it in
+/// `full`); sends the URL of the first `Listening on URL` line through `listening`.
 fn drain(
     reader: impl AsyncRead + Unpin + Send + 'static,
     keep: Lines,
+    full: Full,
     mut listening: Option<oneshot::Sender<String>>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(reader).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -218,13 +251,18 @@ fn drain(
             {
                 let _ = tx.send(url.trim().to_string());
             }
+            {
+                let mut full = full.lock().unwrap();
+                full.push_str(&line);
+                full.push('\n');
+            }
             let mut keep = keep.lock().unwrap();
             if keep.len() >= KEEP_LINES {
                 keep.pop_front();
             }
             keep.push_back(line);
         }
-    });
+    })
 }
 
 /// A running app process (`ehm serve`) with its own data dir; killed on drop.
@@ -236,6 +274,9 @@ pub struct TestApp {
     _tmp: Option<tempfile::TempDir>,
     stdout: Lines,
     stderr: Lines,
+    stdout_full: Full,
+    stderr_full: Full,
+    drains: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -248,6 +289,8 @@ impl TestApp {
             db_url: None,
             smtp_url: None,
             data_dir: None,
+            unset: Vec::new(),
+            current_dir: None,
         }
     }
 
@@ -293,6 +336,16 @@ impl TestApp {
             .join("\n")
     }
 
+    /// Everything the app has printed on stdout so far (not only the last lines).
+    pub fn stdout_all(&self) -> String {
+        self.stdout_full.lock().unwrap().clone()
+    }
+
+    /// Everything the app has printed on stderr (its log) so far.
+    pub fn stderr_all(&self) -> String {
+        self.stderr_full.lock().unwrap().clone()
+    }
+
     /// The app's recent stdout and stderr, for a failure message.
     pub fn diagnostics(&self) -> String {
         format!(
@@ -306,6 +359,15 @@ impl TestApp {
     pub async fn stop(&mut self) {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
+    }
+
+    /// Stops the app, reads its output to the end and returns all of it: (stdout, stderr).
+    pub async fn stop_and_collect_output(&mut self) -> (String, String) {
+        self.stop().await;
+        for d in self.drains.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), d).await;
+        }
+        (self.stdout_all(), self.stderr_all())
     }
 }
 

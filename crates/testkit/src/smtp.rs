@@ -171,8 +171,21 @@ impl SmtpSink {
         }
     }
 
+    /// Starts a sink that refuses these recipients at `RCPT TO` the way a real server
+    /// does: `550 5.1.1 <ADDR>: Recipient address rejected: User unknown …`.
+    pub async fn start_rejecting(addresses: &[&str]) -> SmtpSink {
+        match Self::try_start_with(addresses).await {
+            Ok(sink) => sink,
+            Err(e) => panic!("SmtpSink::start_rejecting failed: {e:#}"),
+        }
+    }
+
     /// Starts the sink.
     pub async fn try_start() -> Result<SmtpSink> {
+        Self::try_start_with(&[]).await
+    }
+
+    async fn try_start_with(reject: &[&str]) -> Result<SmtpSink> {
         let script = std::env::var_os("EHM_SMTP_SINK_SCRIPT")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate::repo_root().join("scripts/smtp_sink.py"));
@@ -181,11 +194,15 @@ impl SmtpSink {
         let mail_dir = dir.path().join("mail");
         let log_path = dir.path().join("sink.log");
         let log = std::fs::File::create(&log_path)?;
-        let mut child = Command::new(&python)
-            .arg(&script)
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script)
             .arg("--dir")
             .arg(&mail_dir)
-            .arg("--exit-on-stdin-eof")
+            .arg("--exit-on-stdin-eof");
+        for addr in reject {
+            cmd.arg("--reject-rcpt").arg(addr);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))

@@ -47,10 +47,14 @@ pub async fn security(State(state): State<AppState>, req: Request, next: Next) -
         );
     }
     if is_static {
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=3600"),
-        );
+        // The static handler says how long (a year for content-hashed URLs); anything else
+        // under /static/ (a 404) gets a short cache.
+        if !h.contains_key(header::CACHE_CONTROL) {
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+        }
     } else {
         // Pages may hold personal data: never store them (ASVS V14.3).
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,13 +1,14 @@
-//! Page rendering with minijinja. Templates are read from disk at start-up (edit and
-//! restart, no recompile) and rendered with a base context every page shares.
+//! Page rendering with minijinja. Templates are built into the binary (or read from
+//! `EHM_TEMPLATES_DIR` for development), all parsed at start-up so that a broken template
+//! stops the start, not a user's request, and rendered with a base context every page shares.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context, path_loader};
 use serde::Serialize;
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use crate::assets::{StaticFiles, TemplateSource, embedded_template};
 use crate::session::Session;
 use crate::state::AppState;
 
@@ -18,22 +19,32 @@ pub struct Templates {
 static FOR_ERRORS: OnceLock<Arc<Environment<'static>>> = OnceLock::new();
 
 impl Templates {
-    pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        if !dir.join("layout.html").is_file() {
-            anyhow::bail!(
-                "templates not found in {} (set EHM_TEMPLATES_DIR)",
-                dir.display()
-            );
-        }
+    pub fn load(source: &TemplateSource, assets: Arc<StaticFiles>) -> anyhow::Result<Self> {
         let mut env = Environment::new();
-        env.set_loader(path_loader(dir));
+        match source {
+            TemplateSource::Embedded => env.set_loader(|name| Ok(embedded_template(name))),
+            TemplateSource::Dir(dir) => {
+                if !dir.join("layout.html").is_file() {
+                    anyhow::bail!(
+                        "templates not found: {} has no layout.html (EHM_TEMPLATES_DIR)",
+                        dir.display()
+                    );
+                }
+                env.set_loader(path_loader(dir))
+            }
+        }
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+        // `static_url('app.css')` → `/static/<hash>/app.css`, cached for a year.
+        // Template authors write the path; the hash is hex: nothing to escape.
+        env.add_function("static_url", move |path: &str| {
+            Value::from_safe_string(assets.url(path))
+        });
         // Fail at start-up, not on a user's request, if a template does not parse.
-        for entry in walk(dir)? {
-            let name = entry
-                .strip_prefix(dir)?
-                .to_string_lossy()
-                .replace('\\', "/");
+        let names = source.names()?;
+        if !names.iter().any(|n| n == "layout.html") {
+            anyhow::bail!("templates not found: no layout.html");
+        }
+        for name in names {
             env.get_template(&name)
                 .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
         }
@@ -44,19 +55,6 @@ impl Templates {
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
     }
-}
-
-fn walk(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir)? {
-        let p = e?.path();
-        if p.is_dir() {
-            out.extend(walk(&p)?);
-        } else if p.extension().is_some_and(|x| x == "html") {
-            out.push(p);
-        }
-    }
-    Ok(out)
 }
 
 /// A field error as the error summary and the inline message need it.

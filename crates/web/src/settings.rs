@@ -19,11 +19,14 @@ pub struct Settings {
     pub session_max: Duration,
     /// Ask for an emailed code after the password.
     pub login_code: bool,
+    /// Demo mode (`ehm demo`): demo accounts, the demo mailbox, the current TOTP code shown.
     pub demo: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
     pub trusted_proxies: Vec<IpNet>,
-    pub templates_dir: PathBuf,
-    pub static_dir: PathBuf,
+    /// Read templates from this folder instead of the ones built in (development).
+    pub templates_dir: Option<PathBuf>,
+    /// Serve static files from this folder instead of the ones built in (development).
+    pub static_dir: Option<PathBuf>,
 }
 
 impl Settings {

@@ -116,8 +116,9 @@ pub(crate) async fn send_code(
         .issue_code(&mut tx, user.id, purpose, &hash, now, now + CODE_LIFETIME)
         .await?;
     let message_id = crypto::random_token();
+    // The code must not outlive its delivery: the body is removed once it is sent.
     app.store
-        .enqueue_mail(
+        .enqueue_secret_mail(
             &mut tx,
             NewMail {
                 message_id: &message_id,

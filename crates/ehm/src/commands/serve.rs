@@ -7,9 +7,18 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-pub fn run() -> anyhow::Result<()> {
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {
+    /// Demo mode, as `ehm demo` (also EHM_DEMO=true): demo accounts and the demo mailbox.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
     init_tracing();
-    let config = Config::load()?;
+    let mut config = Config::load()?;
+    config.demo |= args.demo;
+    config.check_demo()?;
     runtime()?.block_on(serve(config))
 }
 
@@ -40,12 +49,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         templates_dir: config.templates_dir.clone(),
         static_dir: config.static_dir.clone(),
     };
-    let state = ehm_web::AppState::new(store.clone(), settings)?;
+    let mut state = ehm_web::AppState::new(store.clone(), settings)?;
+    // Demo accounts exist only in demo mode; a real portal starts with no account at all.
     let demo_logins = if config.demo {
+        state = state.with_demo_mailbox(config.outbox_dir());
         demo::ensure_demo_accounts(&store).await?
     } else {
         Vec::new()
     };
+    let no_accounts = !config.demo && store.count_users().await? == 0;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let outbox = tokio::spawn(ehm_jobs::outbox::run(
@@ -70,6 +82,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
     )?;
     writeln!(out, "Email: {}", mailer.describe())?;
+    if no_accounts {
+        writeln!(
+            out,
+            "There are no accounts yet. Create the first administrator, with the same settings as this server:"
+        )?;
+        writeln!(
+            out,
+            "  ehm create-user --role admin --email EMAIL --name \"FULL NAME\""
+        )?;
+        writeln!(
+            out,
+            "  (it prints a generated password; add --password-stdin to give your own)"
+        )?;
+    }
     if config.demo {
         writeln!(
             out,
