@@ -1,6 +1,7 @@
 //! Command-line entry points (`ehm match`, `ehm bench-match`), wired up by the
 //! project's binary.
 
+use crate::fit::FitOptions;
 use crate::index::{Candidate, Index};
 use crate::model::{Date, Gender, Person};
 use crate::normalize::postcode_key;
@@ -46,9 +47,17 @@ pub struct MatchArgs {
     /// Maximum candidates per query.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Re-estimate the m probabilities by EM over the blocked candidate pairs before matching.
+    /// Keep the built-in parameters instead of fitting m, u and the match share to this
+    /// batch (by default they are learnt by EM from the queries' candidate pairs).
     #[arg(long)]
-    pub em: bool,
+    pub no_train: bool,
+    /// Print the model used (m, u and weight of every level, the match share) to stderr.
+    #[arg(long)]
+    pub print_model: bool,
+    /// Add an `explanation` column: per-field levels, weights and plain-English
+    /// sentences as JSON (the explanation the work tray shows).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `ehm bench-match`: synthetic accuracy and speed benchmark.
@@ -229,8 +238,12 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     let persons = read_persons(&args.index, warnings)?;
     let queries = read_persons(&args.queries, warnings)?;
     let mut index = Index::build(persons);
-    if args.em {
-        index.estimate_m_em(&queries, 10);
+    if !args.no_train && !queries.is_empty() {
+        let model = index.fit(&queries, &FitOptions::default());
+        index.set_model(model);
+    }
+    if args.print_model {
+        let _ = write!(warnings, "{}", index.model());
     }
     let results = match_persons(&index, &queries, args.top, args.threshold);
     let file = std::fs::File::create(&args.out)

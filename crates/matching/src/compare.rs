@@ -542,9 +542,37 @@ pub struct Comparison {
     /// because `levels` shows the forename cross pair only, which depends on the order
     /// of the two records).
     pub swapped_fuzzy: bool,
+    /// Term-frequency u of an exact forename / surname agreement (0 = none), kept so
+    /// the weights can be recomputed for new parameters (`reweigh`).
+    pub tf_u: [f32; 2],
+    /// After swapping: the forename-comparator level of the second cross pair.
+    pub cross2: u8,
+    /// The address weight is the conditional one (`ADDRESS_GIVEN_POSTCODE`).
+    pub address_given_postcode: bool,
 }
 
 impl Comparison {
+    /// Recompute the per-field weights from the levels for other parameters (the level
+    /// choices, including the swap decision, stay as they are). Used by EM.
+    pub fn reweigh(&mut self, w: &Weights) {
+        for f in 0..NF {
+            let l = self.levels[f];
+            self.weights[f] = if l == NULL {
+                0.0
+            } else if self.swapped && f == FORENAME {
+                cross_weight(w, l)
+            } else if self.swapped && f == SURNAME {
+                cross_weight(w, self.cross2)
+            } else if f == ADDRESS && self.address_given_postcode {
+                ADDRESS_GIVEN_POSTCODE[l as usize]
+            } else if l == 0 && f <= SURNAME && self.tf_u[f] > 0.0 {
+                (w.m_exact[f] / f64::from(self.tf_u[f]).max(1e-9)).log2()
+            } else {
+                w.w[f][l as usize]
+            };
+        }
+    }
+
     pub fn sum(&self) -> f64 {
         self.weights.iter().sum::<f64>() - if self.swapped { SWAP_PENALTY } else { 0.0 }
     }
@@ -679,7 +707,8 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         (Some(x), Some(y)) => compare_surname(x, y),
         _ => NULL,
     };
-    let wt = |f: usize, l: u8, name: Option<&NameInfo>| -> f64 {
+    let mut tf_u = [0f32; 2];
+    let mut wt = |f: usize, l: u8, name: Option<&NameInfo>| -> f64 {
         if l == NULL {
             return 0.0;
         }
@@ -692,19 +721,21 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
                 }
             });
             if let Some(u) = u {
+                tf_u[f] = u as f32;
                 let m = w.m_exact[f];
-                return (m / u.max(1e-9)).log2();
+                return (m / f64::from(u as f32).max(1e-9)).log2();
             }
         }
         w.w[f][l as usize]
     };
     let lf = fore(a.first, a.others, b.first, b.others);
     let ls = sur(a.last, b.last);
-    let direct = wt(FORENAME, lf, b.first) + wt(SURNAME, ls, b.last);
-    levels[FORENAME] = lf;
-    levels[SURNAME] = ls;
     weights[FORENAME] = wt(FORENAME, lf, b.first);
     weights[SURNAME] = wt(SURNAME, ls, b.last);
+    let direct = weights[FORENAME] + weights[SURNAME];
+    levels[FORENAME] = lf;
+    levels[SURNAME] = ls;
+    let mut cross2 = NULL;
     let mut swapped = false;
     let mut swapped_fuzzy = false;
     // Swapped orientation: only worth checking when the direct one is weak.
@@ -722,7 +753,7 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         // frequencies, so the score stays symmetric in (a, b).
         let c1 = fore(a.first, &[], b.last, &[]);
         let c2 = fore(a.last, &[], b.first, &[]);
-        let cw = |l: u8| w.w[FORENAME][l as usize].min(w.w[SURNAME][surname_level_of(l) as usize]);
+        let cw = |l: u8| cross_weight(w, l);
         let cross = cw(c1) + cw(c2);
         if cross - SWAP_PENALTY > direct && c1 != F_DISAGREE && c2 != F_DISAGREE {
             swapped = true;
@@ -733,6 +764,8 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
             levels[SURNAME] = surname_level_of(c2);
             weights[FORENAME] = cw(c1);
             weights[SURNAME] = cw(c2);
+            cross2 = c2;
+            tf_u = [0.0; 2];
         }
     }
 
@@ -751,18 +784,20 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         levels[POSTCODE] = l;
         weights[POSTCODE] = w.w[POSTCODE][l as usize];
     }
+    let mut address_given_postcode = false;
     if let (Some(x), Some(y)) = (a.address, b.address) {
         let l = compare_address(x, y);
         levels[ADDRESS] = l;
         // Address and postcode are not independent: within one postcode an agreeing
         // address adds only the evidence of picking the same house among ~15.
         // (Only for a full UK postcode: other codes may cover a whole town.)
-        weights[ADDRESS] =
-            if levels[POSTCODE] == P_EXACT && !a.postcode.is_some_and(|p| p.starts_with('#')) {
-                ADDRESS_GIVEN_POSTCODE[l as usize]
-            } else {
-                w.w[ADDRESS][l as usize]
-            };
+        address_given_postcode =
+            levels[POSTCODE] == P_EXACT && !a.postcode.is_some_and(|p| p.starts_with('#'));
+        weights[ADDRESS] = if address_given_postcode {
+            ADDRESS_GIVEN_POSTCODE[l as usize]
+        } else {
+            w.w[ADDRESS][l as usize]
+        };
     }
     let (mut forenames_established, mut forename_misspelt) = (false, false);
     if let (false, F_JW_HIGH | F_PHONETIC | F_JW_MID, Some(x), Some(y)) =
@@ -782,7 +817,16 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         forenames_established,
         forename_misspelt,
         swapped_fuzzy,
+        tf_u,
+        cross2,
+        address_given_postcode,
     }
+}
+
+/// Weight of a cross pair after swapping names: the forename-comparator level, weighed
+/// as the weaker of the forename and surname readings (symmetric in the two records).
+fn cross_weight(w: &Weights, l: u8) -> f64 {
+    w.w[FORENAME][l as usize].min(w.w[SURNAME][surname_level_of(l) as usize])
 }
 
 /// Map a forename-comparator level onto the closest surname level.

@@ -2,8 +2,9 @@
 
 use crate::compare::{
     AddrInfo, CONDITIONAL_LEVELS, Comparison, FIELD_NAMES, LEVEL_NAMES, NF, NULL, NameInfo, NoTf,
-    Params, Side, TermFreq, Weights, compare, estimate_em, probability,
+    Params, Side, TermFreq, Weights, compare, probability,
 };
+use crate::fit::Model;
 use crate::model::{Date, Gender, Person};
 use crate::normalize::{address_tokens, name_tokens, postcode_key, surname_tokens};
 use rayon::prelude::*;
@@ -121,7 +122,7 @@ pub(crate) fn normalise(p: &Person) -> Norm {
 pub struct Prepared {
     first: Option<NameInfo>,
     last: Option<NameInfo>,
-    others: Vec<NameInfo>,
+    pub(crate) others: Vec<NameInfo>,
     dob: Option<Date>,
     est: bool,
     gender: Option<Gender>,
@@ -144,7 +145,7 @@ impl Prepared {
         }
     }
 
-    fn side<'a>(&'a self, others: &'a [&'a NameInfo]) -> Side<'a> {
+    pub(crate) fn side<'a>(&'a self, others: &'a [&'a NameInfo]) -> Side<'a> {
         Side {
             first: self.first.as_ref(),
             last: self.last.as_ref(),
@@ -320,9 +321,20 @@ pub struct Index {
     block_dir: Vec<u32>,
     block_bits: u32,
     block_members: Vec<u32>,
-    params: Params,
+    model: Model,
     weights: Weights,
     n_eff: f64,
+    /// Records `0..main_len` are in the CSR blocking table; later ones (added by
+    /// `upsert`) are in `delta_blocks`.
+    main_len: usize,
+    delta_blocks: FxHashMap<u64, Vec<u32>>,
+    /// Tombstones: removed or replaced records (never returned).
+    dead: Vec<bool>,
+    n_dead: usize,
+    /// Main-table record numbers sorted by id (built on the first update).
+    id_order: Option<Vec<u32>>,
+    /// Record numbers of the delta records by id.
+    delta_ids: FxHashMap<Box<str>, Vec<u32>>,
 }
 
 struct QueryTf<'a> {
@@ -449,9 +461,15 @@ impl Index {
             block_dir: Vec::new(),
             block_bits: 0,
             block_members: Vec::new(),
-            params,
+            model: Model::new(params),
             weights,
             n_eff,
+            main_len: 0,
+            delta_blocks: FxHashMap::default(),
+            dead: Vec::new(),
+            n_dead: 0,
+            id_order: None,
+            delta_ids: FxHashMap::default(),
         };
         idx.build_blocks();
         if estimate_u {
@@ -462,23 +480,18 @@ impl Index {
     }
 
     fn build_blocks(&mut self) {
+        self.main_len = self.recs.len();
+        self.dead = vec![false; self.recs.len()];
+        self.n_dead = 0;
+        self.delta_blocks = FxHashMap::default();
+        self.delta_ids = FxHashMap::default();
+        self.id_order = None;
         let mut pairs: Vec<(u64, u32)> = self
             .recs
             .par_iter()
             .enumerate()
-            .flat_map_iter(|(i, r)| {
-                let mut keys = Vec::with_capacity(16);
-                let first = self.name(r.first);
-                let last = self.name(r.last);
-                let dob = Date::from_packed(r.dob);
-                blocking_keys(
-                    first.as_slice(),
-                    last.as_slice(),
-                    dob.as_slice(),
-                    self.postcode(r.postcode),
-                    false,
-                    &mut keys,
-                );
+            .flat_map_iter(|(i, _)| {
+                let keys = self.record_keys(i);
                 keys.into_iter().map(move |k| (k, i as u32))
             })
             .collect();
@@ -534,22 +547,248 @@ impl Index {
         }
     }
 
+    /// Number of records that can be found (removed and replaced ones excluded).
     pub fn len(&self) -> usize {
-        self.recs.len()
+        self.recs.len() - self.n_dead
     }
     pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
+        self.len() == 0
+    }
+    pub(crate) fn live_len(&self) -> usize {
+        self.len()
+    }
+    pub(crate) fn live_records(&self) -> Vec<u32> {
+        (0..self.recs.len() as u32)
+            .filter(|&i| !self.dead[i as usize])
+            .collect()
+    }
+    pub(crate) fn n_eff(&self) -> f64 {
+        self.n_eff
     }
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.model.params
     }
+    /// Replace the m/u parameters, keeping the match share.
     pub fn set_params(&mut self, p: Params) {
         self.weights = p.weights();
-        self.params = p;
+        self.model.params = p;
     }
-    /// Prior log2 odds that a query matches one given record (1 / effective index size).
+    /// The scoring model in use.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+    /// Use a model, e.g. one returned by [`Index::fit`] (on this index or another).
+    pub fn set_model(&mut self, m: Model) {
+        self.weights = m.params.weights();
+        self.model = m;
+    }
+    /// Prior log2 odds that a query is one given record: `π / ((1 - π) N_eff)`, where π
+    /// is the model's match share (one half unless fitted) and `N_eff` the effective
+    /// index size.
     pub fn prior(&self) -> f64 {
-        -self.n_eff.log2()
+        self.model.prior_log2_odds(self.n_eff)
+    }
+
+    /// Blocking keys of indexed record `i`.
+    fn record_keys(&self, i: usize) -> Vec<u64> {
+        let r = &self.recs[i];
+        let mut keys = Vec::with_capacity(16);
+        let first = self.name(r.first);
+        let last = self.name(r.last);
+        let dob = Date::from_packed(r.dob);
+        blocking_keys(
+            first.as_slice(),
+            last.as_slice(),
+            dob.as_slice(),
+            self.postcode(r.postcode),
+            false,
+            &mut keys,
+        );
+        keys
+    }
+
+    /// Normalise and intern one person into a record (for updates).
+    fn make_rec(&mut self, p: &Person) -> Rec {
+        let n = normalise(p);
+        let mut name = |k: String| -> u32 {
+            if let Some(&i) = self.names.map.get(&k) {
+                return i;
+            }
+            let i = self.names.items.len() as u32;
+            self.names.items.push(NameInfo::from_key(&k));
+            self.names.map.insert(k, i);
+            i
+        };
+        let first = n.first.map_or(NONE, &mut name);
+        let last = n.last.map_or(NONE, &mut name);
+        let others: Box<[u32]> = n.others.into_iter().map(&mut name).collect();
+        let postcode = n.postcode.map_or(NONE, |k| {
+            if let Some(&i) = self.postcodes.map.get(&k) {
+                return i;
+            }
+            let i = self.postcodes.items.len() as u32;
+            self.postcodes.items.push(k.clone().into_boxed_str());
+            self.postcodes.map.insert(k, i);
+            i
+        });
+        // Addresses are not de-duplicated for updates (the map is dropped after build).
+        let address = n.address.map_or(NONE, |a| {
+            self.addrs.items.push(AddrInfo::from_text(a));
+            (self.addrs.items.len() - 1) as u32
+        });
+        let g = match n.gender {
+            None => 0,
+            Some(Gender::Male) => 1,
+            Some(Gender::Female) => 2,
+        };
+        Rec {
+            first,
+            last,
+            others,
+            dob: n.dob.map_or(0, |d| d.packed()),
+            flags: u8::from(n.est) | (g << 1),
+            postcode,
+            address,
+        }
+    }
+
+    fn tf_add(&mut self, i: usize, delta: i32) {
+        let r = &self.recs[i];
+        for (slot, n) in [(0, r.first), (1, r.last)] {
+            if n != NONE {
+                let c = &self.names.items[n as usize].compact;
+                let v = self.tf.entry(c.clone()).or_insert([0, 0]);
+                v[slot] = v[slot].saturating_add_signed(delta);
+            }
+        }
+    }
+
+    /// Live record numbers with this id.
+    fn records_with_id(&mut self, id: &str) -> Vec<u32> {
+        if self.id_order.is_none() {
+            let mut order: Vec<u32> = (0..self.main_len as u32).collect();
+            order.par_sort_unstable_by(|&a, &b| self.ids[a as usize].cmp(&self.ids[b as usize]));
+            self.id_order = Some(order);
+        }
+        let order = self.id_order.as_deref().unwrap_or(&[]);
+        let lo = order.partition_point(|&i| &*self.ids[i as usize] < id);
+        let mut out: Vec<u32> = order[lo..]
+            .iter()
+            .take_while(|&&i| &*self.ids[i as usize] == id)
+            .copied()
+            .collect();
+        if let Some(v) = self.delta_ids.get(id) {
+            out.extend_from_slice(v);
+        }
+        out.retain(|&i| !self.dead[i as usize]);
+        out
+    }
+
+    fn kill(&mut self, i: u32) {
+        if !self.dead[i as usize] {
+            self.dead[i as usize] = true;
+            self.n_dead += 1;
+            self.tf_add(i as usize, -1);
+        }
+    }
+
+    fn refresh_size(&mut self) {
+        self.n_eff = (self.len() as f64).max(MIN_EFFECTIVE_SIZE);
+    }
+
+    /// Insert a person, or replace every record with the same id: from the moment this
+    /// returns, searches find the new version and never the old one. New records go to
+    /// a small overlay searched together with the main table; when the overlay holds
+    /// more than [`Index::delta_limit`] records the index is compacted.
+    pub fn upsert(&mut self, person: &Person) {
+        for i in self.records_with_id(&person.id) {
+            self.kill(i);
+        }
+        let rec = self.make_rec(person);
+        let i = self.recs.len() as u32;
+        self.recs.push(rec);
+        self.ids.push(person.id.clone().into_boxed_str());
+        self.dead.push(false);
+        self.tf_add(i as usize, 1);
+        for k in self.record_keys(i as usize) {
+            self.delta_blocks.entry(k).or_default().push(i);
+        }
+        self.delta_ids
+            .entry(person.id.clone().into_boxed_str())
+            .or_default()
+            .push(i);
+        self.refresh_size();
+        if self.delta_len() > self.delta_limit() {
+            self.compact();
+        }
+    }
+
+    /// Remove every record with this id. Returns whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let found = self.records_with_id(id);
+        for &i in &found {
+            self.kill(i);
+        }
+        if let Some(v) = self.delta_ids.get_mut(id) {
+            v.clear();
+        }
+        self.refresh_size();
+        !found.is_empty()
+    }
+
+    /// Records added or replaced since the last build or compaction.
+    pub fn delta_len(&self) -> usize {
+        self.recs.len() - self.main_len
+    }
+
+    /// The overlay size above which `upsert` compacts: 5% of the index, at least 20,000.
+    pub fn delta_limit(&self) -> usize {
+        (self.main_len / 20).max(20_000)
+    }
+
+    /// Fold the overlay into the main table and drop removed records (a rebuild of the
+    /// blocking table from the normalised records, without re-reading persons or
+    /// re-estimating the model).
+    pub fn compact(&mut self) {
+        if self.n_dead > 0 {
+            let live = self.live_records();
+            let mut recs = Vec::with_capacity(live.len());
+            let mut ids = Vec::with_capacity(live.len());
+            let old_recs = std::mem::take(&mut self.recs);
+            let old_ids = std::mem::take(&mut self.ids);
+            for (i, (r, id)) in old_recs.into_iter().zip(old_ids).enumerate() {
+                if !self.dead[i] {
+                    recs.push(r);
+                    ids.push(id);
+                }
+            }
+            self.recs = recs;
+            self.ids = ids;
+        }
+        self.build_blocks();
+        self.refresh_size();
+    }
+
+    /// Compare a prepared query with all its live candidates (term frequencies on),
+    /// skipping records with the id `exclude`.
+    pub(crate) fn compare_candidates(
+        &self,
+        q: &Prepared,
+        w: &Weights,
+        exclude: Option<&str>,
+    ) -> Vec<Comparison> {
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        let tf = self.query_tf(q);
+        self.candidates(q)
+            .into_iter()
+            .filter(|&c| exclude != Some(&*self.ids[c as usize]))
+            .map(|c| self.with_side(c as usize, |r| compare(&qs, r, w, &tf)))
+            .collect()
+    }
+
+    pub(crate) fn with_record<R>(&self, i: u32, f: impl FnOnce(&Side<'_>) -> R) -> R {
+        self.with_side(i as usize, f)
     }
 
     fn with_side<R>(&self, i: usize, f: impl FnOnce(&Side<'_>) -> R) -> R {
@@ -594,7 +833,7 @@ impl Index {
     /// are non-matches), smoothed towards the current u values.
     pub fn estimate_u(&self, pairs: usize, seed: u64) -> Params {
         let n = self.recs.len() as u64;
-        let mut p = self.params.clone();
+        let mut p = self.model.params.clone();
         if n < 2 {
             return p;
         }
@@ -605,7 +844,7 @@ impl Index {
             .map(|c| {
                 let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
                 let mut cnt: [Vec<f64>; NF] =
-                    std::array::from_fn(|f| vec![0.0; self.params.u[f].len()]);
+                    std::array::from_fn(|f| vec![0.0; self.model.params.u[f].len()]);
                 for _ in 0..per {
                     let i = rng.below(n) as usize;
                     let j = rng.below(n) as usize;
@@ -727,17 +966,26 @@ impl Index {
         let mut cands: Vec<u32> = Vec::new();
         for k in keys {
             let b = self.block(k);
+            let d: &[u32] = if self.delta_blocks.is_empty() {
+                &[]
+            } else {
+                self.delta_blocks.get(&k).map_or(&[], Vec::as_slice)
+            };
             let cap = if dob_only.contains(&k) {
                 MAX_DOB_BLOCK
             } else {
                 MAX_BLOCK
             };
-            if b.len() <= cap {
+            if b.len() + d.len() <= cap {
                 cands.extend_from_slice(b);
+                cands.extend_from_slice(d);
             }
         }
         cands.sort_unstable();
         cands.dedup();
+        if self.n_dead > 0 {
+            cands.retain(|&c| !self.dead[c as usize]);
+        }
         cands
     }
 
@@ -755,7 +1003,7 @@ impl Index {
             let n = n.as_ref()?;
             let c = self.tf.get(&n.compact).map_or(0, |v| v[slot]);
             let u = f64::from(c.max(1)) / self.n_eff;
-            let avg = self.params.u[field][0];
+            let avg = self.model.params.u[field][0];
             let r = TF_MAX_BITS.exp2();
             Some(u.clamp(avg / r, (avg * r).min(1.0)))
         };
@@ -890,22 +1138,6 @@ impl Index {
                 v
             })
             .collect()
-    }
-
-    /// Re-estimate the m probabilities by EM over the blocked candidate pairs of
-    /// `queries` (u stays as estimated from random pairs), and use them. Returns the
-    /// estimated proportion of matches among the candidate pairs.
-    pub fn estimate_m_em(&mut self, queries: &[Person], iterations: usize) -> f64 {
-        let v = self.candidate_vectors(queries, 2000);
-        let lambda0 = (queries.len() as f64 / v.len().max(1) as f64).min(0.5);
-        // Estimate m and the blocked-pair u jointly (blocked non-matches agree on the
-        // blocking fields far more often than random pairs do), then keep the m and
-        // the random-pair u, which is what applies to a query against the whole index.
-        let (p, lambda) = estimate_em(&v, &self.params, lambda0, iterations, false);
-        let mut new = self.params.clone();
-        new.m = p.m;
-        self.set_params(new);
-        lambda
     }
 }
 

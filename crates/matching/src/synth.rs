@@ -620,29 +620,36 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
-fn write_csv(path: &std::path::Path, persons: &[Person]) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(
-        w,
-        "id,first_name,last_name,dob,dob_estimated,gender,postcode,address"
-    )?;
+/// Write persons in the `ehm match` CSV format, with an `other_names` column.
+pub fn write_csv(path: &std::path::Path, persons: &[Person]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
+    w.write_record([
+        "id",
+        "first_name",
+        "last_name",
+        "other_names",
+        "dob",
+        "dob_estimated",
+        "gender",
+        "postcode",
+        "address",
+    ])?;
     for p in persons {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{}",
-            p.id,
+        w.write_record([
+            p.id.as_str(),
             p.first_name.as_deref().unwrap_or(""),
             p.last_name.as_deref().unwrap_or(""),
-            p.dob.map(|d| d.to_string()).unwrap_or_default(),
-            p.dob_estimated,
+            &p.other_names.join(";"),
+            &p.dob.map(|d| d.to_string()).unwrap_or_default(),
+            if p.dob_estimated { "true" } else { "false" },
             match p.gender {
                 Some(Gender::Male) => "M",
                 Some(Gender::Female) => "F",
                 None => "",
             },
             p.postcode.as_deref().unwrap_or(""),
-            p.address.as_deref().unwrap_or("")
-        )?;
+            p.address.as_deref().unwrap_or(""),
+        ])?;
     }
     w.flush()
 }
@@ -666,7 +673,9 @@ fn end_to_end(seed: u64, out: &mut dyn Write) -> std::io::Result<()> {
         out: op.clone(),
         threshold: 0.5,
         top: 5,
-        em: false,
+        no_train: false,
+        print_model: false,
+        explain: false,
     };
     let t = Instant::now();
     let mut sink = Vec::new();

@@ -22,7 +22,9 @@ fn args(index: PathBuf, queries: PathBuf, out: PathBuf) -> MatchArgs {
         out,
         threshold: 0.5,
         top: 5,
-        em: false,
+        no_train: false,
+        print_model: false,
+        explain: false,
     }
 }
 
