@@ -180,7 +180,14 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
         if let Some(d) = get(c_dob) {
             match Date::parse_lenient(d) {
                 Some(d) => p.dob = Some(d),
-                None => w(line, format!("invalid dob {d:?} treated as missing")),
+                None => match Date::digits_lenient(d) {
+                    // A present but impossible date still carries evidence.
+                    Some(_) => {
+                        w(line, format!("impossible dob {d:?} compared as text"));
+                        p.dob_text = Some(d.to_string());
+                    }
+                    None => w(line, format!("unreadable dob {d:?} treated as missing")),
+                },
             }
         }
         if let Some(e) = get(c_est) {
@@ -250,21 +257,30 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let werr = |e: csv::Error| CliError::new(format!("cannot write {}: {e}", args.out.display()));
-    wtr.write_record(["query_id", "person_id", "score"])
-        .map_err(werr)?;
+    let mut header = vec!["query_id", "person_id", "score"];
+    if args.explain {
+        header.push("explanation");
+    }
+    wtr.write_record(&header).map_err(werr)?;
     // Sorted by query id (numerically when both ids are numbers), then by descending
     // score (search already returns each query's candidates best first).
     let mut order: Vec<usize> = (0..queries.len()).collect();
     order.sort_by(|&a, &b| compare_ids(&queries[a].id, &queries[b].id));
     for (q, cands) in order.iter().map(|&i| (&queries[i], &results[i])) {
         for c in cands {
-            wtr.write_record([
-                q.id.as_str(),
-                c.person_id.as_str(),
-                // Rounded down, so a printed score never passes a threshold the
-                // probability itself does not.
-                &format!("{:.6}", (c.score * 1e6).floor() / 1e6),
-            ])
+            // Rounded down, so a printed score never passes a threshold the
+            // probability itself does not.
+            let score = format!("{:.6}", (c.score * 1e6).floor() / 1e6);
+            if args.explain {
+                wtr.write_record([
+                    q.id.as_str(),
+                    c.person_id.as_str(),
+                    &score,
+                    &c.explanation_json(),
+                ])
+            } else {
+                wtr.write_record([q.id.as_str(), c.person_id.as_str(), &score])
+            }
             .map_err(werr)?;
         }
     }

@@ -396,6 +396,21 @@ pub fn compare_dob(a: Date, a_est: bool, b: Date, b_est: bool) -> u8 {
     if diff <= 366 { D_YEAR } else { D_DISAGREE }
 }
 
+/// Compare dates of birth as the digit strings `YYYYMMDD` (used when one of them is an
+/// impossible date such as 1945-04-93): the same digits, day and month swapped, one
+/// digit different or two adjacent digits transposed, or different.
+pub fn compare_dob_digits(a: u32, b: u32) -> u8 {
+    if a == b {
+        D_EXACT
+    } else if a / 10_000 == b / 10_000 && a % 100 == (b / 100) % 100 && (a / 100) % 100 == b % 100 {
+        D_SWAP
+    } else if one_digit_apart(a, b) {
+        D_ONE_DIGIT
+    } else {
+        D_DISAGREE
+    }
+}
+
 /// One digit of `YYYYMMDD` differs, or two adjacent digits are transposed.
 fn one_digit_apart(a: u32, b: u32) -> bool {
     let digits = |mut x: u32| {
@@ -600,11 +615,17 @@ impl Comparison {
         None
     }
 
-    /// Final log2 odds with the given prior (log2 odds), after the sibling guard.
+    /// Final log2 odds with the given prior (log2 odds), after the sibling guard with
+    /// the fixed ceiling `CONFLICT_CEILING` (used without an index).
     pub fn log_odds(&self, prior: f64) -> f64 {
+        self.log_odds_ceiling(prior, CONFLICT_CEILING)
+    }
+
+    /// Final log2 odds after the sibling guard with the given ceiling.
+    pub fn log_odds_ceiling(&self, prior: f64, ceiling: f64) -> f64 {
         let raw = prior + self.sum();
         if self.conflict().is_some() {
-            raw.min(CONFLICT_CEILING)
+            raw.min(ceiling)
         } else {
             raw
         }
@@ -623,6 +644,8 @@ pub struct Side<'a> {
     pub last: Option<&'a NameInfo>,
     pub others: &'a [&'a NameInfo],
     pub dob: Option<Date>,
+    /// Digits (YYYYMMDD) of a present but impossible date of birth, compared as text.
+    pub dob_raw: Option<u32>,
     pub dob_estimated: bool,
     pub gender: Option<Gender>,
     pub postcode: Option<&'a str>,
@@ -771,6 +794,13 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
 
     if let (Some(x), Some(y)) = (a.dob, b.dob) {
         let l = compare_dob(x, a.dob_estimated, y, b.dob_estimated);
+        levels[DOB] = l;
+        weights[DOB] = w.w[DOB][l as usize];
+    } else if let (Some(x), Some(y)) = (
+        a.dob.map(|d| d.packed()).or(a.dob_raw),
+        b.dob.map(|d| d.packed()).or(b.dob_raw),
+    ) {
+        let l = compare_dob_digits(x, y);
         levels[DOB] = l;
         weights[DOB] = w.w[DOB][l as usize];
     }
@@ -984,6 +1014,7 @@ mod tests {
             last: None,
             others: &[],
             dob: None,
+            dob_raw: None,
             dob_estimated: false,
             gender: Some(g),
             postcode: None,
@@ -1125,6 +1156,7 @@ mod tests {
             last: None,
             others: &[],
             dob: None,
+            dob_raw: None,
             dob_estimated: false,
             gender: None,
             postcode: None,

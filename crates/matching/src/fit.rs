@@ -101,6 +101,21 @@ impl Model {
         (p / (1.0 - p)).log2() - n_eff.log2()
     }
 
+    /// The sibling guard's ceiling (log2 odds) for a candidate whose forename conflicts
+    /// while household details agree, in an index where a share `sibling_share` of the
+    /// records have a co-resident brother or sister on record. Such a query is either
+    /// this record with a wrongly recorded forename (prior odds `π / (1 - π)` times
+    /// m of the forename level) or the record's sibling (about `sibling_share`), so
+    /// the household fields may not push the odds past that ratio.
+    pub fn sibling_ceiling(&self, forename_level: u8, sibling_share: f64) -> f64 {
+        if forename_level == NULL {
+            return crate::compare::CONFLICT_CEILING;
+        }
+        let p = self.match_share;
+        let m = self.params.m[crate::compare::FORENAME][forename_level as usize];
+        (p / (1.0 - p)).log2() + m.max(1e-9).log2() - sibling_share.max(1e-3).log2()
+    }
+
     /// The model as JSON: the match share, the fit report and, per field and level,
     /// m, u and the weight log2(m/u).
     pub fn to_json(&self) -> String {
@@ -234,7 +249,10 @@ impl Index {
                 let mut v: Vec<(f64, Comparison)> = self
                     .compare_candidates(q, &w0, Some(&p.id))
                     .into_iter()
-                    .map(|c| (c.log_odds(prior0), c))
+                    .map(|c| {
+                        let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
+                        (c.log_odds_ceiling(prior0, ceil), c)
+                    })
                     .collect();
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
                 v.truncate(opts.max_candidates);
@@ -255,6 +273,7 @@ impl Index {
             iterations += 1;
             let w = model.params.weights();
             let prior = model.prior_log2_odds(self.n_eff());
+            let sib = self.sibling_share();
             // E-step (parallel over queries): match counts per field level.
             let zero = || (std::array::from_fn(|f| vec![0.0; m0[f].len()]), 0.0);
             let (counts, total): ([Vec<f64>; NF], f64) = pairs
@@ -265,7 +284,8 @@ impl Index {
                     for c in cands {
                         let mut c = *c;
                         c.reweigh(&w);
-                        let odds = c.log_odds(prior).min(60.0).exp2();
+                        let ceil = model.sibling_ceiling(c.levels[0], sib);
+                        let odds = c.log_odds_ceiling(prior, ceil).min(60.0).exp2();
                         denom += odds;
                         cs.push((odds, c));
                     }

@@ -43,6 +43,9 @@ pub const ESTABLISHED_MIN: f64 = 3.0;
 /// Random pairs sampled at build time to estimate u probabilities.
 pub const U_SAMPLE_PAIRS: usize = 200_000;
 
+/// Pseudo-records (with a sibling share of one half) added to the sibling-share estimate.
+pub const SIBLING_PSEUDO_RECORDS: f64 = 1000.0;
+
 /// One field's contribution to a candidate's score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldComparison {
@@ -51,6 +54,8 @@ pub struct FieldComparison {
     /// log2 Bayes factor; all weights of a candidate (including the `prior` row) add up
     /// to its final log2 odds.
     pub weight: f64,
+    /// The compared values (query's, record's), normalised, when both are present.
+    pub values: Option<(String, String)>,
 }
 
 /// A search result.
@@ -81,6 +86,8 @@ pub(crate) struct Norm {
     pub last: Option<String>,
     pub others: Vec<String>,
     pub dob: Option<Date>,
+    /// Digits (YYYYMMDD) of a present but impossible date of birth.
+    pub dob_raw: Option<u32>,
     pub est: bool,
     pub gender: Option<Gender>,
     pub postcode: Option<String>,
@@ -90,7 +97,12 @@ pub(crate) struct Norm {
 pub(crate) fn normalise(p: &Person) -> Norm {
     let mut n = Norm {
         dob: p.dob,
-        est: p.dob_estimated && p.dob.is_some(),
+        dob_raw: if p.dob.is_none() {
+            p.dob_text.as_deref().and_then(Date::digits_lenient)
+        } else {
+            None
+        },
+        est: p.dob_estimated && (p.dob.is_some() || p.dob_text.is_some()),
         gender: p.gender,
         ..Norm::default()
     };
@@ -124,6 +136,7 @@ pub struct Prepared {
     last: Option<NameInfo>,
     pub(crate) others: Vec<NameInfo>,
     dob: Option<Date>,
+    dob_raw: Option<u32>,
     est: bool,
     gender: Option<Gender>,
     postcode: Option<String>,
@@ -138,6 +151,7 @@ impl Prepared {
             last: n.last.as_deref().map(NameInfo::from_key),
             others: n.others.iter().map(|o| NameInfo::from_key(o)).collect(),
             dob: n.dob,
+            dob_raw: n.dob_raw,
             est: n.est,
             gender: n.gender,
             postcode: n.postcode,
@@ -151,6 +165,7 @@ impl Prepared {
             last: self.last.as_ref(),
             others,
             dob: self.dob,
+            dob_raw: self.dob_raw,
             dob_estimated: self.est,
             gender: self.gender,
             postcode: self.postcode.as_deref(),
@@ -203,7 +218,7 @@ const K_POSTCODE_YEAR: u64 = 7;
 fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     firsts: &[F],
     lasts: &[F],
-    dobs: &[Date],
+    dobs: &[u32],
     postcode: Option<&str>,
     query: bool,
     out: &mut Vec<u64>,
@@ -246,9 +261,9 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     first_codes.dedup();
     nick_groups.sort_unstable();
     nick_groups.dedup();
-    for d in dobs {
-        let y = d.year() as u64;
-        let p = u64::from(d.packed());
+    for &d in dobs {
+        let y = u64::from(d / 10_000);
+        let p = u64::from(d);
         out.push(key(K_DOB, p, 0));
         for &l in &last_codes {
             for &i in &initials {
@@ -278,8 +293,8 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
                 u64::from(f.borrow().compact.as_bytes()[0]),
             ));
         }
-        for d in dobs {
-            out.push(key(K_POSTCODE_YEAR, h, d.year() as u64));
+        for &d in dobs {
+            out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
         }
     }
     out.sort_unstable();
@@ -335,6 +350,7 @@ pub struct Index {
     id_order: Option<Vec<u32>>,
     /// Record numbers of the delta records by id.
     delta_ids: FxHashMap<Box<str>, Vec<u32>>,
+    sibling_share: f64,
 }
 
 struct QueryTf<'a> {
@@ -415,7 +431,7 @@ impl Index {
                 first,
                 last,
                 others,
-                dob: n.dob.map_or(0, |d| d.packed()),
+                dob: n.dob.map_or(n.dob_raw.unwrap_or(0), |d| d.packed()),
                 flags: u8::from(n.est) | (g << 1),
                 postcode,
                 address,
@@ -470,8 +486,10 @@ impl Index {
             n_dead: 0,
             id_order: None,
             delta_ids: FxHashMap::default(),
+            sibling_share: 0.5,
         };
         idx.build_blocks();
+        idx.estimate_sibling_share();
         if estimate_u {
             let p = idx.estimate_u(U_SAMPLE_PAIRS.min(20 * idx.len()), 0x5EED);
             idx.set_params(p);
@@ -582,6 +600,56 @@ impl Index {
         self.weights = m.params.weights();
         self.model = m;
     }
+    /// Share of records with a brother or sister on record (see [`Model::sibling_ceiling`]).
+    pub fn sibling_share(&self) -> f64 {
+        self.sibling_share
+    }
+
+    fn ceiling(&self, cmp: &Comparison) -> f64 {
+        self.model
+            .sibling_ceiling(cmp.levels[crate::compare::FORENAME], self.sibling_share)
+    }
+
+    /// Estimate the share of records that have a co-resident brother or sister on
+    /// record: another record with the same surname and the same postcode or address
+    /// but a different forename. Smoothed towards one half (children's services hold
+    /// many siblings) with the weight of `SIBLING_PSEUDO_RECORDS` records, so a small
+    /// index does not switch the sibling guard off.
+    fn estimate_sibling_share(&mut self) {
+        let mut groups: FxHashMap<(u32, u32, bool), (u32, u32, bool)> = FxHashMap::default();
+        for (i, r) in self.recs.iter().enumerate() {
+            if self.dead[i] || r.last == NONE || r.first == NONE {
+                continue;
+            }
+            for (place, is_addr) in [(r.postcode, false), (r.address, true)] {
+                if place == NONE {
+                    continue;
+                }
+                let g = groups
+                    .entry((r.last, place, is_addr))
+                    .or_insert((0, r.first, false));
+                g.0 += 1;
+                if g.1 != r.first {
+                    g.2 = true;
+                }
+            }
+        }
+        let mut with_sibling = 0usize;
+        for (i, r) in self.recs.iter().enumerate() {
+            if self.dead[i] || r.last == NONE || r.first == NONE {
+                continue;
+            }
+            let has = [(r.postcode, false), (r.address, true)]
+                .iter()
+                .any(|&(place, a)| {
+                    place != NONE && groups.get(&(r.last, place, a)).is_some_and(|g| g.2)
+                });
+            with_sibling += usize::from(has);
+        }
+        self.sibling_share = (with_sibling as f64 + SIBLING_PSEUDO_RECORDS * 0.5)
+            / (self.len() as f64 + SIBLING_PSEUDO_RECORDS);
+    }
+
     /// Prior log2 odds that a query is one given record: `π / ((1 - π) N_eff)`, where π
     /// is the model's match share (one half unless fitted) and `N_eff` the effective
     /// index size.
@@ -595,7 +663,7 @@ impl Index {
         let mut keys = Vec::with_capacity(16);
         let first = self.name(r.first);
         let last = self.name(r.last);
-        let dob = Date::from_packed(r.dob);
+        let dob = (r.dob != 0).then_some(r.dob);
         blocking_keys(
             first.as_slice(),
             last.as_slice(),
@@ -645,7 +713,7 @@ impl Index {
             first,
             last,
             others,
-            dob: n.dob.map_or(0, |d| d.packed()),
+            dob: n.dob.map_or(n.dob_raw.unwrap_or(0), |d| d.packed()),
             flags: u8::from(n.est) | (g << 1),
             postcode,
             address,
@@ -767,6 +835,7 @@ impl Index {
         }
         self.build_blocks();
         self.refresh_size();
+        self.estimate_sibling_share();
     }
 
     /// Compare a prepared query with all its live candidates (term frequencies on),
@@ -817,6 +886,7 @@ impl Index {
             last: self.name(r.last),
             others,
             dob: Date::from_packed(r.dob),
+            dob_raw: (r.dob != 0 && Date::from_packed(r.dob).is_none()).then_some(r.dob),
             dob_estimated: r.flags & 1 != 0,
             gender: match (r.flags >> 1) & 3 {
                 1 => Some(Gender::Male),
@@ -905,13 +975,16 @@ impl Index {
         if let Some(f) = &q.first {
             lasts.push(f); // swapped names
         }
-        let mut dobs: Vec<Date> = Vec::new();
+        let mut dobs: Vec<u32> = Vec::new();
+        if let Some(r) = q.dob_raw {
+            dobs.push(r);
+        }
         if let Some(d) = q.dob {
-            dobs.push(d);
+            dobs.push(d.packed());
             if let Some(s) = Date::new(d.year(), d.day(), d.month())
                 && s != d
             {
-                dobs.push(s);
+                dobs.push(s.packed());
             }
         }
         let mut keys = Vec::with_capacity(64);
@@ -957,9 +1030,7 @@ impl Index {
         // (about N / 6,600 children per birthday), so when the query has both names it
         // is only used while it is small.
         let dob_only: Vec<u64> = if q.first.is_some() && q.last.is_some() {
-            dobs.iter()
-                .map(|d| key(K_DOB, u64::from(d.packed()), 0))
-                .collect()
+            dobs.iter().map(|&d| key(K_DOB, u64::from(d), 0)).collect()
         } else {
             Vec::new()
         };
@@ -1038,7 +1109,7 @@ impl Index {
         let floor = logit2(threshold).min(-10.0);
         for c in self.candidates(q) {
             let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
-            let lo = cmp.log_odds(prior);
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
             if lo >= floor {
                 scored.push((lo, c, cmp));
             }
@@ -1084,12 +1155,16 @@ impl Index {
         out.truncate(top_k);
         out.into_iter()
             .map(|(lo, c, cmp, p)| {
-                let mut explanation = explain(&cmp, prior);
+                let mut explanation = explain(&cmp, prior, self.ceiling(&cmp));
+                self.with_side(c as usize, |r| {
+                    crate::explain::fill_values(&mut explanation, &qs, r)
+                });
                 if p < probability(lo) {
                     explanation.push(FieldComparison {
                         field: "competing_candidates",
                         level: "other_distinct_people_match",
                         weight: logit2(p) - lo,
+                        values: None,
                     });
                 }
                 Candidate {
@@ -1116,7 +1191,7 @@ impl Index {
         });
         // Two different established forenames (Ava / Eva) are two children even when
         // everything else agrees, as it does for twins.
-        cmp.log_odds(self.prior()) < 0.0 || cmp.forenames_established
+        cmp.log_odds_ceiling(self.prior(), self.ceiling(&cmp)) < 0.0 || cmp.forenames_established
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
@@ -1141,12 +1216,13 @@ impl Index {
     }
 }
 
-fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
+fn explain(cmp: &Comparison, prior: f64, ceiling: f64) -> Vec<FieldComparison> {
     let mut out = Vec::with_capacity(NF + 3);
     out.push(FieldComparison {
         field: "prior",
         level: "one_in_index_size",
         weight: prior,
+        values: None,
     });
     for f in 0..NF {
         let l = cmp.levels[f];
@@ -1158,6 +1234,7 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
                 LEVEL_NAMES[f][l as usize]
             },
             weight: cmp.weights[f],
+            values: None,
         });
     }
     if cmp.swapped {
@@ -1165,15 +1242,17 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
             field: "name_order",
             level: "first_and_last_swapped",
             weight: -crate::compare::SWAP_PENALTY,
+            values: None,
         });
     }
     if let Some(reason) = cmp.conflict() {
         let raw = prior + cmp.sum();
-        let capped = cmp.log_odds(prior);
+        let capped = cmp.log_odds_ceiling(prior, ceiling);
         out.push(FieldComparison {
             field: "sibling_guard",
             level: reason,
             weight: capped - raw,
+            values: None,
         });
     }
     out
@@ -1190,6 +1269,9 @@ pub fn score_pair(
     let (qa, qb) = (Prepared::new(a), Prepared::new(b));
     let (oa, ob): (Vec<&NameInfo>, Vec<&NameInfo>) =
         (qa.others.iter().collect(), qb.others.iter().collect());
-    let cmp = compare(&qa.side(&oa), &qb.side(&ob), &params.weights(), &NoTf);
-    (probability(cmp.log_odds(prior)), explain(&cmp, prior))
+    let (sa, sb) = (qa.side(&oa), qb.side(&ob));
+    let cmp = compare(&sa, &sb, &params.weights(), &NoTf);
+    let mut e = explain(&cmp, prior, crate::compare::CONFLICT_CEILING);
+    crate::explain::fill_values(&mut e, &sa, &sb);
+    (probability(cmp.log_odds(prior)), e)
 }

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod explain;
 pub mod fit;
 pub mod index;
 pub mod model;

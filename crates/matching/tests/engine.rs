@@ -215,6 +215,7 @@ fn arb_person() -> impl Strategy<Value = Person> {
             other_names: other.flatten().into_iter().collect(),
             dob: d.and_then(|(y, m, dd)| ehm_matching::Date::new(y, m, dd)),
             dob_estimated: est,
+            dob_text: None,
             gender: g,
             postcode: pc.map(str::to_string),
             address: addr.map(str::to_string),
