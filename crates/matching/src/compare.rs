@@ -479,6 +479,41 @@ pub fn compare_address(a: &AddrInfo, b: &AddrInfo) -> u8 {
     let inter = sorted_common(&a.toks, &b.toks);
     let union = a.toks.len() + b.toks.len() - inter;
     if union > 0 && inter * 10 >= union * 6 {
+        return A_SIMILAR;
+    }
+    // Keying slips: words one edit apart count as shared, and so does the whole
+    // address when only its spacing differs ("fai rawy" / "fairway").
+    if union > 0 && inter * 10 >= union * 3 {
+        let soft = a
+            .tokens()
+            .filter(|t| {
+                t.len() >= 3
+                    && b.tokens().any(|u| u != *t && one_edit_typo(t, u))
+                    && !b.tokens().any(|u| u == *t)
+            })
+            .count();
+        let (i2, u2) = (inter + soft, union - soft);
+        if i2 * 10 >= u2 * 6 {
+            return A_SIMILAR;
+        }
+    }
+    let squeeze = |x: &AddrInfo| -> ([u8; 64], usize) {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for &c in x.text.as_bytes() {
+            if c != b' ' && n < 64 {
+                buf[n] = c;
+                n += 1;
+            }
+        }
+        (buf, n)
+    };
+    let ((ba, na), (bb, nb)) = (squeeze(a), squeeze(b));
+    let (sa, sb) = (
+        std::str::from_utf8(&ba[..na]).unwrap_or(""),
+        std::str::from_utf8(&bb[..nb]).unwrap_or(""),
+    );
+    if na >= 8 && nb >= 8 && jaro_winkler_above(sa, sb, 0.93) >= 0.93 {
         A_SIMILAR
     } else {
         A_DISAGREE
@@ -1144,6 +1179,18 @@ mod tests {
         assert_eq!(
             compare_address(&a("Flat 3, 12 High St"), &a("12 High Street")),
             A_SIMILAR
+        );
+        // Keying slips in several words, and spacing.
+        assert_eq!(
+            compare_address(
+                &a("308 Solly Place Fai Rawy Valoa"),
+                &a("308 Solly Place Fairway Valla")
+            ),
+            A_SIMILAR
+        );
+        assert_eq!(
+            compare_address(&a("12 Mill Lane Leeds"), &a("12 Station Road Bradford")),
+            A_DISAGREE
         );
     }
 

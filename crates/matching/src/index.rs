@@ -212,6 +212,31 @@ const K_POSTCODE_INITIAL: u64 = 4;
 const K_NAME_PAIR: u64 = 5;
 const K_NICKNAME_SURNAME: u64 = 6;
 const K_POSTCODE_YEAR: u64 = 7;
+const K_POSTCODE_SURNAME: u64 = 8;
+const K_NAME_PREFIXES: u64 = 9;
+const K_HOUSE_STREET: u64 = 10;
+
+/// The house number (digits of the first token that has any, or none) and the first
+/// street-like word (three letters or more) of a normalised address.
+fn house_street(a: &AddrInfo) -> Option<(u64, u64)> {
+    let mut number = 0u64;
+    for t in a.tokens() {
+        if t.bytes().any(|c| c.is_ascii_digit()) {
+            if number == 0 {
+                number = str_hash(t);
+            }
+        } else if t.len() >= 3 {
+            return Some((number, str_hash(t)));
+        }
+    }
+    None
+}
+
+/// First three letters of a name (names of at least two letters).
+fn prefix3(n: &NameInfo) -> Option<u64> {
+    let c = n.compact.as_bytes();
+    (c.len() >= 2).then(|| c.iter().take(3).fold(0u64, |h, &b| h << 8 | u64::from(b)))
+}
 
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
@@ -220,6 +245,7 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     lasts: &[F],
     dobs: &[u32],
     postcode: Option<&str>,
+    address: Option<&AddrInfo>,
     query: bool,
     out: &mut Vec<u64>,
 ) {
@@ -284,8 +310,24 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
             out.push(key(K_NICKNAME_SURNAME, g, l));
         }
     }
+    // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
+    // birth together with a misspelt ending of either name.
+    for f in firsts {
+        for l in lasts {
+            if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
+                out.push(key(K_NAME_PREFIXES, a, b));
+            }
+        }
+    }
+    // House number and street: survives changed names and date of birth.
+    if let Some((n, st)) = address.and_then(house_street) {
+        out.push(key(K_HOUSE_STREET, n, st));
+    }
     if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
         let h = str_hash(pc);
+        for &l in &last_codes {
+            out.push(key(K_POSTCODE_SURNAME, h, l));
+        }
         for f in firsts {
             out.push(key(
                 K_POSTCODE_INITIAL,
@@ -669,6 +711,7 @@ impl Index {
             last.as_slice(),
             dob.as_slice(),
             self.postcode(r.postcode),
+            (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
             false,
             &mut keys,
         );
@@ -993,6 +1036,7 @@ impl Index {
             &lasts,
             &dobs,
             q.postcode.as_deref(),
+            q.address.as_ref(),
             true,
             &mut keys,
         );
@@ -1022,7 +1066,7 @@ impl Index {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, true, &mut more);
+            blocking_keys(&af, &al, &dobs, None, None, true, &mut more);
             keys.extend(more);
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
