@@ -78,8 +78,47 @@ pub struct BenchMatchArgs {
 }
 
 /// Read a person CSV. Malformed values are reported to `warnings` with their line
-/// number and treated as missing.
+/// number and treated as missing (an impossible date of birth is kept as text).
 pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>, CliError> {
+    let mut out = Vec::new();
+    read_persons_with(path, |row, person, notes| {
+        for n in notes {
+            let _ = writeln!(warnings, "{}: row {row}: {n}", path.display());
+        }
+        match person {
+            Ok(p) => out.push(p),
+            Err(e) => {
+                let _ = writeln!(warnings, "{}: row {row}: {}", path.display(), e.message);
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// A row of a person CSV that could not be used at all (unreadable, or without an id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowError {
+    /// Line number in the file (the header is row 1).
+    pub row: u64,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {}: {}", self.row, self.message)
+    }
+}
+
+/// Read a person CSV row by row without holding the file in memory (for importers).
+/// `on_row(row_number, person_or_error, warnings)` is called once per data row, in
+/// file order: `Ok(person)` for a usable row, whose malformed values (listed in
+/// `warnings`, e.g. "unrecognised gender \"3\" treated as missing") were treated as
+/// missing, or `Err(RowError)` for a row that was skipped. Row numbers are file lines
+/// (the header is row 1). Fatal problems (no file, no `id` column) are `Err(CliError)`.
+pub fn read_persons_with(
+    path: &Path,
+    mut on_row: impl FnMut(u64, Result<Person, RowError>, &[String]),
+) -> Result<(), CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, file);
@@ -138,22 +177,18 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
     let c_gender = col("gender", &["sex"]);
     let c_pc = col("postcode", &["post_code", "postal_code", "zip"]);
     let c_addr = col("address", &["street_address", "address_line_1", "address1"]);
-    let mut out = Vec::new();
-    let mut w = |line: u64, msg: String| {
-        let _ = writeln!(warnings, "{}: row {line}: {msg}", path.display());
-    };
+    let mut notes: Vec<String> = Vec::new();
     for rec in rdr.records() {
+        notes.clear();
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                w(
-                    line,
-                    format!(
-                        "unreadable row skipped ({})",
-                        e.to_string().replace('\n', " ")
-                    ),
+                let row = e.position().map_or(0, |p| p.line());
+                let message = format!(
+                    "unreadable row skipped ({})",
+                    e.to_string().replace('\n', " ")
                 );
+                on_row(row, Err(RowError { row, message }), &notes);
                 continue;
             }
         };
@@ -164,9 +199,11 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
                 .filter(|s| !s.is_empty())
         };
         let Some(id) = get(Some(id_col)) else {
-            w(line, "empty id, row skipped".into());
+            let message = "empty id, row skipped".to_string();
+            on_row(line, Err(RowError { row: line, message }), &notes);
             continue;
         };
+        let mut w = |_: u64, msg: String| notes.push(msg);
         let mut p = Person::new(id);
         p.first_name = get(c_first).map(str::to_string);
         p.last_name = get(c_last).map(str::to_string);
@@ -217,9 +254,9 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
             }
         }
         p.address = get(c_addr).map(str::to_string);
-        out.push(p);
+        on_row(line, Ok(p), &notes);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Match every query against the index and write `query_id,person_id,score`.

@@ -53,7 +53,7 @@ impl Default for FitOptions {
             tolerance: 1e-4,
             max_queries: 20_000,
             max_candidates: 32,
-            u_pairs: 200_000,
+            u_pairs: 50_000,
             m_pseudo_count: 20.0,
             seed: 0x5EED,
         }
