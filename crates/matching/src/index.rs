@@ -14,7 +14,8 @@ const NONE: u32 = u32::MAX;
 /// Blocks larger than this are skipped at query time: they are not discriminating and
 /// the other blocking keys still reach the true match.
 pub const MAX_BLOCK: usize = 800;
-/// The DOB-only block is skipped above this size when the query has both names.
+/// The DOB-only block is skipped above this size when the query has both names, and
+/// so are the name-prefix and house-number-and-street blocks (second-chance keys).
 pub const MAX_DOB_BLOCK: usize = 64;
 /// Index sizes below this are treated as this large when setting the prior and the
 /// term-frequency u values, so that small indexes do not inflate weak evidence.
@@ -248,6 +249,7 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     address: Option<&AddrInfo>,
     query: bool,
     out: &mut Vec<u64>,
+    mut secondary: Option<&mut Vec<u64>>,
 ) {
     // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
     let mut initials: Vec<u64> = firsts
@@ -315,13 +317,21 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     for f in firsts {
         for l in lasts {
             if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
-                out.push(key(K_NAME_PREFIXES, a, b));
+                let k = key(K_NAME_PREFIXES, a, b);
+                match secondary.as_deref_mut() {
+                    Some(v) => v.push(k),
+                    None => out.push(k),
+                }
             }
         }
     }
     // House number and street: survives changed names and date of birth.
     if let Some((n, st)) = address.and_then(house_street) {
-        out.push(key(K_HOUSE_STREET, n, st));
+        let k = key(K_HOUSE_STREET, n, st);
+        match secondary.as_deref_mut() {
+            Some(v) => v.push(k),
+            None => out.push(k),
+        }
     }
     if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
         let h = str_hash(pc);
@@ -714,6 +724,7 @@ impl Index {
             (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
             false,
             &mut keys,
+            None,
         );
         keys
     }
@@ -1031,6 +1042,7 @@ impl Index {
             }
         }
         let mut keys = Vec::with_capacity(64);
+        let mut secondary = Vec::new();
         blocking_keys(
             &firsts,
             &lasts,
@@ -1039,6 +1051,7 @@ impl Index {
             q.address.as_ref(),
             true,
             &mut keys,
+            Some(&mut secondary),
         );
         // Alternate phonetic codes of the query names.
         let alt_first: Vec<NameInfo> = q
@@ -1066,7 +1079,7 @@ impl Index {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, None, true, &mut more);
+            blocking_keys(&af, &al, &dobs, None, None, true, &mut more, None);
             keys.extend(more);
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
@@ -1079,14 +1092,16 @@ impl Index {
             Vec::new()
         };
         let mut cands: Vec<u32> = Vec::new();
-        for k in keys {
+        secondary.sort_unstable();
+        secondary.dedup();
+        for k in keys.into_iter().chain(secondary.iter().copied()) {
             let b = self.block(k);
             let d: &[u32] = if self.delta_blocks.is_empty() {
                 &[]
             } else {
                 self.delta_blocks.get(&k).map_or(&[], Vec::as_slice)
             };
-            let cap = if dob_only.contains(&k) {
+            let cap = if dob_only.contains(&k) || secondary.binary_search(&k).is_ok() {
                 MAX_DOB_BLOCK
             } else {
                 MAX_BLOCK
