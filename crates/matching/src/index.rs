@@ -241,6 +241,7 @@ fn prefix3(n: &NameInfo) -> Option<u64> {
 
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
+#[allow(clippy::too_many_arguments)]
 fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     firsts: &[F],
     lasts: &[F],
@@ -328,7 +329,7 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     // House number and street: survives changed names and date of birth.
     if let Some((n, st)) = address.and_then(house_street) {
         let k = key(K_HOUSE_STREET, n, st);
-        match secondary.as_deref_mut() {
+        match secondary {
             Some(v) => v.push(k),
             None => out.push(k),
         }
