@@ -281,9 +281,20 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     }
     let persons = read_persons(&args.index, warnings)?;
     let queries = read_persons(&args.queries, warnings)?;
-    let mut index = Index::build(persons);
+    let train = !args.no_train && queries.len() >= crate::fit::MIN_QUERIES_FOR_U;
+    let mut index = if train {
+        // The fit re-estimates u from random (query, record) pairs, so the build's own
+        // random-pair estimate would be redone: skip it.
+        Index::build_with_params(persons, crate::compare::Params::default(), false)
+    } else {
+        Index::build(persons)
+    };
     if !args.no_train && !queries.is_empty() {
-        let model = index.fit(&queries, &FitOptions::default());
+        let opts = FitOptions {
+            u_pairs: if train { 100_000 } else { 0 },
+            ..FitOptions::default()
+        };
+        let model = index.fit(&queries, &opts);
         index.set_model(model);
     }
     if args.print_model {

@@ -25,6 +25,8 @@ use std::fmt;
 
 /// Bounds on the learnt share of queries whose person is in the index.
 pub const MATCH_SHARE_RANGE: (f64, f64) = (0.02, 0.98);
+/// Fewer queries than this are too few to re-estimate u from (the index's u is kept).
+pub const MIN_QUERIES_FOR_U: usize = 100;
 /// Bounds on every learnt m probability.
 pub const M_RANGE: (f64, f64) = (1e-4, 0.9999);
 
@@ -235,7 +237,7 @@ impl Index {
         let prepared: Vec<Prepared> = qs.par_iter().map(|p| Prepared::new(p)).collect();
         let mut params = start.params.clone();
         let mut u_pairs = 0;
-        if opts.u_pairs > 0 && prepared.len() >= 100 && self.live_len() >= 100 {
+        if opts.u_pairs > 0 && prepared.len() >= MIN_QUERIES_FOR_U && self.live_len() >= 100 {
             params = self.estimate_u_from(&prepared, opts.u_pairs, opts.seed, &params);
             u_pairs = opts.u_pairs;
         }
