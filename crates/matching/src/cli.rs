@@ -1,6 +1,7 @@
 //! Command-line entry points (`ehm match`, `ehm bench-match`), wired up by the
 //! project's binary.
 
+use crate::fit::FitOptions;
 use crate::index::{Candidate, Index};
 use crate::model::{Date, Gender, Person};
 use crate::normalize::postcode_key;
@@ -46,9 +47,17 @@ pub struct MatchArgs {
     /// Maximum candidates per query.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Re-estimate the m probabilities by EM over the blocked candidate pairs before matching.
+    /// Keep the built-in parameters instead of fitting m, u and the match share to this
+    /// batch (by default they are learnt by EM from the queries' candidate pairs).
     #[arg(long)]
-    pub em: bool,
+    pub no_train: bool,
+    /// Print the model used (m, u and weight of every level, the match share) to stderr.
+    #[arg(long)]
+    pub print_model: bool,
+    /// Add an `explanation` column: per-field levels, weights and plain-English
+    /// sentences as JSON (the explanation the work tray shows).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `ehm bench-match`: synthetic accuracy and speed benchmark.
@@ -69,8 +78,47 @@ pub struct BenchMatchArgs {
 }
 
 /// Read a person CSV. Malformed values are reported to `warnings` with their line
-/// number and treated as missing.
+/// number and treated as missing (an impossible date of birth is kept as text).
 pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>, CliError> {
+    let mut out = Vec::new();
+    read_persons_with(path, |row, person, notes| {
+        for n in notes {
+            let _ = writeln!(warnings, "{}: row {row}: {n}", path.display());
+        }
+        match person {
+            Ok(p) => out.push(p),
+            Err(e) => {
+                let _ = writeln!(warnings, "{}: row {row}: {}", path.display(), e.message);
+            }
+        }
+    })?;
+    Ok(out)
+}
+
+/// A row of a person CSV that could not be used at all (unreadable, or without an id).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowError {
+    /// Line number in the file (the header is row 1).
+    pub row: u64,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "row {}: {}", self.row, self.message)
+    }
+}
+
+/// Read a person CSV row by row without holding the file in memory (for importers).
+/// `on_row(row_number, person_or_error, warnings)` is called once per data row, in
+/// file order: `Ok(person)` for a usable row, whose malformed values (listed in
+/// `warnings`, e.g. "unrecognised gender \"3\" treated as missing") were treated as
+/// missing, or `Err(RowError)` for a row that was skipped. Row numbers are file lines
+/// (the header is row 1). Fatal problems (no file, no `id` column) are `Err(CliError)`.
+pub fn read_persons_with(
+    path: &Path,
+    mut on_row: impl FnMut(u64, Result<Person, RowError>, &[String]),
+) -> Result<(), CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::new(format!("cannot open {}: {e}", path.display())))?;
     let mut input = std::io::BufReader::with_capacity(1 << 20, file);
@@ -129,22 +177,18 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
     let c_gender = col("gender", &["sex"]);
     let c_pc = col("postcode", &["post_code", "postal_code", "zip"]);
     let c_addr = col("address", &["street_address", "address_line_1", "address1"]);
-    let mut out = Vec::new();
-    let mut w = |line: u64, msg: String| {
-        let _ = writeln!(warnings, "{}: row {line}: {msg}", path.display());
-    };
+    let mut notes: Vec<String> = Vec::new();
     for rec in rdr.records() {
+        notes.clear();
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                w(
-                    line,
-                    format!(
-                        "unreadable row skipped ({})",
-                        e.to_string().replace('\n', " ")
-                    ),
+                let row = e.position().map_or(0, |p| p.line());
+                let message = format!(
+                    "unreadable row skipped ({})",
+                    e.to_string().replace('\n', " ")
                 );
+                on_row(row, Err(RowError { row, message }), &notes);
                 continue;
             }
         };
@@ -155,9 +199,11 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
                 .filter(|s| !s.is_empty())
         };
         let Some(id) = get(Some(id_col)) else {
-            w(line, "empty id, row skipped".into());
+            let message = "empty id, row skipped".to_string();
+            on_row(line, Err(RowError { row: line, message }), &notes);
             continue;
         };
+        let mut w = |_: u64, msg: String| notes.push(msg);
         let mut p = Person::new(id);
         p.first_name = get(c_first).map(str::to_string);
         p.last_name = get(c_last).map(str::to_string);
@@ -171,7 +217,14 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
         if let Some(d) = get(c_dob) {
             match Date::parse_lenient(d) {
                 Some(d) => p.dob = Some(d),
-                None => w(line, format!("invalid dob {d:?} treated as missing")),
+                None => match Date::digits_lenient(d) {
+                    // A present but impossible date still carries evidence.
+                    Some(_) => {
+                        w(line, format!("impossible dob {d:?} compared as text"));
+                        p.dob_text = Some(d.to_string());
+                    }
+                    None => w(line, format!("unreadable dob {d:?} treated as missing")),
+                },
             }
         }
         if let Some(e) = get(c_est) {
@@ -201,9 +254,9 @@ pub fn read_persons(path: &Path, warnings: &mut dyn Write) -> Result<Vec<Person>
             }
         }
         p.address = get(c_addr).map(str::to_string);
-        out.push(p);
+        on_row(line, Ok(p), &notes);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Match every query against the index and write `query_id,person_id,score`.
@@ -228,30 +281,54 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     }
     let persons = read_persons(&args.index, warnings)?;
     let queries = read_persons(&args.queries, warnings)?;
-    let mut index = Index::build(persons);
-    if args.em {
-        index.estimate_m_em(&queries, 10);
+    let train = !args.no_train && queries.len() >= crate::fit::MIN_QUERIES_FOR_U;
+    let mut index = if train {
+        // The fit re-estimates u from random (query, record) pairs, so the build's own
+        // random-pair estimate would be redone: skip it.
+        Index::build_with_params(persons, crate::compare::Params::default(), false)
+    } else {
+        Index::build(persons)
+    };
+    if !args.no_train && !queries.is_empty() {
+        let opts = FitOptions {
+            u_pairs: if train { 100_000 } else { 0 },
+            ..FitOptions::default()
+        };
+        let model = index.fit(&queries, &opts);
+        index.set_model(model);
+    }
+    if args.print_model {
+        let _ = write!(warnings, "{}", index.model());
     }
     let results = match_persons(&index, &queries, args.top, args.threshold);
     let file = std::fs::File::create(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));
     let werr = |e: csv::Error| CliError::new(format!("cannot write {}: {e}", args.out.display()));
-    wtr.write_record(["query_id", "person_id", "score"])
-        .map_err(werr)?;
+    let mut header = vec!["query_id", "person_id", "score"];
+    if args.explain {
+        header.push("explanation");
+    }
+    wtr.write_record(&header).map_err(werr)?;
     // Sorted by query id (numerically when both ids are numbers), then by descending
     // score (search already returns each query's candidates best first).
     let mut order: Vec<usize> = (0..queries.len()).collect();
     order.sort_by(|&a, &b| compare_ids(&queries[a].id, &queries[b].id));
     for (q, cands) in order.iter().map(|&i| (&queries[i], &results[i])) {
         for c in cands {
-            wtr.write_record([
-                q.id.as_str(),
-                c.person_id.as_str(),
-                // Rounded down, so a printed score never passes a threshold the
-                // probability itself does not.
-                &format!("{:.6}", (c.score * 1e6).floor() / 1e6),
-            ])
+            // Rounded down, so a printed score never passes a threshold the
+            // probability itself does not.
+            let score = format!("{:.6}", (c.score * 1e6).floor() / 1e6);
+            if args.explain {
+                wtr.write_record([
+                    q.id.as_str(),
+                    c.person_id.as_str(),
+                    &score,
+                    &c.explanation_json(),
+                ])
+            } else {
+                wtr.write_record([q.id.as_str(), c.person_id.as_str(), &score])
+            }
             .map_err(werr)?;
         }
     }

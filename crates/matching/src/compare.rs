@@ -396,6 +396,21 @@ pub fn compare_dob(a: Date, a_est: bool, b: Date, b_est: bool) -> u8 {
     if diff <= 366 { D_YEAR } else { D_DISAGREE }
 }
 
+/// Compare dates of birth as the digit strings `YYYYMMDD` (used when one of them is an
+/// impossible date such as 1945-04-93): the same digits, day and month swapped, one
+/// digit different or two adjacent digits transposed, or different.
+pub fn compare_dob_digits(a: u32, b: u32) -> u8 {
+    if a == b {
+        D_EXACT
+    } else if a / 10_000 == b / 10_000 && a % 100 == (b / 100) % 100 && (a / 100) % 100 == b % 100 {
+        D_SWAP
+    } else if one_digit_apart(a, b) {
+        D_ONE_DIGIT
+    } else {
+        D_DISAGREE
+    }
+}
+
 /// One digit of `YYYYMMDD` differs, or two adjacent digits are transposed.
 fn one_digit_apart(a: u32, b: u32) -> bool {
     let digits = |mut x: u32| {
@@ -464,6 +479,41 @@ pub fn compare_address(a: &AddrInfo, b: &AddrInfo) -> u8 {
     let inter = sorted_common(&a.toks, &b.toks);
     let union = a.toks.len() + b.toks.len() - inter;
     if union > 0 && inter * 10 >= union * 6 {
+        return A_SIMILAR;
+    }
+    // Keying slips: words one edit apart count as shared, and so does the whole
+    // address when only its spacing differs ("fai rawy" / "fairway").
+    if union > 0 && inter * 10 >= union * 3 {
+        let soft = a
+            .tokens()
+            .filter(|t| {
+                t.len() >= 3
+                    && b.tokens().any(|u| u != *t && one_edit_typo(t, u))
+                    && !b.tokens().any(|u| u == *t)
+            })
+            .count();
+        let (i2, u2) = (inter + soft, union - soft);
+        if i2 * 10 >= u2 * 6 {
+            return A_SIMILAR;
+        }
+    }
+    let squeeze = |x: &AddrInfo| -> ([u8; 64], usize) {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        for &c in x.text.as_bytes() {
+            if c != b' ' && n < 64 {
+                buf[n] = c;
+                n += 1;
+            }
+        }
+        (buf, n)
+    };
+    let ((ba, na), (bb, nb)) = (squeeze(a), squeeze(b));
+    let (sa, sb) = (
+        std::str::from_utf8(&ba[..na]).unwrap_or(""),
+        std::str::from_utf8(&bb[..nb]).unwrap_or(""),
+    );
+    if na >= 8 && nb >= 8 && jaro_winkler_above(sa, sb, 0.93) >= 0.93 {
         A_SIMILAR
     } else {
         A_DISAGREE
@@ -542,9 +592,37 @@ pub struct Comparison {
     /// because `levels` shows the forename cross pair only, which depends on the order
     /// of the two records).
     pub swapped_fuzzy: bool,
+    /// Term-frequency u of an exact forename / surname agreement (0 = none), kept so
+    /// the weights can be recomputed for new parameters (`reweigh`).
+    pub tf_u: [f32; 2],
+    /// After swapping: the forename-comparator level of the second cross pair.
+    pub cross2: u8,
+    /// The address weight is the conditional one (`ADDRESS_GIVEN_POSTCODE`).
+    pub address_given_postcode: bool,
 }
 
 impl Comparison {
+    /// Recompute the per-field weights from the levels for other parameters (the level
+    /// choices, including the swap decision, stay as they are). Used by EM.
+    pub fn reweigh(&mut self, w: &Weights) {
+        for f in 0..NF {
+            let l = self.levels[f];
+            self.weights[f] = if l == NULL {
+                0.0
+            } else if self.swapped && f == FORENAME {
+                cross_weight(w, l)
+            } else if self.swapped && f == SURNAME {
+                cross_weight(w, self.cross2)
+            } else if f == ADDRESS && self.address_given_postcode {
+                ADDRESS_GIVEN_POSTCODE[l as usize]
+            } else if l == 0 && f <= SURNAME && self.tf_u[f] > 0.0 {
+                (w.m_exact[f] / f64::from(self.tf_u[f]).max(1e-9)).log2()
+            } else {
+                w.w[f][l as usize]
+            };
+        }
+    }
+
     pub fn sum(&self) -> f64 {
         self.weights.iter().sum::<f64>() - if self.swapped { SWAP_PENALTY } else { 0.0 }
     }
@@ -572,11 +650,17 @@ impl Comparison {
         None
     }
 
-    /// Final log2 odds with the given prior (log2 odds), after the sibling guard.
+    /// Final log2 odds with the given prior (log2 odds), after the sibling guard with
+    /// the fixed ceiling `CONFLICT_CEILING` (used without an index).
     pub fn log_odds(&self, prior: f64) -> f64 {
+        self.log_odds_ceiling(prior, CONFLICT_CEILING)
+    }
+
+    /// Final log2 odds after the sibling guard with the given ceiling.
+    pub fn log_odds_ceiling(&self, prior: f64, ceiling: f64) -> f64 {
         let raw = prior + self.sum();
         if self.conflict().is_some() {
-            raw.min(CONFLICT_CEILING)
+            raw.min(ceiling)
         } else {
             raw
         }
@@ -595,6 +679,8 @@ pub struct Side<'a> {
     pub last: Option<&'a NameInfo>,
     pub others: &'a [&'a NameInfo],
     pub dob: Option<Date>,
+    /// Digits (YYYYMMDD) of a present but impossible date of birth, compared as text.
+    pub dob_raw: Option<u32>,
     pub dob_estimated: bool,
     pub gender: Option<Gender>,
     pub postcode: Option<&'a str>,
@@ -679,7 +765,8 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         (Some(x), Some(y)) => compare_surname(x, y),
         _ => NULL,
     };
-    let wt = |f: usize, l: u8, name: Option<&NameInfo>| -> f64 {
+    let mut tf_u = [0f32; 2];
+    let mut wt = |f: usize, l: u8, name: Option<&NameInfo>| -> f64 {
         if l == NULL {
             return 0.0;
         }
@@ -692,19 +779,21 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
                 }
             });
             if let Some(u) = u {
+                tf_u[f] = u as f32;
                 let m = w.m_exact[f];
-                return (m / u.max(1e-9)).log2();
+                return (m / f64::from(u as f32).max(1e-9)).log2();
             }
         }
         w.w[f][l as usize]
     };
     let lf = fore(a.first, a.others, b.first, b.others);
     let ls = sur(a.last, b.last);
-    let direct = wt(FORENAME, lf, b.first) + wt(SURNAME, ls, b.last);
-    levels[FORENAME] = lf;
-    levels[SURNAME] = ls;
     weights[FORENAME] = wt(FORENAME, lf, b.first);
     weights[SURNAME] = wt(SURNAME, ls, b.last);
+    let direct = weights[FORENAME] + weights[SURNAME];
+    levels[FORENAME] = lf;
+    levels[SURNAME] = ls;
+    let mut cross2 = NULL;
     let mut swapped = false;
     let mut swapped_fuzzy = false;
     // Swapped orientation: only worth checking when the direct one is weak.
@@ -722,7 +811,7 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         // frequencies, so the score stays symmetric in (a, b).
         let c1 = fore(a.first, &[], b.last, &[]);
         let c2 = fore(a.last, &[], b.first, &[]);
-        let cw = |l: u8| w.w[FORENAME][l as usize].min(w.w[SURNAME][surname_level_of(l) as usize]);
+        let cw = |l: u8| cross_weight(w, l);
         let cross = cw(c1) + cw(c2);
         if cross - SWAP_PENALTY > direct && c1 != F_DISAGREE && c2 != F_DISAGREE {
             swapped = true;
@@ -733,11 +822,20 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
             levels[SURNAME] = surname_level_of(c2);
             weights[FORENAME] = cw(c1);
             weights[SURNAME] = cw(c2);
+            cross2 = c2;
+            tf_u = [0.0; 2];
         }
     }
 
     if let (Some(x), Some(y)) = (a.dob, b.dob) {
         let l = compare_dob(x, a.dob_estimated, y, b.dob_estimated);
+        levels[DOB] = l;
+        weights[DOB] = w.w[DOB][l as usize];
+    } else if let (Some(x), Some(y)) = (
+        a.dob.map(|d| d.packed()).or(a.dob_raw),
+        b.dob.map(|d| d.packed()).or(b.dob_raw),
+    ) {
+        let l = compare_dob_digits(x, y);
         levels[DOB] = l;
         weights[DOB] = w.w[DOB][l as usize];
     }
@@ -751,18 +849,20 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         levels[POSTCODE] = l;
         weights[POSTCODE] = w.w[POSTCODE][l as usize];
     }
+    let mut address_given_postcode = false;
     if let (Some(x), Some(y)) = (a.address, b.address) {
         let l = compare_address(x, y);
         levels[ADDRESS] = l;
         // Address and postcode are not independent: within one postcode an agreeing
         // address adds only the evidence of picking the same house among ~15.
         // (Only for a full UK postcode: other codes may cover a whole town.)
-        weights[ADDRESS] =
-            if levels[POSTCODE] == P_EXACT && !a.postcode.is_some_and(|p| p.starts_with('#')) {
-                ADDRESS_GIVEN_POSTCODE[l as usize]
-            } else {
-                w.w[ADDRESS][l as usize]
-            };
+        address_given_postcode =
+            levels[POSTCODE] == P_EXACT && !a.postcode.is_some_and(|p| p.starts_with('#'));
+        weights[ADDRESS] = if address_given_postcode {
+            ADDRESS_GIVEN_POSTCODE[l as usize]
+        } else {
+            w.w[ADDRESS][l as usize]
+        };
     }
     let (mut forenames_established, mut forename_misspelt) = (false, false);
     if let (false, F_JW_HIGH | F_PHONETIC | F_JW_MID, Some(x), Some(y)) =
@@ -782,7 +882,16 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         forenames_established,
         forename_misspelt,
         swapped_fuzzy,
+        tf_u,
+        cross2,
+        address_given_postcode,
     }
+}
+
+/// Weight of a cross pair after swapping names: the forename-comparator level, weighed
+/// as the weaker of the forename and surname readings (symmetric in the two records).
+fn cross_weight(w: &Weights, l: u8) -> f64 {
+    w.w[FORENAME][l as usize].min(w.w[SURNAME][surname_level_of(l) as usize])
 }
 
 /// Map a forename-comparator level onto the closest surname level.
@@ -940,6 +1049,7 @@ mod tests {
             last: None,
             others: &[],
             dob: None,
+            dob_raw: None,
             dob_estimated: false,
             gender: Some(g),
             postcode: None,
@@ -1070,6 +1180,18 @@ mod tests {
             compare_address(&a("Flat 3, 12 High St"), &a("12 High Street")),
             A_SIMILAR
         );
+        // Keying slips in several words, and spacing.
+        assert_eq!(
+            compare_address(
+                &a("308 Solly Place Fai Rawy Valoa"),
+                &a("308 Solly Place Fairway Valla")
+            ),
+            A_SIMILAR
+        );
+        assert_eq!(
+            compare_address(&a("12 Mill Lane Leeds"), &a("12 Station Road Bradford")),
+            A_DISAGREE
+        );
     }
 
     #[test]
@@ -1081,6 +1203,7 @@ mod tests {
             last: None,
             others: &[],
             dob: None,
+            dob_raw: None,
             dob_estimated: false,
             gender: None,
             postcode: None,

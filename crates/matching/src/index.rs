@@ -2,8 +2,9 @@
 
 use crate::compare::{
     AddrInfo, CONDITIONAL_LEVELS, Comparison, FIELD_NAMES, LEVEL_NAMES, NF, NULL, NameInfo, NoTf,
-    Params, Side, TermFreq, Weights, compare, estimate_em, probability,
+    Params, Side, TermFreq, Weights, compare, probability,
 };
+use crate::fit::Model;
 use crate::model::{Date, Gender, Person};
 use crate::normalize::{address_tokens, name_tokens, postcode_key, surname_tokens};
 use rayon::prelude::*;
@@ -13,7 +14,8 @@ const NONE: u32 = u32::MAX;
 /// Blocks larger than this are skipped at query time: they are not discriminating and
 /// the other blocking keys still reach the true match.
 pub const MAX_BLOCK: usize = 800;
-/// The DOB-only block is skipped above this size when the query has both names.
+/// The DOB-only block is skipped above this size when the query has both names, and
+/// so are the name-prefix and house-number-and-street blocks (second-chance keys).
 pub const MAX_DOB_BLOCK: usize = 64;
 /// Index sizes below this are treated as this large when setting the prior and the
 /// term-frequency u values, so that small indexes do not inflate weak evidence.
@@ -42,6 +44,9 @@ pub const ESTABLISHED_MIN: f64 = 3.0;
 /// Random pairs sampled at build time to estimate u probabilities.
 pub const U_SAMPLE_PAIRS: usize = 200_000;
 
+/// Pseudo-records (with a sibling share of one half) added to the sibling-share estimate.
+pub const SIBLING_PSEUDO_RECORDS: f64 = 1000.0;
+
 /// One field's contribution to a candidate's score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldComparison {
@@ -50,6 +55,8 @@ pub struct FieldComparison {
     /// log2 Bayes factor; all weights of a candidate (including the `prior` row) add up
     /// to its final log2 odds.
     pub weight: f64,
+    /// The compared values (query's, record's), normalised, when both are present.
+    pub values: Option<(String, String)>,
 }
 
 /// A search result.
@@ -80,6 +87,8 @@ pub(crate) struct Norm {
     pub last: Option<String>,
     pub others: Vec<String>,
     pub dob: Option<Date>,
+    /// Digits (YYYYMMDD) of a present but impossible date of birth.
+    pub dob_raw: Option<u32>,
     pub est: bool,
     pub gender: Option<Gender>,
     pub postcode: Option<String>,
@@ -89,7 +98,12 @@ pub(crate) struct Norm {
 pub(crate) fn normalise(p: &Person) -> Norm {
     let mut n = Norm {
         dob: p.dob,
-        est: p.dob_estimated && p.dob.is_some(),
+        dob_raw: if p.dob.is_none() {
+            p.dob_text.as_deref().and_then(Date::digits_lenient)
+        } else {
+            None
+        },
+        est: p.dob_estimated && (p.dob.is_some() || p.dob_text.is_some()),
         gender: p.gender,
         ..Norm::default()
     };
@@ -121,8 +135,9 @@ pub(crate) fn normalise(p: &Person) -> Norm {
 pub struct Prepared {
     first: Option<NameInfo>,
     last: Option<NameInfo>,
-    others: Vec<NameInfo>,
+    pub(crate) others: Vec<NameInfo>,
     dob: Option<Date>,
+    dob_raw: Option<u32>,
     est: bool,
     gender: Option<Gender>,
     postcode: Option<String>,
@@ -137,6 +152,7 @@ impl Prepared {
             last: n.last.as_deref().map(NameInfo::from_key),
             others: n.others.iter().map(|o| NameInfo::from_key(o)).collect(),
             dob: n.dob,
+            dob_raw: n.dob_raw,
             est: n.est,
             gender: n.gender,
             postcode: n.postcode,
@@ -144,12 +160,13 @@ impl Prepared {
         }
     }
 
-    fn side<'a>(&'a self, others: &'a [&'a NameInfo]) -> Side<'a> {
+    pub(crate) fn side<'a>(&'a self, others: &'a [&'a NameInfo]) -> Side<'a> {
         Side {
             first: self.first.as_ref(),
             last: self.last.as_ref(),
             others,
             dob: self.dob,
+            dob_raw: self.dob_raw,
             dob_estimated: self.est,
             gender: self.gender,
             postcode: self.postcode.as_deref(),
@@ -196,16 +213,44 @@ const K_POSTCODE_INITIAL: u64 = 4;
 const K_NAME_PAIR: u64 = 5;
 const K_NICKNAME_SURNAME: u64 = 6;
 const K_POSTCODE_YEAR: u64 = 7;
+const K_POSTCODE_SURNAME: u64 = 8;
+const K_NAME_PREFIXES: u64 = 9;
+const K_HOUSE_STREET: u64 = 10;
+
+/// The house number (digits of the first token that has any, or none) and the first
+/// street-like word (three letters or more) of a normalised address.
+fn house_street(a: &AddrInfo) -> Option<(u64, u64)> {
+    let mut number = 0u64;
+    for t in a.tokens() {
+        if t.bytes().any(|c| c.is_ascii_digit()) {
+            if number == 0 {
+                number = str_hash(t);
+            }
+        } else if t.len() >= 3 {
+            return Some((number, str_hash(t)));
+        }
+    }
+    None
+}
+
+/// First three letters of a name (names of at least two letters).
+fn prefix3(n: &NameInfo) -> Option<u64> {
+    let c = n.compact.as_bytes();
+    (c.len() >= 2).then(|| c.iter().take(3).fold(0u64, |h, &b| h << 8 | u64::from(b)))
+}
 
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
+#[allow(clippy::too_many_arguments)]
 fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     firsts: &[F],
     lasts: &[F],
-    dobs: &[Date],
+    dobs: &[u32],
     postcode: Option<&str>,
+    address: Option<&AddrInfo>,
     query: bool,
     out: &mut Vec<u64>,
+    mut secondary: Option<&mut Vec<u64>>,
 ) {
     // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
     let mut initials: Vec<u64> = firsts
@@ -245,9 +290,9 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     first_codes.dedup();
     nick_groups.sort_unstable();
     nick_groups.dedup();
-    for d in dobs {
-        let y = d.year() as u64;
-        let p = u64::from(d.packed());
+    for &d in dobs {
+        let y = u64::from(d / 10_000);
+        let p = u64::from(d);
         out.push(key(K_DOB, p, 0));
         for &l in &last_codes {
             for &i in &initials {
@@ -268,8 +313,32 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
             out.push(key(K_NICKNAME_SURNAME, g, l));
         }
     }
+    // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
+    // birth together with a misspelt ending of either name.
+    for f in firsts {
+        for l in lasts {
+            if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
+                let k = key(K_NAME_PREFIXES, a, b);
+                match secondary.as_deref_mut() {
+                    Some(v) => v.push(k),
+                    None => out.push(k),
+                }
+            }
+        }
+    }
+    // House number and street: survives changed names and date of birth.
+    if let Some((n, st)) = address.and_then(house_street) {
+        let k = key(K_HOUSE_STREET, n, st);
+        match secondary {
+            Some(v) => v.push(k),
+            None => out.push(k),
+        }
+    }
     if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
         let h = str_hash(pc);
+        for &l in &last_codes {
+            out.push(key(K_POSTCODE_SURNAME, h, l));
+        }
         for f in firsts {
             out.push(key(
                 K_POSTCODE_INITIAL,
@@ -277,8 +346,8 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
                 u64::from(f.borrow().compact.as_bytes()[0]),
             ));
         }
-        for d in dobs {
-            out.push(key(K_POSTCODE_YEAR, h, d.year() as u64));
+        for &d in dobs {
+            out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
         }
     }
     out.sort_unstable();
@@ -320,9 +389,21 @@ pub struct Index {
     block_dir: Vec<u32>,
     block_bits: u32,
     block_members: Vec<u32>,
-    params: Params,
+    model: Model,
     weights: Weights,
     n_eff: f64,
+    /// Records `0..main_len` are in the CSR blocking table; later ones (added by
+    /// `upsert`) are in `delta_blocks`.
+    main_len: usize,
+    delta_blocks: FxHashMap<u64, Vec<u32>>,
+    /// Tombstones: removed or replaced records (never returned).
+    dead: Vec<bool>,
+    n_dead: usize,
+    /// Main-table record numbers sorted by id (built on the first update).
+    id_order: Option<Vec<u32>>,
+    /// Record numbers of the delta records by id.
+    delta_ids: FxHashMap<Box<str>, Vec<u32>>,
+    sibling_share: f64,
 }
 
 struct QueryTf<'a> {
@@ -403,7 +484,7 @@ impl Index {
                 first,
                 last,
                 others,
-                dob: n.dob.map_or(0, |d| d.packed()),
+                dob: n.dob.map_or(n.dob_raw.unwrap_or(0), |d| d.packed()),
                 flags: u8::from(n.est) | (g << 1),
                 postcode,
                 address,
@@ -449,11 +530,19 @@ impl Index {
             block_dir: Vec::new(),
             block_bits: 0,
             block_members: Vec::new(),
-            params,
+            model: Model::new(params),
             weights,
             n_eff,
+            main_len: 0,
+            delta_blocks: FxHashMap::default(),
+            dead: Vec::new(),
+            n_dead: 0,
+            id_order: None,
+            delta_ids: FxHashMap::default(),
+            sibling_share: 0.5,
         };
         idx.build_blocks();
+        idx.estimate_sibling_share();
         if estimate_u {
             let p = idx.estimate_u(U_SAMPLE_PAIRS.min(20 * idx.len()), 0x5EED);
             idx.set_params(p);
@@ -462,23 +551,18 @@ impl Index {
     }
 
     fn build_blocks(&mut self) {
+        self.main_len = self.recs.len();
+        self.dead = vec![false; self.recs.len()];
+        self.n_dead = 0;
+        self.delta_blocks = FxHashMap::default();
+        self.delta_ids = FxHashMap::default();
+        self.id_order = None;
         let mut pairs: Vec<(u64, u32)> = self
             .recs
             .par_iter()
             .enumerate()
-            .flat_map_iter(|(i, r)| {
-                let mut keys = Vec::with_capacity(16);
-                let first = self.name(r.first);
-                let last = self.name(r.last);
-                let dob = Date::from_packed(r.dob);
-                blocking_keys(
-                    first.as_slice(),
-                    last.as_slice(),
-                    dob.as_slice(),
-                    self.postcode(r.postcode),
-                    false,
-                    &mut keys,
-                );
+            .flat_map_iter(|(i, _)| {
+                let keys = self.record_keys(i);
                 keys.into_iter().map(move |k| (k, i as u32))
             })
             .collect();
@@ -534,22 +618,301 @@ impl Index {
         }
     }
 
+    /// Number of records that can be found (removed and replaced ones excluded).
     pub fn len(&self) -> usize {
-        self.recs.len()
+        self.recs.len() - self.n_dead
     }
     pub fn is_empty(&self) -> bool {
-        self.recs.is_empty()
+        self.len() == 0
+    }
+    pub(crate) fn live_len(&self) -> usize {
+        self.len()
+    }
+    pub(crate) fn live_records(&self) -> Vec<u32> {
+        (0..self.recs.len() as u32)
+            .filter(|&i| !self.dead[i as usize])
+            .collect()
+    }
+    pub(crate) fn n_eff(&self) -> f64 {
+        self.n_eff
     }
     pub fn params(&self) -> &Params {
-        &self.params
+        &self.model.params
     }
+    /// Replace the m/u parameters, keeping the match share.
     pub fn set_params(&mut self, p: Params) {
         self.weights = p.weights();
-        self.params = p;
+        self.model.params = p;
     }
-    /// Prior log2 odds that a query matches one given record (1 / effective index size).
+    /// The scoring model in use.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+    /// Use a model, e.g. one returned by [`Index::fit`] (on this index or another).
+    pub fn set_model(&mut self, m: Model) {
+        self.weights = m.params.weights();
+        self.model = m;
+    }
+    /// Share of records with a brother or sister on record (see [`Model::sibling_ceiling`]).
+    pub fn sibling_share(&self) -> f64 {
+        self.sibling_share
+    }
+
+    fn ceiling(&self, cmp: &Comparison) -> f64 {
+        self.model
+            .sibling_ceiling(cmp.levels[crate::compare::FORENAME], self.sibling_share)
+    }
+
+    /// Estimate the share of records that have a co-resident brother or sister on
+    /// record: another record with the same surname and the same postcode or address
+    /// but a different forename. Smoothed towards one half (children's services hold
+    /// many siblings) with the weight of `SIBLING_PSEUDO_RECORDS` records, so a small
+    /// index does not switch the sibling guard off.
+    fn estimate_sibling_share(&mut self) {
+        let mut groups: FxHashMap<(u32, u32, bool), (u32, u32, bool)> = FxHashMap::default();
+        for (i, r) in self.recs.iter().enumerate() {
+            if self.dead[i] || r.last == NONE || r.first == NONE {
+                continue;
+            }
+            for (place, is_addr) in [(r.postcode, false), (r.address, true)] {
+                if place == NONE {
+                    continue;
+                }
+                let g = groups
+                    .entry((r.last, place, is_addr))
+                    .or_insert((0, r.first, false));
+                g.0 += 1;
+                if g.1 != r.first {
+                    g.2 = true;
+                }
+            }
+        }
+        let mut with_sibling = 0usize;
+        for (i, r) in self.recs.iter().enumerate() {
+            if self.dead[i] || r.last == NONE || r.first == NONE {
+                continue;
+            }
+            let has = [(r.postcode, false), (r.address, true)]
+                .iter()
+                .any(|&(place, a)| {
+                    place != NONE && groups.get(&(r.last, place, a)).is_some_and(|g| g.2)
+                });
+            with_sibling += usize::from(has);
+        }
+        self.sibling_share = (with_sibling as f64 + SIBLING_PSEUDO_RECORDS * 0.5)
+            / (self.len() as f64 + SIBLING_PSEUDO_RECORDS);
+    }
+
+    /// Prior log2 odds that a query is one given record: `π / ((1 - π) N_eff)`, where π
+    /// is the model's match share (one half unless fitted) and `N_eff` the effective
+    /// index size.
     pub fn prior(&self) -> f64 {
-        -self.n_eff.log2()
+        self.model.prior_log2_odds(self.n_eff)
+    }
+
+    /// Blocking keys of indexed record `i`.
+    fn record_keys(&self, i: usize) -> Vec<u64> {
+        let r = &self.recs[i];
+        let mut keys = Vec::with_capacity(16);
+        let first = self.name(r.first);
+        let last = self.name(r.last);
+        let dob = (r.dob != 0).then_some(r.dob);
+        blocking_keys(
+            first.as_slice(),
+            last.as_slice(),
+            dob.as_slice(),
+            self.postcode(r.postcode),
+            (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
+            false,
+            &mut keys,
+            None,
+        );
+        keys
+    }
+
+    /// Normalise and intern one person into a record (for updates).
+    fn make_rec(&mut self, p: &Person) -> Rec {
+        let n = normalise(p);
+        let mut name = |k: String| -> u32 {
+            if let Some(&i) = self.names.map.get(&k) {
+                return i;
+            }
+            let i = self.names.items.len() as u32;
+            self.names.items.push(NameInfo::from_key(&k));
+            self.names.map.insert(k, i);
+            i
+        };
+        let first = n.first.map_or(NONE, &mut name);
+        let last = n.last.map_or(NONE, &mut name);
+        let others: Box<[u32]> = n.others.into_iter().map(&mut name).collect();
+        let postcode = n.postcode.map_or(NONE, |k| {
+            if let Some(&i) = self.postcodes.map.get(&k) {
+                return i;
+            }
+            let i = self.postcodes.items.len() as u32;
+            self.postcodes.items.push(k.clone().into_boxed_str());
+            self.postcodes.map.insert(k, i);
+            i
+        });
+        // Addresses are not de-duplicated for updates (the map is dropped after build).
+        let address = n.address.map_or(NONE, |a| {
+            self.addrs.items.push(AddrInfo::from_text(a));
+            (self.addrs.items.len() - 1) as u32
+        });
+        let g = match n.gender {
+            None => 0,
+            Some(Gender::Male) => 1,
+            Some(Gender::Female) => 2,
+        };
+        Rec {
+            first,
+            last,
+            others,
+            dob: n.dob.map_or(n.dob_raw.unwrap_or(0), |d| d.packed()),
+            flags: u8::from(n.est) | (g << 1),
+            postcode,
+            address,
+        }
+    }
+
+    fn tf_add(&mut self, i: usize, delta: i32) {
+        let r = &self.recs[i];
+        for (slot, n) in [(0, r.first), (1, r.last)] {
+            if n != NONE {
+                let c = &self.names.items[n as usize].compact;
+                let v = self.tf.entry(c.clone()).or_insert([0, 0]);
+                v[slot] = v[slot].saturating_add_signed(delta);
+            }
+        }
+    }
+
+    /// Live record numbers with this id.
+    fn records_with_id(&mut self, id: &str) -> Vec<u32> {
+        if self.id_order.is_none() {
+            let mut order: Vec<u32> = (0..self.main_len as u32).collect();
+            order.par_sort_unstable_by(|&a, &b| self.ids[a as usize].cmp(&self.ids[b as usize]));
+            self.id_order = Some(order);
+        }
+        let order = self.id_order.as_deref().unwrap_or(&[]);
+        let lo = order.partition_point(|&i| &*self.ids[i as usize] < id);
+        let mut out: Vec<u32> = order[lo..]
+            .iter()
+            .take_while(|&&i| &*self.ids[i as usize] == id)
+            .copied()
+            .collect();
+        if let Some(v) = self.delta_ids.get(id) {
+            out.extend_from_slice(v);
+        }
+        out.retain(|&i| !self.dead[i as usize]);
+        out
+    }
+
+    fn kill(&mut self, i: u32) {
+        if !self.dead[i as usize] {
+            self.dead[i as usize] = true;
+            self.n_dead += 1;
+            self.tf_add(i as usize, -1);
+        }
+    }
+
+    fn refresh_size(&mut self) {
+        self.n_eff = (self.len() as f64).max(MIN_EFFECTIVE_SIZE);
+    }
+
+    /// Insert a person, or replace every record with the same id: from the moment this
+    /// returns, searches find the new version and never the old one. New records go to
+    /// a small overlay searched together with the main table; when the overlay holds
+    /// more than [`Index::delta_limit`] records the index is compacted.
+    pub fn upsert(&mut self, person: &Person) {
+        for i in self.records_with_id(&person.id) {
+            self.kill(i);
+        }
+        let rec = self.make_rec(person);
+        let i = self.recs.len() as u32;
+        self.recs.push(rec);
+        self.ids.push(person.id.clone().into_boxed_str());
+        self.dead.push(false);
+        self.tf_add(i as usize, 1);
+        for k in self.record_keys(i as usize) {
+            self.delta_blocks.entry(k).or_default().push(i);
+        }
+        self.delta_ids
+            .entry(person.id.clone().into_boxed_str())
+            .or_default()
+            .push(i);
+        self.refresh_size();
+        if self.delta_len() > self.delta_limit() {
+            self.compact();
+        }
+    }
+
+    /// Remove every record with this id. Returns whether there was one.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let found = self.records_with_id(id);
+        for &i in &found {
+            self.kill(i);
+        }
+        if let Some(v) = self.delta_ids.get_mut(id) {
+            v.clear();
+        }
+        self.refresh_size();
+        !found.is_empty()
+    }
+
+    /// Records added or replaced since the last build or compaction.
+    pub fn delta_len(&self) -> usize {
+        self.recs.len() - self.main_len
+    }
+
+    /// The overlay size above which `upsert` compacts: 5% of the index, at least 20,000.
+    pub fn delta_limit(&self) -> usize {
+        (self.main_len / 20).max(20_000)
+    }
+
+    /// Fold the overlay into the main table and drop removed records (a rebuild of the
+    /// blocking table from the normalised records, without re-reading persons or
+    /// re-estimating the model).
+    pub fn compact(&mut self) {
+        if self.n_dead > 0 {
+            let live = self.live_records();
+            let mut recs = Vec::with_capacity(live.len());
+            let mut ids = Vec::with_capacity(live.len());
+            let old_recs = std::mem::take(&mut self.recs);
+            let old_ids = std::mem::take(&mut self.ids);
+            for (i, (r, id)) in old_recs.into_iter().zip(old_ids).enumerate() {
+                if !self.dead[i] {
+                    recs.push(r);
+                    ids.push(id);
+                }
+            }
+            self.recs = recs;
+            self.ids = ids;
+        }
+        self.build_blocks();
+        self.refresh_size();
+        self.estimate_sibling_share();
+    }
+
+    /// Compare a prepared query with all its live candidates (term frequencies on),
+    /// skipping records with the id `exclude`.
+    pub(crate) fn compare_candidates(
+        &self,
+        q: &Prepared,
+        w: &Weights,
+        exclude: Option<&str>,
+    ) -> Vec<Comparison> {
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        let tf = self.query_tf(q);
+        self.candidates(q)
+            .into_iter()
+            .filter(|&c| exclude != Some(&*self.ids[c as usize]))
+            .map(|c| self.with_side(c as usize, |r| compare(&qs, r, w, &tf)))
+            .collect()
+    }
+
+    pub(crate) fn with_record<R>(&self, i: u32, f: impl FnOnce(&Side<'_>) -> R) -> R {
+        self.with_side(i as usize, f)
     }
 
     fn with_side<R>(&self, i: usize, f: impl FnOnce(&Side<'_>) -> R) -> R {
@@ -578,6 +941,7 @@ impl Index {
             last: self.name(r.last),
             others,
             dob: Date::from_packed(r.dob),
+            dob_raw: (r.dob != 0 && Date::from_packed(r.dob).is_none()).then_some(r.dob),
             dob_estimated: r.flags & 1 != 0,
             gender: match (r.flags >> 1) & 3 {
                 1 => Some(Gender::Male),
@@ -594,7 +958,7 @@ impl Index {
     /// are non-matches), smoothed towards the current u values.
     pub fn estimate_u(&self, pairs: usize, seed: u64) -> Params {
         let n = self.recs.len() as u64;
-        let mut p = self.params.clone();
+        let mut p = self.model.params.clone();
         if n < 2 {
             return p;
         }
@@ -605,7 +969,7 @@ impl Index {
             .map(|c| {
                 let mut rng = Rng(seed ^ (c as u64).wrapping_mul(0xA24B_AED4_963E_E407));
                 let mut cnt: [Vec<f64>; NF] =
-                    std::array::from_fn(|f| vec![0.0; self.params.u[f].len()]);
+                    std::array::from_fn(|f| vec![0.0; self.model.params.u[f].len()]);
                 for _ in 0..per {
                     let i = rng.below(n) as usize;
                     let j = rng.below(n) as usize;
@@ -666,23 +1030,29 @@ impl Index {
         if let Some(f) = &q.first {
             lasts.push(f); // swapped names
         }
-        let mut dobs: Vec<Date> = Vec::new();
+        let mut dobs: Vec<u32> = Vec::new();
+        if let Some(r) = q.dob_raw {
+            dobs.push(r);
+        }
         if let Some(d) = q.dob {
-            dobs.push(d);
+            dobs.push(d.packed());
             if let Some(s) = Date::new(d.year(), d.day(), d.month())
                 && s != d
             {
-                dobs.push(s);
+                dobs.push(s.packed());
             }
         }
         let mut keys = Vec::with_capacity(64);
+        let mut secondary = Vec::new();
         blocking_keys(
             &firsts,
             &lasts,
             &dobs,
             q.postcode.as_deref(),
+            q.address.as_ref(),
             true,
             &mut keys,
+            Some(&mut secondary),
         );
         // Alternate phonetic codes of the query names.
         let alt_first: Vec<NameInfo> = q
@@ -710,7 +1080,7 @@ impl Index {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, true, &mut more);
+            blocking_keys(&af, &al, &dobs, None, None, true, &mut more, None);
             keys.extend(more);
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
@@ -718,26 +1088,35 @@ impl Index {
         // (about N / 6,600 children per birthday), so when the query has both names it
         // is only used while it is small.
         let dob_only: Vec<u64> = if q.first.is_some() && q.last.is_some() {
-            dobs.iter()
-                .map(|d| key(K_DOB, u64::from(d.packed()), 0))
-                .collect()
+            dobs.iter().map(|&d| key(K_DOB, u64::from(d), 0)).collect()
         } else {
             Vec::new()
         };
         let mut cands: Vec<u32> = Vec::new();
-        for k in keys {
+        secondary.sort_unstable();
+        secondary.dedup();
+        for k in keys.into_iter().chain(secondary.iter().copied()) {
             let b = self.block(k);
-            let cap = if dob_only.contains(&k) {
+            let d: &[u32] = if self.delta_blocks.is_empty() {
+                &[]
+            } else {
+                self.delta_blocks.get(&k).map_or(&[], Vec::as_slice)
+            };
+            let cap = if dob_only.contains(&k) || secondary.binary_search(&k).is_ok() {
                 MAX_DOB_BLOCK
             } else {
                 MAX_BLOCK
             };
-            if b.len() <= cap {
+            if b.len() + d.len() <= cap {
                 cands.extend_from_slice(b);
+                cands.extend_from_slice(d);
             }
         }
         cands.sort_unstable();
         cands.dedup();
+        if self.n_dead > 0 {
+            cands.retain(|&c| !self.dead[c as usize]);
+        }
         cands
     }
 
@@ -755,7 +1134,7 @@ impl Index {
             let n = n.as_ref()?;
             let c = self.tf.get(&n.compact).map_or(0, |v| v[slot]);
             let u = f64::from(c.max(1)) / self.n_eff;
-            let avg = self.params.u[field][0];
+            let avg = self.model.params.u[field][0];
             let r = TF_MAX_BITS.exp2();
             Some(u.clamp(avg / r, (avg * r).min(1.0)))
         };
@@ -790,7 +1169,7 @@ impl Index {
         let floor = logit2(threshold).min(-10.0);
         for c in self.candidates(q) {
             let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
-            let lo = cmp.log_odds(prior);
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
             if lo >= floor {
                 scored.push((lo, c, cmp));
             }
@@ -836,12 +1215,16 @@ impl Index {
         out.truncate(top_k);
         out.into_iter()
             .map(|(lo, c, cmp, p)| {
-                let mut explanation = explain(&cmp, prior);
+                let mut explanation = explain(&cmp, prior, self.ceiling(&cmp));
+                self.with_side(c as usize, |r| {
+                    crate::explain::fill_values(&mut explanation, &qs, r)
+                });
                 if p < probability(lo) {
                     explanation.push(FieldComparison {
                         field: "competing_candidates",
                         level: "other_distinct_people_match",
                         weight: logit2(p) - lo,
+                        values: None,
                     });
                 }
                 Candidate {
@@ -868,7 +1251,7 @@ impl Index {
         });
         // Two different established forenames (Ava / Eva) are two children even when
         // everything else agrees, as it does for twins.
-        cmp.log_odds(self.prior()) < 0.0 || cmp.forenames_established
+        cmp.log_odds_ceiling(self.prior(), self.ceiling(&cmp)) < 0.0 || cmp.forenames_established
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
@@ -891,30 +1274,15 @@ impl Index {
             })
             .collect()
     }
-
-    /// Re-estimate the m probabilities by EM over the blocked candidate pairs of
-    /// `queries` (u stays as estimated from random pairs), and use them. Returns the
-    /// estimated proportion of matches among the candidate pairs.
-    pub fn estimate_m_em(&mut self, queries: &[Person], iterations: usize) -> f64 {
-        let v = self.candidate_vectors(queries, 2000);
-        let lambda0 = (queries.len() as f64 / v.len().max(1) as f64).min(0.5);
-        // Estimate m and the blocked-pair u jointly (blocked non-matches agree on the
-        // blocking fields far more often than random pairs do), then keep the m and
-        // the random-pair u, which is what applies to a query against the whole index.
-        let (p, lambda) = estimate_em(&v, &self.params, lambda0, iterations, false);
-        let mut new = self.params.clone();
-        new.m = p.m;
-        self.set_params(new);
-        lambda
-    }
 }
 
-fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
+fn explain(cmp: &Comparison, prior: f64, ceiling: f64) -> Vec<FieldComparison> {
     let mut out = Vec::with_capacity(NF + 3);
     out.push(FieldComparison {
         field: "prior",
         level: "one_in_index_size",
         weight: prior,
+        values: None,
     });
     for f in 0..NF {
         let l = cmp.levels[f];
@@ -926,6 +1294,7 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
                 LEVEL_NAMES[f][l as usize]
             },
             weight: cmp.weights[f],
+            values: None,
         });
     }
     if cmp.swapped {
@@ -933,15 +1302,17 @@ fn explain(cmp: &Comparison, prior: f64) -> Vec<FieldComparison> {
             field: "name_order",
             level: "first_and_last_swapped",
             weight: -crate::compare::SWAP_PENALTY,
+            values: None,
         });
     }
     if let Some(reason) = cmp.conflict() {
         let raw = prior + cmp.sum();
-        let capped = cmp.log_odds(prior);
+        let capped = cmp.log_odds_ceiling(prior, ceiling);
         out.push(FieldComparison {
             field: "sibling_guard",
             level: reason,
             weight: capped - raw,
+            values: None,
         });
     }
     out
@@ -958,6 +1329,9 @@ pub fn score_pair(
     let (qa, qb) = (Prepared::new(a), Prepared::new(b));
     let (oa, ob): (Vec<&NameInfo>, Vec<&NameInfo>) =
         (qa.others.iter().collect(), qb.others.iter().collect());
-    let cmp = compare(&qa.side(&oa), &qb.side(&ob), &params.weights(), &NoTf);
-    (probability(cmp.log_odds(prior)), explain(&cmp, prior))
+    let (sa, sb) = (qa.side(&oa), qb.side(&ob));
+    let cmp = compare(&sa, &sb, &params.weights(), &NoTf);
+    let mut e = explain(&cmp, prior, crate::compare::CONFLICT_CEILING);
+    crate::explain::fill_values(&mut e, &sa, &sb);
+    (probability(cmp.log_odds(prior)), e)
 }

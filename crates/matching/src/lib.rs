@@ -6,11 +6,14 @@
 
 pub mod cli;
 pub mod compare;
+pub mod explain;
+pub mod fit;
 pub mod index;
 pub mod model;
 pub mod normalize;
 pub mod synth;
 
 pub use compare::{Params, estimate_em};
+pub use fit::{FitOptions, FitReport, Model};
 pub use index::{Candidate, FieldComparison, Index, score_pair};
 pub use model::{Date, Gender, Person};

@@ -98,6 +98,43 @@ impl Date {
         None
     }
 
+    /// The digits `YYYYMMDD` of a date written in one of the layouts
+    /// [`Date::parse_lenient`] reads, without checking that it exists: "1945-04-93" and
+    /// "93/04/1945" give 19450493. `None` when the text is not in such a layout.
+    pub fn digits_lenient(s: &str) -> Option<u32> {
+        let s = s.trim();
+        let date = match s.find(['T', 't', ' ']) {
+            Some(i) if i >= 6 => &s[..i],
+            _ => s,
+        };
+        let b = date.as_bytes();
+        let (y, m, d): (u32, u32, u32) = if b.len() == 8 && b.iter().all(u8::is_ascii_digit) {
+            (
+                date[0..4].parse().ok()?,
+                date[4..6].parse().ok()?,
+                date[6..8].parse().ok()?,
+            )
+        } else {
+            let parts: Vec<&str> = date.split(['-', '/', '.']).collect();
+            if parts.len() != 3
+                || parts
+                    .iter()
+                    .any(|p| p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()))
+            {
+                return None;
+            }
+            let n = |i: usize| parts[i].parse::<u32>().ok();
+            if parts[0].len() == 4 && parts[1].len() <= 2 && parts[2].len() <= 2 {
+                (n(0)?, n(1)?, n(2)?)
+            } else if parts[2].len() == 4 && parts[0].len() <= 2 && parts[1].len() <= 2 {
+                (n(2)?, n(1)?, n(0)?)
+            } else {
+                return None;
+            }
+        };
+        ((1000..=9999).contains(&y) && m + d > 0).then_some(y * 10_000 + m * 100 + d)
+    }
+
     pub fn year(&self) -> i32 {
         self.year
     }
@@ -211,6 +248,9 @@ pub struct Person {
     /// Middle names, aliases, previous names.
     pub other_names: Vec<String>,
     pub dob: Option<Date>,
+    /// A date of birth that was given but is impossible (e.g. "1945-04-93"), kept as
+    /// text when `dob` is `None`: it is compared digit by digit (`YYYYMMDD`).
+    pub dob_text: Option<String>,
     /// The date of birth is an estimate (e.g. an unaccompanied child's assessed age).
     pub dob_estimated: bool,
     pub gender: Option<Gender>,
@@ -317,6 +357,17 @@ mod tests {
             "12345678901",
         ] {
             assert_eq!(Date::parse_lenient(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn impossible_dates_keep_their_digits() {
+        assert_eq!(Date::digits_lenient("1945-04-93"), Some(19450493));
+        assert_eq!(Date::digits_lenient("93/04/1945"), Some(19450493));
+        assert_eq!(Date::digits_lenient("19451304"), Some(19451304));
+        assert_eq!(Date::digits_lenient("2015-02-30T00:00:00"), Some(20150230));
+        for s in ["banana", "", "1945-04", "45-04-93", "00000000"] {
+            assert_eq!(Date::digits_lenient(s), None, "{s}");
         }
     }
 

@@ -570,6 +570,21 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         rss_before as f64 / 1024.0,
         rss_kib("VmHWM:") as f64 / 1024.0
     )?;
+    // The portal's periodic fit: m, u and the match share learnt from the queries.
+    let mut index = index;
+    let t = Instant::now();
+    let qp: Vec<Person> = queries.iter().map(|q| q.person.clone()).collect();
+    let model = index.fit(&qp, &crate::fit::FitOptions::default());
+    writeln!(
+        out,
+        "fit: {:.2} s on {} queries ({} candidate pairs, {} EM iterations), match share {:.3}",
+        t.elapsed().as_secs_f64(),
+        qp.len(),
+        model.fit.as_ref().map_or(0, |f| f.pairs),
+        model.fit.as_ref().map_or(0, |f| f.iterations),
+        model.match_share
+    )?;
+    index.set_model(model);
     let mut lat = Vec::with_capacity(queries.len());
     let mut cpu = Vec::with_capacity(queries.len());
     let mut results: Vec<Vec<(String, f64)>> = Vec::with_capacity(queries.len());
@@ -620,29 +635,36 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
-fn write_csv(path: &std::path::Path, persons: &[Person]) -> std::io::Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(
-        w,
-        "id,first_name,last_name,dob,dob_estimated,gender,postcode,address"
-    )?;
+/// Write persons in the `ehm match` CSV format, with an `other_names` column.
+pub fn write_csv(path: &std::path::Path, persons: &[Person]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(std::fs::File::create(path)?));
+    w.write_record([
+        "id",
+        "first_name",
+        "last_name",
+        "other_names",
+        "dob",
+        "dob_estimated",
+        "gender",
+        "postcode",
+        "address",
+    ])?;
     for p in persons {
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{}",
-            p.id,
+        w.write_record([
+            p.id.as_str(),
             p.first_name.as_deref().unwrap_or(""),
             p.last_name.as_deref().unwrap_or(""),
-            p.dob.map(|d| d.to_string()).unwrap_or_default(),
-            p.dob_estimated,
+            &p.other_names.join(";"),
+            &p.dob.map(|d| d.to_string()).unwrap_or_default(),
+            if p.dob_estimated { "true" } else { "false" },
             match p.gender {
                 Some(Gender::Male) => "M",
                 Some(Gender::Female) => "F",
                 None => "",
             },
             p.postcode.as_deref().unwrap_or(""),
-            p.address.as_deref().unwrap_or("")
-        )?;
+            p.address.as_deref().unwrap_or(""),
+        ])?;
     }
     w.flush()
 }
@@ -666,7 +688,9 @@ fn end_to_end(seed: u64, out: &mut dyn Write) -> std::io::Result<()> {
         out: op.clone(),
         threshold: 0.5,
         top: 5,
-        em: false,
+        no_train: false,
+        print_model: false,
+        explain: false,
     };
     let t = Instant::now();
     let mut sink = Vec::new();

@@ -22,7 +22,9 @@ fn args(index: PathBuf, queries: PathBuf, out: PathBuf) -> MatchArgs {
         out,
         threshold: 0.5,
         top: 5,
-        em: false,
+        no_train: false,
+        print_model: false,
+        explain: false,
     }
 }
 
@@ -220,4 +222,122 @@ fn header_names_are_read_leniently_but_id_is_required() {
     let no_id = write(dir.path(), "n.csv", "person_id,first_name\nP1,Amelia\n");
     let q = write(dir.path(), "q2.csv", "id,first_name\nQ1,Amelia\n");
     assert!(run_match(&args(no_id, q, dir.path().join("o2.csv")), &mut Vec::new()).is_err());
+}
+
+/// A small batch whose queries carry errors, so training has something to learn.
+fn batch(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut g = ehm_matching::synth::Generator::new(3);
+    let (persons, queries, _) = g.scenario(2000, 300);
+    let i = dir.join("bi.csv");
+    let q = dir.join("bq.csv");
+    ehm_matching::synth::write_csv(&i, &persons).unwrap();
+    let qs: Vec<_> = queries.into_iter().map(|q| q.person).collect();
+    ehm_matching::synth::write_csv(&q, &qs).unwrap();
+    (i, q)
+}
+
+#[test]
+fn print_model_shows_the_fitted_parameters_and_no_train_the_built_in_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (i, q) = batch(dir.path());
+    let mut a = args(i, q, dir.path().join("o.csv"));
+    a.print_model = true;
+    let mut w = Vec::new();
+    run_match(&a, &mut w).unwrap();
+    let fitted = String::from_utf8(w).unwrap();
+    assert!(
+        fitted.contains("model fitted by EM on 300 queries"),
+        "{fitted}"
+    );
+    assert!(fitted.contains("forename   exact"), "{fitted}");
+    let trained_rows = rows(&dir.path().join("o.csv"));
+
+    a.no_train = true;
+    let mut w = Vec::new();
+    run_match(&a, &mut w).unwrap();
+    let built_in = String::from_utf8(w).unwrap();
+    assert!(
+        built_in.contains("built-in model (not fitted)"),
+        "{built_in}"
+    );
+    assert!(built_in.contains("π = 0.5000"), "{built_in}");
+    let untrained_rows = rows(&dir.path().join("o.csv"));
+    // Same candidates found, but the scores differ once the model is fitted.
+    assert_ne!(trained_rows, untrained_rows);
+}
+
+#[test]
+fn explain_adds_a_json_column_with_levels_weights_and_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(dir.path(), "i.csv", INDEX);
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,first_name,last_name,dob\nQ1,Ollie,Okafor,2016-05-04\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut a = args(i, q, out.clone());
+    a.explain = true;
+    a.no_train = true;
+    run_match(&a, &mut Vec::new()).unwrap();
+    let mut rdr = csv::Reader::from_path(&out).unwrap();
+    assert_eq!(
+        rdr.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["query_id", "person_id", "score", "explanation"]
+    );
+    let rec = rdr.records().next().unwrap().unwrap();
+    let json = &rec[3];
+    assert!(json.starts_with('[') && json.ends_with(']'), "{json}");
+    assert!(
+        json.contains("\"field\":\"forename\",\"label\":\"First name\",\"level\":\"nickname\""),
+        "{json}"
+    );
+    assert!(json.contains("Ollie is a short form of Oliver"), "{json}");
+    assert!(
+        json.contains("\"field\":\"dob\",\"label\":\"Date of birth\",\"level\":\"exact\""),
+        "{json}"
+    );
+}
+
+#[test]
+fn an_impossible_dob_is_reported_and_still_compared_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let i = write(
+        dir.path(),
+        "i.csv",
+        "id,first_name,last_name,dob\nP1,Amelia,Whitfield,1945-04-03\nP2,Amelia,Whitfield,1961-11-20\n",
+    );
+    let q = write(
+        dir.path(),
+        "q.csv",
+        "id,first_name,last_name,dob\nQ1,Amelia,Whitfield,1945-04-93\n",
+    );
+    let out = dir.path().join("out.csv");
+    let mut a = args(i, q, out.clone());
+    a.explain = true;
+    a.no_train = true;
+    a.threshold = 0.0;
+    let mut w = Vec::new();
+    run_match(&a, &mut w).unwrap();
+    let w = String::from_utf8(w).unwrap();
+    assert!(
+        w.contains("row 2") && w.contains("1945-04-93") && w.contains("compared as text"),
+        "{w}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("Q1,{id},")))
+            .unwrap()
+            .to_string()
+    };
+    // One digit away from P1's date: evidence for P1; P2's date is different.
+    assert!(line("P1").contains("one_digit_off"), "{text}");
+    assert!(
+        line("P2")
+            .contains(r#"""field"":""dob"",""label"":""Date of birth"",""level"":""disagree"""#),
+        "{text}"
+    );
+    let score = |id: &str| -> f64 { line(id).split(',').nth(2).unwrap().parse().unwrap() };
+    assert!(score("P1") > score("P2"), "{text}");
 }

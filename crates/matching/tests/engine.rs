@@ -1,7 +1,7 @@
 //! Engine-level tests: search behaviour and scoring properties.
 
 use ehm_matching::synth::Generator;
-use ehm_matching::{Gender, Index, Params, Person, score_pair};
+use ehm_matching::{FitOptions, Gender, Index, Params, Person, score_pair};
 use proptest::prelude::*;
 
 /// A realistic background population plus the given people.
@@ -135,20 +135,48 @@ fn explanation_weights_add_up_to_the_score() {
 }
 
 #[test]
-fn em_estimation_over_candidate_pairs_runs_and_keeps_valid_probabilities() {
+fn fitting_by_em_learns_the_match_share_and_keeps_valid_probabilities() {
     let mut g = Generator::new(11);
+    // 300 queries, about 80% of them about indexed children.
     let (persons, queries, _) = g.scenario(3000, 300);
     let mut index = Index::build(persons);
+    let present = queries.iter().filter(|q| q.truth.is_some()).count() as f64 / 300.0;
     let qs: Vec<Person> = queries.into_iter().map(|q| q.person).collect();
-    let lambda = index.estimate_m_em(&qs, 10);
-    assert!(lambda > 0.0 && lambda < 1.0);
-    for m in index.params().m.iter() {
+    let model = index.fit(&qs, &FitOptions::default());
+    let report = model.fit.clone().expect("a fit report");
+    assert!(report.iterations >= 1 && report.pairs > 300, "{report:?}");
+    assert!(report.pair_match_share > 0.0 && report.pair_match_share < 1.0);
+    // The learnt share of queries with a match is close to the truth (0.8).
+    assert!(
+        (model.match_share - present).abs() < 0.1,
+        "{} vs {present}",
+        model.match_share
+    );
+    for m in model.params.m.iter() {
         let s: f64 = m.iter().sum();
         assert!((s - 1.0).abs() < 1e-6, "{m:?}");
         assert!(m.iter().all(|&x| x > 0.0));
     }
     // Exact forename agreement is far more common among matches than disagreement.
-    assert!(index.params().m[0][0] > index.params().m[0][7]);
+    assert!(model.params.m[0][0] > model.params.m[0][7]);
+    index.set_model(model.clone());
+    assert_eq!(index.model(), &model);
+    let json = model.to_json();
+    assert!(
+        json.starts_with("{\"match_share\":")
+            && json.contains("\"forename\":[{\"level\":\"exact\""),
+        "{json}"
+    );
+    assert!(model.to_string().contains("jaro_winkler_high"));
+}
+
+#[test]
+fn the_built_in_model_has_even_prior_odds_of_being_in_the_index() {
+    let index = Index::build(vec![jack()]);
+    assert_eq!(index.model().match_share, 0.5);
+    assert!(index.model().fit.is_none());
+    // One in the effective index size (at least 10,000).
+    assert!((index.prior() + 10_000f64.log2()).abs() < 1e-9);
 }
 
 fn arb_name() -> impl Strategy<Value = Option<String>> {
@@ -187,6 +215,7 @@ fn arb_person() -> impl Strategy<Value = Person> {
             other_names: other.flatten().into_iter().collect(),
             dob: d.and_then(|(y, m, dd)| ehm_matching::Date::new(y, m, dd)),
             dob_estimated: est,
+            dob_text: None,
             gender: g,
             postcode: pc.map(str::to_string),
             address: addr.map(str::to_string),

@@ -1,0 +1,52 @@
+"""Runs ehm and Splink side by side on every data set under DATA and prints one table
+(markdown) plus the reliability tables. Usage: compare.py EHM_BINARY DATA OUT [SET ...]"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import evaluate  # noqa: E402
+import run_ehm  # noqa: E402
+
+SETS = ["febrl1", "febrl2", "febrl3", "febrl4", "referrals"]
+
+
+def splink(data, out):
+    here = Path(__file__).parent
+    r = subprocess.run([sys.executable, str(here / "run_splink.py"), str(data), str(out)],
+                       check=True, capture_output=True, text=True)
+    wall = float(r.stdout.strip().splitlines()[-1])
+    truth, twins = evaluate.load_truth(data / "truth.csv")
+    s = evaluate.score(evaluate.load_predictions(out / "splink_all.csv"), truth, twins)
+    s["wall"] = wall
+    return s
+
+
+def main():
+    binary, data, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+    sets = sys.argv[4:] or SETS
+    rows, tables = [], []
+    for name in sets:
+        e = run_ehm.run(binary, data / name, out / name)
+        s = splink(data / name, out / name)
+        for who, r in (("ehm", e), ("splink", s)):
+            rows.append(
+                f"| {name} | {who} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.4f} | "
+                f"{r['best_f1']:.4f} ({r['best_threshold']:.3f}) | {r['pairs_completeness']:.4f} | "
+                f"{r['ece']:.4f} | {r['twins_merged']} | {r['wall']:.2f} s |")
+            tables.append((name, who, r["reliability"]))
+        rows.append(f"| {name} | speed-up | | | | | | | | {s['wall'] / e['wall']:.1f}x |")
+        print(rows[-3], rows[-2], rows[-1], sep="\n", file=sys.stderr, flush=True)
+    print("| set | system | P @0.5 | R @0.5 | F1 @0.5 | best F1 (threshold) | pairs completeness | ECE | twins merged | wall time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print()
+    print("Reliability (bins of the scores >= 0.01: count, mean score, observed match rate)")
+    for name, who, t in tables:
+        cells = "; ".join(f"[{lo:.1f},{hi:.1f}) n={c} {ms:.3f}/{obs:.3f}" for lo, hi, c, ms, obs in t)
+        print(f"* {name} {who}: {cells}")
+
+
+if __name__ == "__main__":
+    main()
