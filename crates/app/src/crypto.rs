@@ -7,16 +7,17 @@
 //! a burst of sign-ins or registrations can exhaust neither memory nor threads.
 
 use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+    Output, ParamsString, PasswordHash, PasswordVerifier, SaltString, rand_core::OsRng,
 };
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use ehm_domain::account::NewPassword;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 use totp_rs::{Secret, TOTP};
 
 /// How long a request waits for a hashing turn before it is told the service is busy.
@@ -31,16 +32,16 @@ pub enum CryptoError {
 }
 
 /// OWASP's Argon2id baseline: 19 MiB, 2 iterations, 1 lane.
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params")
+}
+
 fn argon2() -> Argon2<'static> {
-    Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params"),
-    )
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
 }
 
 /// Two hashing threads per CPU core: enough to keep the cores busy, few enough to bound
-/// memory (a few times 19 MiB).
+/// memory (each thread owns one 19 MiB working area for its whole life).
 pub fn max_concurrent_hashes() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -49,55 +50,151 @@ pub fn max_concurrent_hashes() -> usize {
         .clamp(2, 32)
 }
 
-fn pool() -> &'static Semaphore {
-    static POOL: OnceLock<Semaphore> = OnceLock::new();
-    POOL.get_or_init(|| Semaphore::new(max_concurrent_hashes()))
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
+/// A fixed set of hashing threads, each with its own Argon2 working memory allocated
+/// once and reused: memory stays at (threads × 19 MiB) however many requests arrive,
+/// instead of one fresh 19 MiB allocation per hash that the allocator may keep.
+struct Pool {
+    turns: Semaphore,
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
 
-/// Run CPU-heavy hashing work on the bounded pool.
+fn pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = max_concurrent_hashes();
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut memory = vec![Block::default(); params().block_count()];
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("start a hashing thread");
+        }
+        Pool {
+            turns: Semaphore::new(n),
+            jobs: Mutex::new(tx),
+        }
+    })
+}
+
+/// Run hashing work on the pool: wait at most [`HASH_WAIT`] for a turn.
 async fn on_pool<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
+    work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
 ) -> Result<T, CryptoError> {
-    let permit = tokio::time::timeout(HASH_WAIT, pool().acquire())
+    let pool = pool();
+    let permit = tokio::time::timeout(HASH_WAIT, pool.turns.acquire())
         .await
         .map_err(|_| CryptoError::Busy)?
         .map_err(|_| CryptoError::Busy)?;
-    let out = tokio::task::spawn_blocking(work)
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move |memory| {
+        let _ = tx.send(work(memory));
+    });
+    pool.jobs
+        .lock()
+        .map_err(|_| CryptoError::Failed("hashing pool poisoned".into()))?
+        .send(job)
+        .map_err(|_| CryptoError::Failed("hashing pool stopped".into()))?;
+    let out = rx
         .await
-        .map_err(|e| CryptoError::Failed(e.to_string()));
+        .map_err(|_| CryptoError::Failed("hashing thread failed".into()));
     drop(permit);
     out
 }
 
-fn hash_bytes(secret: &[u8]) -> Result<String, CryptoError> {
+fn failed(e: impl std::fmt::Display) -> CryptoError {
+    CryptoError::Failed(e.to_string())
+}
+
+/// An Argon2id PHC string for `secret`, computed in `memory`.
+fn hash_in(secret: &[u8], memory: &mut [Block]) -> Result<String, CryptoError> {
+    let a = argon2();
     let salt = SaltString::generate(&mut OsRng);
-    argon2()
-        .hash_password(secret, &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CryptoError::Failed(e.to_string()))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(failed)?;
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        a.hash_password_into_with_memory(secret, salt_bytes, out, &mut *memory)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(failed)?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(a.params()).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `secret` matches the PHC string `hash`, computed in `memory` when the hash
+/// uses this service's parameters (any other Argon2 hash is checked the ordinary way).
+fn verify_in(secret: &[u8], hash: &str, memory: &mut [Block]) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(p), Some(expected), Some(salt)) = (Params::try_from(&parsed), parsed.hash, parsed.salt)
+    else {
+        return false;
+    };
+    let Ok(alg) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| Version::try_from(v).ok())
+        .unwrap_or_default();
+    if p.block_count() != memory.len() {
+        return Argon2::new(alg, version, p)
+            .verify_password(secret, &parsed)
+            .is_ok();
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if Argon2::new(alg, version, p)
+        .hash_password_into_with_memory(secret, salt_bytes, &mut out, &mut *memory)
+        .is_err()
+    {
+        return false;
+    }
+    subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes()).into()
 }
 
 /// Hash a password that met the policy.
 pub async fn hash_password(password: &NewPassword) -> Result<String, CryptoError> {
-    let secret = password.as_str().to_string();
-    on_pool(move || hash_bytes(secret.as_bytes())).await?
+    let secret = password.as_str().as_bytes().to_vec();
+    on_pool(move |m| hash_in(&secret, m)).await?
 }
 
 /// Hash a one-time code or a random token (never a person's password: see
 /// [`hash_password`]).
 pub async fn hash_secret(secret: &str) -> Result<String, CryptoError> {
-    let secret = secret.to_string();
-    on_pool(move || hash_bytes(secret.as_bytes())).await?
+    let secret = secret.as_bytes().to_vec();
+    on_pool(move |m| hash_in(&secret, m)).await?
 }
 
 /// Check a secret against a stored hash. A malformed stored hash counts as no match.
 pub async fn verify(secret: &str, hash: &str) -> Result<bool, CryptoError> {
-    let (secret, hash) = (secret.to_string(), hash.to_string());
-    on_pool(move || match PasswordHash::new(&hash) {
-        Ok(parsed) => argon2().verify_password(secret.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    })
-    .await
+    let (secret, hash) = (secret.as_bytes().to_vec(), hash.to_string());
+    on_pool(move |m| verify_in(&secret, &hash, m)).await
 }
 
 /// Spend the same work as [`verify`] when there is nothing to check against (an unknown
@@ -181,6 +278,7 @@ pub fn totp_step_for(t: &TOTP, code: &str, unix_now: u64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
 
     fn password(s: &str) -> NewPassword {
         NewPassword::parse(s, "").unwrap()
@@ -197,6 +295,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashes_made_the_ordinary_way_verify_and_ours_verify_the_ordinary_way() {
+        let ours = hash_secret("kettle orbit marmalade").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            argon2()
+                .verify_password(b"kettle orbit marmalade", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2()
+            .hash_password(b"kettle orbit marmalade", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify("kettle orbit marmalade", &theirs).await.unwrap());
+        assert!(!verify("kettle orbit marmalada", &theirs).await.unwrap());
+        // Other parameters are still checked correctly.
+        let light = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"kettle orbit marmalade", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify("kettle orbit marmalade", &light).await.unwrap());
+        assert!(!verify("kettle", &light).await.unwrap());
+    }
+
+    #[tokio::test]
     async fn a_malformed_stored_hash_never_verifies() {
         assert!(!verify("x", "not-a-hash").await.unwrap());
     }
@@ -209,7 +336,7 @@ mod tests {
         for _ in 0..(max_concurrent_hashes() * 3) {
             let (running, peak) = (running.clone(), peak.clone());
             tasks.push(tokio::spawn(async move {
-                on_pool(move || {
+                on_pool(move |_| {
                     let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                     peak.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(20));

@@ -175,6 +175,13 @@ impl Config {
             Some(v) => parse_int("EHM_SESSION_MAX_HOURS", &v, 1, 7 * 24)?,
             None => f.session_max_hours.unwrap_or(12),
         };
+        // For tests of the maximum session age only: a lifetime in seconds.
+        let session_max = match env("EHM_SESSION_MAX_SECONDS") {
+            Some(v) => {
+                time::Duration::seconds(parse_int("EHM_SESSION_MAX_SECONDS", &v, 1, 7 * 24 * 3600)?)
+            }
+            None => time::Duration::hours(session_max_hours),
+        };
         let trusted_proxies = match env("EHM_TRUSTED_PROXIES") {
             Some(v) => parse_proxies(v.split(',').map(str::to_string))?,
             None => parse_proxies(f.trusted_proxies.unwrap_or_default())?,
@@ -194,7 +201,7 @@ impl Config {
             go_live,
             draft_retention_days,
             session_idle,
-            session_max: time::Duration::hours(session_max_hours),
+            session_max,
             trusted_proxies,
             login_code,
             demo,

@@ -136,7 +136,7 @@ fn an_impossible_date_is_reported_with_its_row_and_the_run_completes() {
     let r = rows(&out);
     assert_eq!(best(&r, "Q1").as_deref(), Some("P1"), "{r:?}");
     assert_eq!(best(&r, "Q3").as_deref(), Some("P5"), "{r:?}");
-    // The date is treated as missing: the rest of the row still finds Amelia.
+    // The impossible date is compared as text; the rest of the row still finds Amelia.
     assert_eq!(best(&r, "Q2").as_deref(), Some("P3"), "{r:?}");
 }
 

@@ -756,3 +756,193 @@ async fn answers_posted_after_the_session_timed_out_are_saved_after_signing_in_a
             .text_contains("Typed slowly, must not be lost")
     );
 }
+
+#[tokio::test]
+async fn the_eleventh_attachment_is_refused_at_upload() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "many.files@example.org").await;
+    let draft = new_draft(&c).await;
+    let path = format!("{draft}/attachments");
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    for i in 0..10 {
+        let v = version(&c, &path).await;
+        let p = c
+            .post_multipart(
+                &path,
+                &[("version", &v)],
+                (
+                    "file",
+                    &format!("note-{i}.pdf"),
+                    "application/pdf",
+                    pdf.clone(),
+                ),
+            )
+            .await;
+        assert_eq!(p.status, 303, "file {i}: {:?}", p.error_summary());
+    }
+    let v = version(&c, &path).await;
+    let p = c
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "note-11.pdf", "application/pdf", pdf.clone()),
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    assert!(
+        p.error_summary().join(" ").contains("up to 10 files"),
+        "{:?}",
+        p.error_summary()
+    );
+    let store = common::store(&env).await;
+    assert_eq!(
+        store
+            .count(ehm_storage::Counted::Attachments)
+            .await
+            .unwrap(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn a_referrer_can_have_at_most_fifty_drafts_and_is_told_so() {
+    let env = start(Backend::Sqlite, &[]).await;
+    let c = referrer(&env, "busy.drafter@example.org").await;
+    for _ in 0..50 {
+        new_draft(&c).await;
+    }
+    c.get("/").await.assert_status(200);
+    let p = c.post_form("/referrals", &[]).await;
+    assert_eq!(p.location.as_deref(), Some("/"));
+    let home = c.get("/").await;
+    assert!(
+        home.text_contains("the most you can have at once"),
+        "{}",
+        home.text()
+    );
+    let store = common::store(&env).await;
+    assert_eq!(
+        store.count(ehm_storage::Counted::Referrals).await.unwrap(),
+        50
+    );
+}
+
+/// Post a section after the session has timed out: the answers are kept.
+async fn post_late(c: &Client, draft: &str, text: &str) {
+    let path = format!("{draft}/concerns");
+    let v = version(c, &path).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let late = c
+        .post_form(
+            &path,
+            &[("version", &v), ("concerns", text), ("action", "continue")],
+        )
+        .await;
+    assert_eq!(late.location.as_deref(), Some("/sign-in?timeout=1"));
+}
+
+#[tokio::test]
+async fn kept_answers_go_with_their_draft_when_it_is_deleted_or_purged() {
+    for backend in backends() {
+        let env = start(backend, &[("EHM_SESSION_IDLE_SECONDS", "2")]).await;
+        let email = "kept.answers@example.org";
+        let store = common::store(&env).await;
+        let c = referrer(&env, email).await;
+        let draft = new_draft(&c).await;
+        post_late(&c, &draft, "Kept, then the draft is deleted").await;
+        assert_eq!(
+            store
+                .count(ehm_storage::Counted::PendingSaves)
+                .await
+                .unwrap(),
+            1
+        );
+        // Signing in offers the kept answers; the referrer deletes the draft instead.
+        let c = env.app.client();
+        c.get("/sign-in").await;
+        let p = c
+            .post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+            .await;
+        assert_eq!(p.location.as_deref(), Some("/referrals/kept-answers"));
+        c.get(&format!("{draft}/delete")).await.assert_status(200);
+        let p = c.post_form(&format!("{draft}/delete"), &[]).await;
+        assert_eq!(p.location.as_deref(), Some("/"));
+        assert_eq!(
+            store
+                .count(ehm_storage::Counted::PendingSaves)
+                .await
+                .unwrap(),
+            0,
+            "{backend:?}: kept answers outlived their deleted draft"
+        );
+
+        // Kept answers of a draft that reaches its retention date go with it.
+        let draft = new_draft(&c).await;
+        post_late(&c, &draft, "Kept, then the draft is purged").await;
+        assert_eq!(
+            store
+                .count(ehm_storage::Counted::PendingSaves)
+                .await
+                .unwrap(),
+            1
+        );
+        let at = time::OffsetDateTime::now_utc() + time::Duration::days(31);
+        let out = std::process::Command::new(BIN)
+            .args([
+                "purge",
+                "--now",
+                &at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap(),
+            ])
+            .env("EHM_DATABASE_URL", &env.db.url)
+            .env("EHM_DATA_DIR", env.app.data_dir())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(
+            store
+                .count(ehm_storage::Counted::PendingSaves)
+                .await
+                .unwrap(),
+            0,
+            "{backend:?}: kept answers outlived their purged draft"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_confirmation_goes_to_the_address_in_the_referrer_section_and_the_account() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let account = "acct.holder@example.org";
+        let given = "duty.desk@example.org";
+        let c = referrer(&env, account).await;
+        let draft = new_draft(&c).await;
+        for (slug, mut fields) in sections("Concerns about Amira.", &nhs_number(777)) {
+            for (k, v) in fields.iter_mut() {
+                if *k == "referrer-email" {
+                    *v = given.to_string();
+                }
+            }
+            let p = save(&c, &draft, slug, &fields).await;
+            assert_eq!(p.status, 303, "{slug}: {:?}", p.error_summary());
+        }
+        let done = submit(&c, &draft).await;
+        let confirmation = c.get(done.location.as_deref().unwrap()).await;
+        assert!(confirmation.text_contains(given), "{}", confirmation.text());
+        assert!(
+            confirmation.text_contains(account),
+            "{}",
+            confirmation.text()
+        );
+        let reference = reference_in(&confirmation.text());
+        for to in [given, account] {
+            let mail = env
+                .smtp
+                .wait_for_mail(to, Duration::from_secs(20))
+                .await
+                .unwrap_or_else(|e| panic!("{backend:?}: no confirmation to {to}: {e}"));
+            assert!(mail.subject.contains(&reference), "{}", mail.subject);
+        }
+    }
+}

@@ -38,6 +38,16 @@ pub async fn commit(tx: Tx<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Tables whose size [`Store::count`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    Sessions,
+    PendingSaves,
+    Users,
+    Referrals,
+    Attachments,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -131,6 +141,21 @@ impl Store {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         }
+    }
+
+    /// How many rows `what` has (operational figures and tests).
+    pub async fn count(&self, what: Counted) -> Result<i64> {
+        let table = match what {
+            Counted::Sessions => "sessions",
+            Counted::PendingSaves => "pending_saves",
+            Counted::Users => "users",
+            Counted::Referrals => "referrals",
+            Counted::Attachments => "attachments",
+        };
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, "n")?)
     }
 
     /// A server secret shared by every instance on this database, created on first use.

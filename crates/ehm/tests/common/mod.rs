@@ -60,3 +60,56 @@ pub fn create_user(env: &Env, email: &str, role: &str, name: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The first run of exactly 8 digits in an email body.
+pub fn code_in(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    (0..chars.len().saturating_sub(7)).find_map(|i| {
+        let w = &chars[i..i + 8];
+        let before = i.checked_sub(1).is_some_and(|j| chars[j].is_ascii_digit());
+        let after = chars.get(i + 8).is_some_and(|c| c.is_ascii_digit());
+        (w.iter().all(|c| c.is_ascii_digit()) && !before && !after).then(|| w.iter().collect())
+    })
+}
+
+/// Mail with `subject` to `to` received so far.
+pub fn mails(env: &Env, to: &str, subject: &str) -> Vec<ehm_testkit::ReceivedMail> {
+    env.smtp
+        .messages_to(to)
+        .into_iter()
+        .filter(|m| m.subject == subject)
+        .collect()
+}
+
+/// The code in the newest mail with `subject` to `to`, once more than `after` have come.
+pub async fn wait_code(env: &Env, to: &str, subject: &str, after: usize) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let got = mails(env, to, subject);
+        if got.len() > after {
+            return code_in(&got.last().unwrap().text)
+                .unwrap_or_else(|| panic!("no code in {subject:?}"));
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no new {subject:?} mail to {to}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+pub fn assert_redirect(page: &ehm_testkit::Page, to: &str) {
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (303, Some(to)),
+        "expected a redirect to {to}: {}",
+        page.text()
+    );
+}
+
+/// The app's database, for checks that go below the HTTP surface.
+pub async fn store(env: &Env) -> ehm_storage::Store {
+    ehm_storage::Store::connect(&env.db.url)
+        .await
+        .expect("connect to the test database")
+}
