@@ -445,7 +445,11 @@ test('a referrer completes a whole referral (children section by keyboard only),
     assert.equal(await page.locator('#drafts tbody tr').count(), 0, 'the submitted referral is still listed as a draft');
     await sleep(1500);
     const confirmations = (await listOutbox(join(app.dataDir, 'outbox'))).filter((m) => m.subject.includes('Referral submitted'));
-    assert.equal(confirmations.length, 1, `confirmation emails: ${confirmations.map((m) => m.subject).join(', ')}`);
+    // One confirmation to each address (the referrer section's and the account's), never two.
+    const recipients = confirmations.flatMap((m) => m.to.map((a) => a.toLowerCase()));
+    assert.equal(new Set(recipients).size, recipients.length, `a confirmation sent twice: ${recipients.join(', ')}`);
+    assert.ok(recipients.includes('robin.referrer@example.org'), `no confirmation to the referrer section's address: ${recipients.join(', ')}`);
+    assert.ok(confirmations.every((m) => m.subject.includes(reference)), `confirmation emails: ${confirmations.map((m) => m.subject).join(', ')}`);
   });
 });
 
