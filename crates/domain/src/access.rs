@@ -34,6 +34,9 @@ pub enum Permission {
     /// Read a referral (pages, PDF, attachments): its referrer, whatever its state; MASH
     /// staff once it is submitted (never a draft); administrators never.
     ViewReferral { referral: ReferralFacts },
+    /// Act as the referral's author (submit it, see its confirmation): only the referrer
+    /// who wrote it, whatever its state.
+    ActAsReferrer { referral: ReferralFacts },
 }
 
 pub fn allowed(actor: Actor, permission: Permission) -> bool {
@@ -46,6 +49,7 @@ pub fn allowed(actor: Actor, permission: Permission) -> bool {
         EditDraft { referral } => {
             referral.draft && actor.role == Referrer && actor.user_id == referral.owner_id
         }
+        ActAsReferrer { referral } => actor.role == Referrer && actor.user_id == referral.owner_id,
         ViewReferral { referral } => {
             (actor.role == Referrer && actor.user_id == referral.owner_id)
                 || (!referral.draft
@@ -142,6 +146,18 @@ mod tests {
         assert!(allowed(actor(2, Role::BusinessSupport), p));
         assert!(allowed(actor(2, Role::Manager), p));
         assert!(!allowed(actor(2, Role::Admin), p));
+    }
+
+    #[test]
+    fn only_the_author_acts_as_the_referrer() {
+        for referral in [draft_of(7), submitted_by(7)] {
+            let p = Permission::ActAsReferrer { referral };
+            assert!(allowed(actor(7, Role::Referrer), p));
+            assert!(!allowed(actor(8, Role::Referrer), p));
+            for role in Role::STAFF {
+                assert!(!allowed(actor(7, role), p), "{role:?}");
+            }
+        }
     }
 
     #[test]

@@ -30,6 +30,8 @@ enum Command {
     BenchMatch(ehm_matching::cli::BenchMatchArgs),
     /// Benchmark the portal: concurrent draft saves over HTTP, and a ~20-page referral PDF.
     Bench(commands::bench::Args),
+    /// List every route the portal serves (method and path), one per line.
+    Routes,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,12 @@ fn main() -> ExitCode {
         Command::Demo => commands::serve::run(commands::serve::Args { demo: true }),
         Command::Purge(args) => commands::purge::run(args),
         Command::CreateUser(args) => commands::create_user::run(args),
+        Command::Routes => {
+            for (method, path) in ehm_web::route_table() {
+                println!("{method} {path}");
+            }
+            Ok(())
+        }
         Command::Bench(args) => commands::bench::run(args),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),

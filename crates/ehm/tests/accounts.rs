@@ -576,6 +576,21 @@ async fn pages_carry_security_headers_and_the_cookie_is_hardened() {
         Some("no-referrer")
     );
     assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    // Every answer carries a request id for tracing; a proxy's own id is kept.
+    assert!(
+        page.header("x-request-id").is_some_and(|v| v.len() >= 32),
+        "no request id"
+    );
+    let traced = env.app.client();
+    traced.set_default_header("x-request-id", "proxy-7f3a9c");
+    assert_eq!(
+        traced
+            .get("/health")
+            .await
+            .header("x-request-id")
+            .as_deref(),
+        Some("proxy-7f3a9c")
+    );
     // A signed-out visitor gets only the CSRF nonce cookie (no server-side session).
     let set_cookie = page.set_cookies().join("\n");
     assert!(

@@ -47,6 +47,7 @@ pub struct OneTimeCode {
 
 impl Store {
     /// Store a new code (hashed) and retire any earlier unused code for the same purpose.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn issue_code(
         &self,
         tx: &mut Tx<'_>,
@@ -77,6 +78,7 @@ impl Store {
     }
 
     /// The current unused code for this purpose, whether or not it has expired.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn current_code(
         &self,
         user_id: i64,
@@ -106,6 +108,7 @@ impl Store {
     /// statement: while fewer than `max_attempts` have been made, the attempt is counted
     /// and the code's hash returned to check against. However many requests race, at most
     /// `max_attempts` ever see the hash.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn reserve_code_attempt(
         &self,
         user_id: i64,
@@ -143,6 +146,7 @@ impl Store {
     }
 
     /// Mark a code used. Returns false if it had already been used (a second tab, a replay).
+    #[tracing::instrument(level = "debug", skip_all, fields(code_id = code_id))]
     pub async fn consume_code(
         &self,
         tx: &mut Tx<'_>,

@@ -51,6 +51,7 @@ fn from_row(r: &AnyRow) -> Result<OutboxMessage> {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_mail(
         &self,
         tx: &mut Tx<'_>,
@@ -63,6 +64,7 @@ impl Store {
     /// Queue a message whose body must not outlive its delivery (a one-time code): once it
     /// is marked sent, only "[removed after delivery]" is left of the body; a message that
     /// is never delivered is deleted (see [`Store::discard_mail`], [`Store::purge_sent_mail`]).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_secret_mail(
         &self,
         tx: &mut Tx<'_>,
@@ -97,6 +99,7 @@ impl Store {
     /// Claim the oldest due message for `lease`. Several workers (in several processes) may
     /// call this at once: the lease condition is re-checked on the row itself, so exactly one
     /// of them gets each message; a worker that dies leaves a lease that simply expires.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_mail(
         &self,
         now: OffsetDateTime,
@@ -120,6 +123,7 @@ impl Store {
     }
 
     /// Mark a message delivered. A secret message loses its body in the same statement.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn mark_mail_sent(&self, id: i64, now: OffsetDateTime) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = NULL, \
@@ -135,6 +139,7 @@ impl Store {
 
     /// Delete a message that will not be sent (a code that expired before it could be
     /// delivered), so no copy of its body is kept.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn discard_mail(&self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM outbox WHERE id = $1")
             .bind(id)
@@ -145,6 +150,7 @@ impl Store {
 
     /// Record a failed attempt and when to try again. The error text must not contain
     /// personal data (callers pass the transport's error, not the message).
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn mark_mail_failed(
         &self,
         id: i64,
@@ -161,6 +167,7 @@ impl Store {
     }
 
     /// Newest first, for the demo mailbox page.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_mail(&self, limit: i64) -> Result<Vec<OutboxMessage>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1"
@@ -174,6 +181,7 @@ impl Store {
     /// Delete messages sent before `cutoff` (they hold references and names), and messages
     /// still not delivered that were queued before it (they will not be: retrying has gone on
     /// for the whole retention period). Then leave no copy of them in the database files.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_sent_mail(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query(
             "DELETE FROM outbox WHERE (sent_at IS NOT NULL AND sent_at < $1) \

@@ -118,6 +118,7 @@ pub struct DraftPurge {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all, fields(owner_id = owner_id))]
     pub async fn create_draft(
         &self,
         public_id: &str,
@@ -139,6 +140,7 @@ impl Store {
         from_row(&row)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM referrals WHERE public_id = $1"
@@ -149,6 +151,7 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(owner_id = owner_id))]
     pub async fn referrals_of(&self, owner_id: i64) -> Result<Vec<ReferralRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM referrals WHERE owner_id = $1 ORDER BY saved_at DESC"
@@ -161,6 +164,7 @@ impl Store {
 
     /// Save a draft if nobody saved it since `expected_version` (optimistic concurrency).
     /// Every save restarts the retention period (`saved_at`).
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn save_draft(
         &self,
         id: i64,
@@ -200,6 +204,7 @@ impl Store {
     /// confirmation email and the audit record commit with it). Returns false if the draft
     /// changed or was already submitted. A reference clash is reported as
     /// [`StorageError::ReferenceTaken`] so the caller can draw another.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn submit_referral(
         &self,
         tx: &mut Tx<'_>,
@@ -226,6 +231,7 @@ impl Store {
 
     /// Delete one draft completely (its attachments cascade). Submitted referrals are
     /// never deleted this way.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn delete_draft(&self, id: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND referral_id IN (SELECT id FROM referrals WHERE status = $2)")
@@ -244,6 +250,7 @@ impl Store {
     }
 
     /// Delete every draft last saved before `cutoff`, with its attachments.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_drafts(&self, cutoff: OffsetDateTime) -> Result<DraftPurge> {
         let mut tx = self.pool.begin().await?;
         let attachments = sqlx::query(
@@ -289,6 +296,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(referral_id = referral_id))]
     pub async fn add_attachment(
         &self,
         referral_id: i64,
@@ -315,6 +323,7 @@ impl Store {
         attachment_from_row(&row)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(referral_id = referral_id))]
     pub async fn attachments_of(&self, referral_id: i64) -> Result<Vec<AttachmentRow>> {
         let rows = sqlx::query(
             "SELECT id, public_id, referral_id, file_name, kind, size_bytes, created_at FROM attachments \
@@ -327,6 +336,7 @@ impl Store {
     }
 
     /// The attachment and its bytes, only if it belongs to `referral_id`.
+    #[tracing::instrument(level = "debug", skip_all, fields(referral_id = referral_id))]
     pub async fn attachment_content(
         &self,
         referral_id: i64,
@@ -349,6 +359,7 @@ impl Store {
         .transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(referral_id = referral_id))]
     pub async fn delete_attachment(&self, referral_id: i64, public_id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND public_id = $2")
             .bind(referral_id)
@@ -360,6 +371,7 @@ impl Store {
 
     /// Keep answers posted after the session timed out, to replay once the person signs in
     /// again. They belong to their draft: deleting or purging the draft deletes them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_pending_save(
         &self,
         p: &NewPendingSave<'_>,
@@ -381,6 +393,7 @@ impl Store {
     }
 
     /// The kept answers of `user_id`, oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn pending_saves_of(&self, user_id: i64) -> Result<Vec<PendingSave>> {
         let rows = sqlx::query(
             "SELECT p.id, p.user_id, p.referral_id, r.public_id, p.section, p.base_version, p.fields, p.created_at \
@@ -406,6 +419,7 @@ impl Store {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn count_pending_saves(&self, user_id: i64) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM pending_saves WHERE user_id = $1")
             .bind(user_id)
@@ -414,6 +428,7 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn delete_pending_save(&self, id: i64) -> Result<()> {
         sqlx::query("DELETE FROM pending_saves WHERE id = $1")
             .bind(id)
@@ -423,6 +438,7 @@ impl Store {
     }
 
     /// How many drafts `owner_id` has open (for the per-referrer cap).
+    #[tracing::instrument(level = "debug", skip_all, fields(owner_id = owner_id))]
     pub async fn count_drafts_of(&self, owner_id: i64) -> Result<i64> {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM referrals WHERE owner_id = $1 AND status = $2")
@@ -433,6 +449,7 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_pending_saves(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query("DELETE FROM pending_saves WHERE created_at < $1")
             .bind(to_ms(cutoff))

@@ -15,6 +15,7 @@ pub struct SessionRow {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_session(&self, row: &SessionRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at) \
@@ -32,6 +33,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
         let row = sqlx::query(
             "SELECT id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
@@ -53,6 +55,7 @@ impl Store {
         .transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(to_ms(now))
@@ -62,6 +65,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_session(
         &self,
         id_hash: &str,
@@ -79,6 +83,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
@@ -88,6 +93,7 @@ impl Store {
     }
 
     /// Remove sessions idle since before `cutoff`. Returns how many were removed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_idle_sessions(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
             .bind(to_ms(cutoff))

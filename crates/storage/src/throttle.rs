@@ -24,6 +24,7 @@ impl Gate {
 
 impl Store {
     /// Count one attempt against `key` and say whether it may go ahead.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn throttle_reserve(
         &self,
         key: &str,
@@ -55,6 +56,7 @@ impl Store {
     }
 
     /// Whether an attempt would be allowed now, without counting one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn throttle_peek(
         &self,
         key: &str,
@@ -81,6 +83,7 @@ impl Store {
     }
 
     /// Give back one attempt (the guarded work succeeded and should not count).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn throttle_refund(&self, key: &str) -> Result<()> {
         sqlx::query("UPDATE throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0")
             .bind(key)
@@ -89,6 +92,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn throttle_reset(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM throttle WHERE key = $1")
             .bind(key)
@@ -98,6 +102,7 @@ impl Store {
     }
 
     /// Remove counters whose window ended before `cutoff`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_throttle(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let done = sqlx::query("DELETE FROM throttle WHERE window_start < $1")
             .bind(to_ms(cutoff))

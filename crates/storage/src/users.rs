@@ -52,6 +52,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_user(
         &self,
         tx: &mut Tx<'_>,
@@ -75,6 +76,7 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
@@ -83,6 +85,7 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
@@ -91,6 +94,7 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY role, email"))
             .fetch_all(&self.pool)
@@ -98,6 +102,7 @@ impl Store {
         rows.iter().map(user_from_row).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_users(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
             .fetch_one(&self.pool)
@@ -105,6 +110,7 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn mark_verified(
         &self,
         tx: &mut Tx<'_>,
@@ -120,6 +126,7 @@ impl Store {
     }
 
     /// Change the password and end every session of the user (ASVS V7.4.3).
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn set_password(
         &self,
         tx: &mut Tx<'_>,
@@ -141,6 +148,7 @@ impl Store {
     }
 
     /// Enrol an authenticator app: the secret and the step of the code that proved it.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn enrol_totp(
         &self,
         user_id: i64,
@@ -163,6 +171,7 @@ impl Store {
 
     /// Record use of a TOTP time step; false when that step (or a later one) was already
     /// used, so one code cannot be replayed.
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn use_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
@@ -174,6 +183,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn set_disabled(&self, user_id: i64, disabled: bool) -> Result<()> {
         sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
             .bind(i64::from(disabled))

@@ -89,6 +89,30 @@ pub async fn open(app: &App, actor: Actor, pid: &str, ip: &str) -> Result<Opened
     })
 }
 
+/// Load a referral for its author only (submitting it, its confirmation page). Anyone
+/// else gets `None` (audited as a refused access check).
+pub async fn open_as_author(
+    app: &App,
+    actor: Actor,
+    pid: &str,
+    ip: &str,
+) -> Result<Option<Loaded>> {
+    let Some(row) = app.store.referral_by_public_id(pid).await? else {
+        return Ok(None);
+    };
+    if !allowed(
+        actor,
+        Permission::ActAsReferrer {
+            referral: facts(&row),
+        },
+    ) {
+        refused(app, actor, &row, ip).await?;
+        return Ok(None);
+    }
+    let draft = decode(&row)?;
+    Ok(Some(Loaded { row, draft, actor }))
+}
+
 /// Record a failed access check (ASVS V16: every one is logged).
 pub(crate) async fn refused(app: &App, actor: Actor, row: &ReferralRow, ip: &str) -> Result<()> {
     tracing::warn!(user_id = actor.user_id, role = %actor.role, referral_id = row.id, "access refused");

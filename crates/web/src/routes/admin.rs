@@ -28,6 +28,7 @@ struct UserRow {
     authenticator: &'static str,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn users(
     State(state): State<AppState>,
     session: Session,
@@ -94,6 +95,7 @@ fn role_items() -> Vec<minijinja::Value> {
         .collect()
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn new_user_form(
     State(state): State<AppState>,
     session: Session,
@@ -117,6 +119,7 @@ pub async fn new_user_form(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn new_user(
     State(state): State<AppState>,
     session: Session,
@@ -179,6 +182,7 @@ struct AuditRow {
     ip: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn audit(
     State(state): State<AppState>,
     session: Session,

@@ -26,6 +26,7 @@ struct Mail {
     created: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn mailbox(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     if !state.settings.demo {
         return Err(AppError::NotFound);

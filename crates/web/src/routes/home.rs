@@ -7,6 +7,7 @@ use crate::render::{Errors, page};
 use crate::session::Session;
 use crate::state::AppState;
 
+#[tracing::instrument(skip_all)]
 pub async fn home(State(state): State<AppState>, session: Session) -> Response {
     if session.timed_out {
         return super::see_other("/sign-in?timeout=1");

@@ -6,6 +6,7 @@ use crate::render::{Errors, page};
 use crate::session::Session;
 use crate::state::AppState;
 
+#[tracing::instrument(skip_all)]
 pub async fn accessibility(State(state): State<AppState>, session: Session) -> Response {
     page(
         &state,
@@ -17,6 +18,7 @@ pub async fn accessibility(State(state): State<AppState>, session: Session) -> R
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn privacy(State(state): State<AppState>, session: Session) -> Response {
     page(
         &state,
@@ -28,6 +30,7 @@ pub async fn privacy(State(state): State<AppState>, session: Session) -> Respons
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn cookies(State(state): State<AppState>, session: Session) -> Response {
     page(
         &state,

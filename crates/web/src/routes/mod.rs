@@ -10,110 +10,121 @@ pub(crate) mod referrals;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// One page route: a method, a path and its handler. The router is built from this list
+/// and nothing else, so [`route_table`] is exactly what the app serves (the access-matrix
+/// test enumerates it through `ehm routes`).
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+/// `route!(GET "/path" => handler)`: the method is named once, so the table cannot
+/// disagree with what the router does.
+macro_rules! route {
+    ($method:ident $path:literal => $handler:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            handler: on(MethodFilter::$method, $handler),
+        }
+    };
+    ($method:ident $path:literal => $handler:expr, $layer:expr) => {
+        Route {
+            method: Method::$method,
+            path: $path,
+            handler: on(MethodFilter::$method, $handler).layer($layer),
+        }
+    };
+}
+
+fn routes() -> Vec<Route> {
+    use accounts::{register as reg, reset, second_factor as totp, sign_in};
+    use referrals::{attachments as files, pdf, sections, submit};
+    let upload_limit = axum::extract::DefaultBodyLimit::max(
+        ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024,
+    );
+    vec![
+        route!(GET "/" => home::home),
+        // Accounts.
+        route!(GET "/register" => reg::register_form),
+        route!(POST "/register" => reg::register),
+        route!(GET "/register/confirm-email" => reg::confirm_email_form),
+        route!(POST "/register/confirm-email" => reg::confirm_email),
+        route!(POST "/register/new-code" => reg::resend_verify_code),
+        route!(GET "/sign-in" => sign_in::sign_in_form),
+        route!(POST "/sign-in" => sign_in::sign_in),
+        route!(GET "/sign-in/code" => sign_in::login_code_form),
+        route!(POST "/sign-in/code" => sign_in::login_code),
+        route!(POST "/sign-in/new-code" => sign_in::resend_login_code),
+        route!(GET "/sign-in/set-up-authenticator" => totp::totp_enrol_form),
+        route!(POST "/sign-in/set-up-authenticator" => totp::totp_enrol),
+        route!(GET "/sign-in/authenticator" => totp::totp_form),
+        route!(POST "/sign-in/authenticator" => totp::totp),
+        route!(POST "/sign-out" => accounts::sign_out),
+        route!(GET "/signed-out" => accounts::signed_out),
+        route!(GET "/forgot-password" => reset::forgot_form),
+        route!(POST "/forgot-password" => reset::forgot),
+        route!(GET "/reset-password" => reset::reset_form),
+        route!(POST "/reset-password" => reset::reset),
+        route!(POST "/session/keep-alive" => accounts::keep_alive),
+        // The referrer's journey.
+        route!(POST "/referrals" => referrals::create),
+        route!(GET "/referrals/kept-answers" => referrals::kept_answers),
+        route!(GET "/referrals/{pid}" => referrals::show),
+        route!(GET "/referrals/{pid}/check" => submit::check),
+        route!(POST "/referrals/{pid}/submit" => submit::submit),
+        route!(GET "/referrals/{pid}/confirmation" => submit::confirmation),
+        route!(GET "/referrals/{pid}/pdf" => pdf::pdf),
+        route!(GET "/referrals/{pid}/delete" => referrals::delete_form),
+        route!(POST "/referrals/{pid}/delete" => referrals::delete),
+        route!(GET "/referrals/{pid}/attachments" => files::attachments_page),
+        route!(POST "/referrals/{pid}/attachments" => files::upload, upload_limit),
+        route!(GET "/referrals/{pid}/attachments/{aid}" => files::download_attachment),
+        route!(POST "/referrals/{pid}/attachments/{aid}/delete" => files::remove_attachment),
+        route!(GET "/referrals/{pid}/{slug}" => sections::section_form),
+        route!(POST "/referrals/{pid}/{slug}" => sections::section_save),
+        // Administrators.
+        route!(GET "/admin/users" => admin::users),
+        route!(GET "/admin/users/new" => admin::new_user_form),
+        route!(POST "/admin/users/new" => admin::new_user),
+        route!(GET "/admin/audit" => admin::audit),
+        // Demo mode only (404 otherwise).
+        route!(GET "/demo/mailbox" => demo::mailbox),
+        // Information.
+        route!(GET "/accessibility" => info::accessibility),
+        route!(GET "/privacy" => info::privacy),
+        route!(GET "/cookies" => info::cookies),
+    ]
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::home))
-        .route(
-            "/register",
-            get(accounts::register::register_form).post(accounts::register::register),
-        )
-        .route(
-            "/register/confirm-email",
-            get(accounts::register::confirm_email_form).post(accounts::register::confirm_email),
-        )
-        .route(
-            "/register/new-code",
-            post(accounts::register::resend_verify_code),
-        )
-        .route(
-            "/sign-in",
-            get(accounts::sign_in::sign_in_form).post(accounts::sign_in::sign_in),
-        )
-        .route(
-            "/sign-in/code",
-            get(accounts::sign_in::login_code_form).post(accounts::sign_in::login_code),
-        )
-        .route(
-            "/sign-in/new-code",
-            post(accounts::sign_in::resend_login_code),
-        )
-        .route(
-            "/sign-in/set-up-authenticator",
-            get(accounts::second_factor::totp_enrol_form).post(accounts::second_factor::totp_enrol),
-        )
-        .route(
-            "/sign-in/authenticator",
-            get(accounts::second_factor::totp_form).post(accounts::second_factor::totp),
-        )
-        .route("/sign-out", post(accounts::sign_out))
-        .route("/signed-out", get(accounts::signed_out))
-        .route(
-            "/forgot-password",
-            get(accounts::reset::forgot_form).post(accounts::reset::forgot),
-        )
-        .route(
-            "/reset-password",
-            get(accounts::reset::reset_form).post(accounts::reset::reset),
-        )
-        .route("/session/keep-alive", post(accounts::keep_alive))
-        .route("/referrals", post(referrals::create))
-        .route("/referrals/kept-answers", get(referrals::kept_answers))
-        .route("/referrals/{pid}", get(referrals::show))
-        .route("/referrals/{pid}/check", get(referrals::submit::check))
-        .route("/referrals/{pid}/submit", post(referrals::submit::submit))
-        .route(
-            "/referrals/{pid}/confirmation",
-            get(referrals::submit::confirmation),
-        )
-        .route("/referrals/{pid}/pdf", get(referrals::pdf::pdf))
-        .route(
-            "/referrals/{pid}/delete",
-            get(referrals::delete_form).post(referrals::delete),
-        )
-        .route(
-            "/referrals/{pid}/attachments",
-            get(referrals::attachments::attachments_page)
-                .post(referrals::attachments::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    ehm_domain::referral::MAX_ATTACHMENT_BYTES + 64 * 1024,
-                )),
-        )
-        .route(
-            "/referrals/{pid}/attachments/{aid}",
-            get(referrals::attachments::download_attachment),
-        )
-        .route(
-            "/referrals/{pid}/attachments/{aid}/delete",
-            post(referrals::attachments::remove_attachment),
-        )
-        .route(
-            "/referrals/{pid}/{slug}",
-            get(referrals::sections::section_form).post(referrals::sections::section_save),
-        )
-        .route("/admin/users", get(admin::users))
-        .route(
-            "/admin/users/new",
-            get(admin::new_user_form).post(admin::new_user),
-        )
-        .route("/admin/audit", get(admin::audit))
-        .route("/demo/mailbox", get(demo::mailbox))
-        .route("/accessibility", get(info::accessibility))
-        .route("/privacy", get(info::privacy))
-        .route("/cookies", get(info::cookies))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .fallback(not_found)
+}
+
+/// Every page route the app serves, as (method, path pattern).
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    routes().into_iter().map(|r| (r.method, r.path)).collect()
 }
 
 async fn not_found() -> AppError {
     AppError::NotFound
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok").into_response(),

@@ -29,6 +29,7 @@ pub(crate) fn errors_of(e: FieldErrors) -> Errors {
 }
 
 /// A page asking for an emailed code, with any one-shot message.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn code_entry_page(
     state: &AppState,
     session: &Session,
@@ -67,6 +68,7 @@ pub(crate) fn code_error_page(
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_out(
     State(state): State<AppState>,
     session: Session,
@@ -93,6 +95,7 @@ pub async fn sign_out(
     Ok(see_other("/signed-out"))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn signed_out(State(state): State<AppState>, session: Session) -> Response {
     page(
         &state,
@@ -104,6 +107,7 @@ pub async fn signed_out(State(state): State<AppState>, session: Session) -> Resp
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn keep_alive(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     if session.user().is_none() {
         return Ok(StatusCode::UNAUTHORIZED.into_response());

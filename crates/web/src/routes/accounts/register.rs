@@ -79,6 +79,7 @@ fn render_register(
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn register_form(State(state): State<AppState>, session: Session) -> Response {
     if !state.settings.is_live(OffsetDateTime::now_utc()) {
         return closed(&state, &session, StatusCode::OK, "register");
@@ -91,6 +92,7 @@ pub async fn register_form(State(state): State<AppState>, session: Session) -> R
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn register(
     State(state): State<AppState>,
     session: Session,
@@ -115,6 +117,7 @@ pub async fn register(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn confirm_email_form(
     State(state): State<AppState>,
     at: AtStage<ConfirmingEmail>,
@@ -122,6 +125,7 @@ pub async fn confirm_email_form(
     code_entry_page(&state, &at.session, TEMPLATE, TITLE).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn confirm_email(
     State(state): State<AppState>,
     at: AtStage<ConfirmingEmail>,
@@ -162,6 +166,7 @@ pub async fn confirm_email(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn resend_verify_code(
     State(state): State<AppState>,
     at: AtStage<ConfirmingEmail>,

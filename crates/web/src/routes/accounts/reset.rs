@@ -25,6 +25,7 @@ pub struct ForgotForm {
     email: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn forgot_form(State(state): State<AppState>, session: Session) -> Response {
     page(
         &state,
@@ -36,6 +37,7 @@ pub async fn forgot_form(State(state): State<AppState>, session: Session) -> Res
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn forgot(
     State(state): State<AppState>,
     session: Session,
@@ -75,6 +77,7 @@ pub struct ResetForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn reset_form(
     State(state): State<AppState>,
     at: AtStage<ResettingPassword>,
@@ -82,6 +85,7 @@ pub async fn reset_form(
     code_entry_page(&state, &at.session, TEMPLATE, TITLE).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn reset(
     State(state): State<AppState>,
     at: AtStage<ResettingPassword>,

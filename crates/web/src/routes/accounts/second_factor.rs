@@ -32,6 +32,7 @@ fn demo_hint(state: &AppState, secret: &str, email: &str) -> Option<String> {
         .map(|t| t.generate(unix_now()))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn totp_enrol_form(
     State(state): State<AppState>,
     p: PendingUser<EnrollingTotp>,
@@ -77,6 +78,7 @@ fn render_enrol(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn totp_enrol(
     State(state): State<AppState>,
     p: PendingUser<EnrollingTotp>,
@@ -111,10 +113,12 @@ fn render_totp(state: &AppState, session: &Session, user: &User, errors: &Errors
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn totp_form(State(state): State<AppState>, p: PendingUser<EnteringTotp>) -> Response {
     render_totp(&state, &p.session, &p.user, &Errors::default())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn totp(
     State(state): State<AppState>,
     p: PendingUser<EnteringTotp>,

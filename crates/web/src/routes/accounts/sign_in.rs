@@ -26,6 +26,7 @@ pub struct SignInForm {
     password: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_in_form(
     State(state): State<AppState>,
     session: Session,
@@ -46,6 +47,7 @@ pub async fn sign_in_form(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     State(state): State<AppState>,
     session: Session,
@@ -79,6 +81,7 @@ pub async fn sign_in(
 }
 
 /// Move the session to the next factor of signing in, or complete it.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn go_to(
     state: &AppState,
     session: &Session,
@@ -107,6 +110,7 @@ pub(crate) async fn go_to(
 }
 
 /// Every factor passed: a fresh signed-in session.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn complete(
     state: &AppState,
     session: &Session,
@@ -127,6 +131,7 @@ pub(crate) async fn complete(
 const TEMPLATE: &str = "pages/sign_in_code.html";
 const TITLE: &str = "Check your email";
 
+#[tracing::instrument(skip_all)]
 pub async fn login_code_form(
     State(state): State<AppState>,
     p: PendingUser<EnteringLoginCode>,
@@ -134,6 +139,7 @@ pub async fn login_code_form(
     code_entry_page(&state, &p.session, TEMPLATE, TITLE).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login_code(
     State(state): State<AppState>,
     p: PendingUser<EnteringLoginCode>,
@@ -148,6 +154,7 @@ pub async fn login_code(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn resend_login_code(
     State(state): State<AppState>,
     p: PendingUser<EnteringLoginCode>,

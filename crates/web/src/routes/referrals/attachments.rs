@@ -26,6 +26,7 @@ struct AttachmentItem {
     href: String,
 }
 
+#[tracing::instrument(skip_all)]
 pub(crate) async fn render(
     state: &AppState,
     session: &Session,
@@ -65,6 +66,7 @@ pub(crate) async fn render(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn attachments_page(
     State(state): State<AppState>,
     session: Session,
@@ -75,6 +77,7 @@ pub async fn attachments_page(
     render(&state, &session, &l, &Errors::default()).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn upload(
     State(state): State<AppState>,
     session: Session,
@@ -138,6 +141,7 @@ pub async fn upload(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn remove_attachment(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -151,6 +155,7 @@ pub async fn remove_attachment(
     )))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn download_attachment(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -48,11 +48,11 @@ pub(crate) fn date_time(t: OffsetDateTime) -> String {
     t.format(&f).unwrap_or_default()
 }
 
-/// The referral named by the path's `{pid}`, opened for the signed-in actor.
-async fn open_from_path(
+/// The signed-in actor, the path's `{pid}` and the client address.
+async fn who_and_which(
     parts: &mut Parts,
     state: &AppState,
-) -> Result<(Opened, String, Session), Response> {
+) -> Result<(ehm_domain::access::Actor, String, String), Response> {
     let session = Session::from_request_parts(parts, state)
         .await
         .map_err(IntoResponse::into_response)?;
@@ -67,10 +67,16 @@ async fn open_from_path(
     let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
         .await
         .unwrap_or(ClientIp("unknown".into()));
+    Ok((actor, pid, ip))
+}
+
+/// The referral named by the path's `{pid}`, opened for the signed-in actor.
+async fn open_from_path(parts: &mut Parts, state: &AppState) -> Result<(Opened, String), Response> {
+    let (actor, pid, ip) = who_and_which(parts, state).await?;
     let opened = uc::open(&state.app, actor, &pid, &ip)
         .await
         .map_err(|e| AppError::from(e).into_response())?;
-    Ok((opened, pid, session))
+    Ok((opened, pid))
 }
 
 /// A draft the signed-in referrer may edit. A referral they may only read sends them to
@@ -82,9 +88,9 @@ impl FromRequestParts<AppState> for Editable {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match open_from_path(parts, state).await? {
-            (Opened::Editable(l), _, _) => Ok(Editable(l)),
-            (Opened::ReadOnly(_), pid, _) => Err(see_other(&format!("/referrals/{pid}"))),
-            (Opened::NotFound, _, _) => Err(AppError::NotFound.into_response()),
+            (Opened::Editable(l), _) => Ok(Editable(l)),
+            (Opened::ReadOnly(_), pid) => Err(see_other(&format!("/referrals/{pid}"))),
+            (Opened::NotFound, _) => Err(AppError::NotFound.into_response()),
         }
     }
 }
@@ -98,8 +104,25 @@ impl FromRequestParts<AppState> for Readable {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match open_from_path(parts, state).await? {
-            (Opened::Editable(l) | Opened::ReadOnly(l), _, _) => Ok(Readable(l)),
-            (Opened::NotFound, _, _) => Err(AppError::NotFound.into_response()),
+            (Opened::Editable(l) | Opened::ReadOnly(l), _) => Ok(Readable(l)),
+            (Opened::NotFound, _) => Err(AppError::NotFound.into_response()),
+        }
+    }
+}
+
+/// A referral of the signed-in referrer who wrote it, in any state (to submit it, or see
+/// its confirmation). Anyone else: "page not found".
+pub struct Authored(pub Loaded);
+
+impl FromRequestParts<AppState> for Authored {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let (actor, pid, ip) = who_and_which(parts, state).await?;
+        match uc::open_as_author(&state.app, actor, &pid, &ip).await {
+            Ok(Some(l)) => Ok(Authored(l)),
+            Ok(None) => Err(AppError::NotFound.into_response()),
+            Err(e) => Err(AppError::from(e).into_response()),
         }
     }
 }
@@ -165,6 +188,7 @@ struct SubmittedItem {
 }
 
 /// The referrer's home: drafts (with their deletion dates) and submitted referrals.
+#[tracing::instrument(skip_all)]
 pub async fn referrer_home(
     state: &AppState,
     session: &Session,
@@ -206,6 +230,7 @@ pub async fn referrer_home(
 
 // -------------------------------------------------------------------- start
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -251,6 +276,7 @@ fn status_code(s: SectionStatus) -> &'static str {
 
 /// A draft's task list for its referrer; the read-only referral for everyone else allowed
 /// to read it.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
@@ -305,6 +331,7 @@ pub async fn show(
 
 // ------------------------------------------------------------------- delete
 
+#[tracing::instrument(skip_all)]
 pub async fn delete_form(
     State(state): State<AppState>,
     session: Session,
@@ -321,6 +348,7 @@ pub async fn delete_form(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn delete(
     State(state): State<AppState>,
     session: Session,
@@ -340,6 +368,7 @@ pub async fn delete(
 /// After sign-in: save the answers that were posted after the session had timed out
 /// through the same path as a normal save (so a newer save elsewhere is shown as a
 /// conflict, never silently overwritten).
+#[tracing::instrument(skip_all)]
 pub async fn kept_answers(
     State(state): State<AppState>,
     session: Session,

@@ -10,6 +10,7 @@ use crate::client::ClientIp;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
+#[tracing::instrument(skip_all)]
 pub async fn pdf(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

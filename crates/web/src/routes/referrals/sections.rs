@@ -80,6 +80,7 @@ pub struct SectionQuery {
     return_to: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn section_form(
     State(state): State<AppState>,
     session: Session,
@@ -110,6 +111,7 @@ pub async fn section_form(
     ))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn section_save(
     State(state): State<AppState>,
     session: Session,

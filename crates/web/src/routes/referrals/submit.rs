@@ -7,7 +7,7 @@ use ehm_domain::referral::{ReferralDraft, Section, summary, validate_section};
 use minijinja::context;
 use serde::Serialize;
 
-use super::{Editable, Readable, closed, referral_ctx};
+use super::{Authored, Editable, closed, referral_ctx};
 use crate::client::ClientIp;
 use crate::csrf::Posted;
 use crate::error::{AppError, AppResult};
@@ -56,6 +56,7 @@ fn render_check(state: &AppState, session: &Session, l: &Loaded) -> Response {
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn check(
     State(state): State<AppState>,
     session: Session,
@@ -66,11 +67,12 @@ pub async fn check(
     Ok(render_check(&state, &session, &l))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
     session: Session,
     ClientIp(ip): ClientIp,
-    Readable(l): Readable,
+    Authored(l): Authored,
     posted: Posted,
 ) -> AppResult<Response> {
     let pid = l.public_id().to_string();
@@ -90,11 +92,12 @@ pub async fn submit(
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn confirmation(
     State(state): State<AppState>,
     session: Session,
     ClientIp(ip): ClientIp,
-    Readable(l): Readable,
+    Authored(l): Authored,
 ) -> AppResult<Response> {
     let pid = l.public_id().to_string();
     if l.is_draft() {

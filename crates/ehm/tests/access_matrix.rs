@@ -1,0 +1,392 @@
+//! The access matrix: every route the real binary serves (listed by `ehm routes`, which
+//! prints the table the router is built from) × every kind of actor × every state of the
+//! referral it names, each cell asserted. A route added without a row here fails the test:
+//! this is the gate every new route passes through.
+
+use ehm_testkit::{Backend, Client, backends};
+use std::collections::BTreeMap;
+
+mod common;
+use common::{BIN, Env, create_user, fill, new_draft, nhs_number, signed_in, submit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Actor {
+    SignedOut,
+    Owner,
+    OtherReferrer,
+    BusinessSupport,
+    SocialWorker,
+    Manager,
+    Admin,
+}
+
+use Actor::*;
+
+const ACTORS: [Actor; 7] = [
+    SignedOut,
+    Owner,
+    OtherReferrer,
+    BusinessSupport,
+    SocialWorker,
+    Manager,
+    Admin,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum State {
+    Draft,
+    Submitted,
+}
+
+impl Actor {
+    fn is_mash(self) -> bool {
+        matches!(self, BusinessSupport | SocialWorker | Manager)
+    }
+    fn signed_in(self) -> bool {
+        self != SignedOut
+    }
+}
+
+/// What a cell must answer: a status, and for redirects where they go (`{pid}` stands for
+/// the referral's path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Expect(u16, Option<&'static str>);
+
+const OK: Expect = Expect(200, None);
+const NOT_FOUND: Expect = Expect(404, None);
+const FORBIDDEN: Expect = Expect(403, None);
+const SIGN_IN: Expect = Expect(303, Some("/sign-in"));
+
+fn to(path: &'static str) -> Expect {
+    Expect(303, Some(path))
+}
+
+/// The policy, one row per route. Panics for a route it does not know.
+fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
+    let draft = s == State::Draft;
+    // Referral pages: who may open the referral at all.
+    let owner = a == Owner;
+    let reads = owner || (a.is_mash() && !draft);
+    let edit = |ok: Expect| -> Expect {
+        match (a.signed_in(), owner && draft, reads) {
+            (false, _, _) => SIGN_IN,
+            (true, true, _) => ok,
+            (true, false, true) => to("{pid}"),
+            _ => NOT_FOUND,
+        }
+    };
+    let read = |ok: Expect| -> Expect {
+        match (a.signed_in(), reads) {
+            (false, _) => SIGN_IN,
+            (true, true) => ok,
+            _ => NOT_FOUND,
+        }
+    };
+    let author = |draft_answer: Expect, submitted_answer: Expect| -> Expect {
+        match (a.signed_in(), owner, draft) {
+            (false, _, _) => SIGN_IN,
+            (true, true, true) => draft_answer,
+            (true, true, false) => submitted_answer,
+            _ => NOT_FOUND,
+        }
+    };
+    let admin_only = |ok: Expect| -> Expect {
+        match a {
+            SignedOut => SIGN_IN,
+            Admin => ok,
+            _ => FORBIDDEN,
+        }
+    };
+    match (method, route) {
+        // Public pages.
+        ("GET", "/" | "/register" | "/forgot-password" | "/signed-out") => OK,
+        ("GET", "/accessibility" | "/privacy" | "/cookies" | "/health") => OK,
+        ("GET", "/static/{*path}") => OK,
+        ("GET", "/sign-in") => {
+            if a.signed_in() {
+                to("/")
+            } else {
+                OK
+            }
+        }
+        // Forms of the sign-in journeys, posted empty: a clear error, or back to the start
+        // of a journey nobody here is in.
+        ("POST", "/register" | "/sign-in" | "/forgot-password") => Expect(422, None),
+        ("GET" | "POST", "/register/confirm-email") | ("POST", "/register/new-code") => {
+            to("/register")
+        }
+        (
+            "GET" | "POST",
+            "/sign-in/code" | "/sign-in/set-up-authenticator" | "/sign-in/authenticator",
+        )
+        | ("POST", "/sign-in/new-code") => to("/sign-in"),
+        ("GET" | "POST", "/reset-password") => to("/forgot-password"),
+        ("POST", "/session/keep-alive") => {
+            if a.signed_in() {
+                Expect(204, None)
+            } else {
+                Expect(401, None)
+            }
+        }
+        ("POST", "/sign-out") => to("/signed-out"),
+        // Starting a referral: referrers only.
+        ("POST", "/referrals") => match a {
+            SignedOut => SIGN_IN,
+            Owner | OtherReferrer => Expect(303, None),
+            _ => FORBIDDEN,
+        },
+        ("GET", "/referrals/kept-answers") => {
+            if a.signed_in() {
+                to("/")
+            } else {
+                SIGN_IN
+            }
+        }
+        // One referral.
+        ("GET", "/referrals/{pid}") => read(OK),
+        ("GET", "/referrals/{pid}/pdf") => read(OK),
+        ("GET", "/referrals/{pid}/attachments/{aid}") => read(OK),
+        ("GET", "/referrals/{pid}/check") => edit(OK),
+        ("GET", "/referrals/{pid}/{slug}") => edit(OK),
+        // Posted without its version: refused as unreadable, nothing saved.
+        ("POST", "/referrals/{pid}/{slug}") => edit(Expect(400, None)),
+        ("GET", "/referrals/{pid}/attachments") => edit(OK),
+        // Posted without a file.
+        ("POST", "/referrals/{pid}/attachments") => edit(Expect(422, None)),
+        ("POST", "/referrals/{pid}/attachments/{aid}/delete") => edit(to("{pid}/attachments")),
+        ("GET", "/referrals/{pid}/delete") => edit(OK),
+        ("POST", "/referrals/{pid}/delete") => edit(to("/")),
+        // Posted without the version the check page showed: back to the check page.
+        ("POST", "/referrals/{pid}/submit") => author(to("{pid}/check"), to("{pid}/confirmation")),
+        ("GET", "/referrals/{pid}/confirmation") => author(to("{pid}"), OK),
+        // Administrators.
+        ("GET", "/admin/users" | "/admin/users/new" | "/admin/audit") => admin_only(OK),
+        ("POST", "/admin/users/new") => admin_only(Expect(422, None)),
+        // Demo mode is off.
+        ("GET", "/demo/mailbox") => NOT_FOUND,
+        _ => panic!("route {method} {route} has no row in the access matrix: add one"),
+    }
+}
+
+/// Routes whose cells change what later cells see run last, in this order.
+fn order(method: &str, route: &str) -> u8 {
+    match (method, route) {
+        ("POST", "/referrals/{pid}/attachments/{aid}/delete") => 1,
+        ("POST", "/referrals/{pid}/submit") => 2,
+        ("POST", "/referrals/{pid}/delete") => 3,
+        ("POST", "/sign-out") => 4,
+        _ => 0,
+    }
+}
+
+fn routes() -> Vec<(String, String)> {
+    let out = std::process::Command::new(BIN)
+        .arg("routes")
+        .output()
+        .expect("run ehm routes");
+    assert!(out.status.success());
+    let mut routes: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (m, p) = l.split_once(' ').expect("METHOD PATH");
+            (m.to_string(), p.to_string())
+        })
+        .collect();
+    routes.sort_by_key(|(m, p)| order(m, p));
+    routes
+}
+
+/// A referral of the owner's in `state`, with one attachment: (path, attachment id).
+async fn referral(owner: &Client, state: State, seed: u32) -> (String, String) {
+    let draft = new_draft(owner).await;
+    fill(
+        owner,
+        &draft,
+        "Worried about attendance.",
+        &nhs_number(seed),
+    )
+    .await;
+    let path = format!("{draft}/attachments");
+    let page = owner.get(&path).await;
+    let v = page.form_value("version").unwrap();
+    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let p = owner
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "chronology.pdf", "application/pdf", pdf),
+        )
+        .await;
+    assert_eq!(p.status, 303, "{:?}", p.error_summary());
+    let aid = owner
+        .get(&path)
+        .await
+        .select_attr("a[href*='/attachments/']", "href")
+        .into_iter()
+        .chain(
+            owner
+                .get(&path)
+                .await
+                .select_attr("form[action$='/delete']", "action"),
+        )
+        .find_map(|h| {
+            h.split("/attachments/")
+                .nth(1)
+                .map(|rest| rest.trim_end_matches("/delete").to_string())
+        })
+        .expect("the attachment's id on the attachments page");
+    if state == State::Submitted {
+        let done = submit(owner, &draft).await;
+        assert_eq!(done.status, 303, "{}", done.text());
+    }
+    (draft, aid)
+}
+
+async fn client_for(env: &Env, a: Actor) -> Client {
+    let email = match a {
+        SignedOut => return env.app.client(),
+        Owner => "owen.owner@example.org",
+        OtherReferrer => "otto.other@example.org",
+        BusinessSupport => "bo.support@example.org",
+        SocialWorker => "sam.social@example.org",
+        Manager => "meg.manager@example.org",
+        Admin => "ada.administrator@example.org",
+    };
+    signed_in(env, email).await.0
+}
+
+fn concrete(route: &str, pid_path: &str, aid: &str) -> String {
+    route
+        .replace("/referrals/{pid}", pid_path)
+        .replace("{aid}", aid)
+        .replace("{slug}", "concerns")
+        .replace("{*path}", "app.css")
+}
+
+async fn cell(c: &Client, method: &str, path: &str) -> ehm_testkit::Page {
+    if method == "GET" {
+        return c.get(path).await;
+    }
+    // A token from a page of this client's own session, as a browser would have.
+    c.get("/accessibility").await;
+    if path.ends_with("/attachments") {
+        let token = c.csrf_token().unwrap_or_default();
+        return c
+            .post_multipart(
+                path,
+                &[("csrf_token", &token)],
+                ("file", "", "application/octet-stream", Vec::new()),
+            )
+            .await;
+    }
+    c.post_form(path, &[]).await
+}
+
+#[tokio::test]
+async fn every_route_answers_every_actor_as_the_policy_says() {
+    for backend in backends() {
+        matrix(backend).await;
+    }
+}
+
+async fn matrix(backend: Backend) {
+    let env = common::start(backend, &[("EHM_LOGIN_CODE", "false")]).await;
+    for (email, role) in [
+        ("owen.owner@example.org", "referrer"),
+        ("otto.other@example.org", "referrer"),
+        ("bo.support@example.org", "business-support"),
+        ("sam.social@example.org", "social-worker"),
+        ("meg.manager@example.org", "manager"),
+        ("ada.administrator@example.org", "admin"),
+    ] {
+        create_user(&env, email, role, "Test Person");
+    }
+    let routes = routes();
+    assert!(routes.len() > 40, "ehm routes listed only {}", routes.len());
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    let mut seed = 1000;
+    for a in ACTORS {
+        let owner = client_for(&env, Owner).await;
+        let c = if a == Owner {
+            owner
+        } else {
+            let c = client_for(&env, a).await;
+            for s in [State::Draft, State::Submitted] {
+                seed += 1;
+                let (pid_path, aid) = referral(&owner, s, seed).await;
+                run_row(
+                    &c,
+                    a,
+                    s,
+                    &routes,
+                    &pid_path,
+                    &aid,
+                    &mut failures,
+                    &mut cells,
+                )
+                .await;
+            }
+            continue;
+        };
+        for s in [State::Draft, State::Submitted] {
+            seed += 1;
+            let (pid_path, aid) = referral(&c, s, seed).await;
+            run_row(
+                &c,
+                a,
+                s,
+                &routes,
+                &pid_path,
+                &aid,
+                &mut failures,
+                &mut cells,
+            )
+            .await;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{backend:?}: {} of {cells} cells differ from the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_row(
+    c: &Client,
+    a: Actor,
+    s: State,
+    routes: &[(String, String)],
+    pid_path: &str,
+    aid: &str,
+    failures: &mut Vec<String>,
+    cells: &mut usize,
+) {
+    let mut seen: BTreeMap<(String, String), ()> = BTreeMap::new();
+    for (method, route) in routes {
+        if route == "/sign-out" && method == "POST" && s == State::Draft && a != SignedOut {
+            // Sign-out is asserted once, after the submitted row (it ends the session).
+            continue;
+        }
+        seen.insert((method.clone(), route.clone()), ());
+        let want = expect(method, route, a, s);
+        let path = concrete(route, pid_path, aid);
+        let got = cell(c, method, &path).await;
+        *cells += 1;
+        let want_location = want.1.map(|l| l.replace("{pid}", pid_path));
+        let location_ok = match (&want_location, &got.location) {
+            (Some(w), Some(g)) => g == w || (w == "/sign-in" && g.starts_with("/sign-in")),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if got.status != want.0 || !location_ok {
+            failures.push(format!(
+                "{a:?} {s:?} {method} {route}: expected {} {:?}, got {} {:?}",
+                want.0, want_location, got.status, got.location
+            ));
+        }
+    }
+}
