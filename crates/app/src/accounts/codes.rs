@@ -125,6 +125,7 @@ pub(crate) async fn send_code(
                 to: &user.email,
                 subject: &mail.subject,
                 body_text: &mail.text,
+                body_html: None,
             },
             now,
         )

@@ -117,6 +117,7 @@ pub async fn register(
                             to: email.as_str(),
                             subject: &mail.subject,
                             body_text: &mail.text,
+                            body_html: None,
                         },
                         now,
                     )

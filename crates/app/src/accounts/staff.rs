@@ -75,6 +75,7 @@ pub async fn create_staff(
                 to: email.as_str(),
                 subject: &mail.subject,
                 body_text: &mail.text,
+                body_html: None,
             },
             now,
         )

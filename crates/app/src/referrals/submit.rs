@@ -99,6 +99,7 @@ pub async fn submit(
                         to: address,
                         subject: &mail.subject,
                         body_text: &mail.text,
+                        body_html: None,
                     },
                     t,
                 )
