@@ -75,6 +75,7 @@ fn assert_no_code_in_outbox(rows: &[OutboxMessage], code: &str) {
         for (column, value) in [
             ("subject", m.subject.as_str()),
             ("body_text", m.body_text.as_str()),
+            ("body_html", m.body_html.as_deref().unwrap_or("")),
             ("last_error", m.last_error.as_deref().unwrap_or("")),
             ("message_id", m.message_id.as_str()),
         ] {

@@ -52,6 +52,7 @@ async fn send_claimed(
         to: &msg.to,
         subject: &msg.subject,
         body_text: &msg.body_text,
+        body_html: msg.body_html.as_deref(),
     };
     match mailer.send(&out).await {
         Ok(()) => {
@@ -125,6 +126,7 @@ mod tests {
                     to: "robin.example@example.org",
                     subject: "Your sign-in code",
                     body_text: "Use this code to sign in: 48213579",
+                    body_html: Some("<p>Use this code to sign in:</p><p>48213579</p>"),
                 },
                 at,
             )
@@ -142,7 +144,22 @@ mod tests {
         let rows = store.list_mail(10).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert!(rows[0].sent_at.is_some());
-        assert!(!rows[0].body_text.contains("48213579"), "{:?}", rows[0]);
+        assert_eq!(
+            rows[0].body_text, "[removed after delivery]",
+            "{:?}",
+            rows[0]
+        );
+        assert_eq!(rows[0].body_html, None, "{:?}", rows[0]);
+        // What was delivered had both bodies.
+        let file = std::fs::read_dir(dir.join("out"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let eml = std::fs::read_to_string(file).unwrap();
+        assert!(eml.contains("multipart/alternative"), "{eml}");
+        assert!(eml.contains("<p>48213579</p>"), "{eml}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -154,6 +171,53 @@ mod tests {
         assert!(deliver_one(&store, &mailer).await.unwrap());
         assert!(store.list_mail(10).await.unwrap().is_empty());
         assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_ordinary_email_keeps_both_bodies_and_one_without_html_goes_as_plain_text() {
+        let (store, dir) = temp_store("bodies").await;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        for (id, html) in [
+            (
+                "with-html",
+                Some("<p>Your reference number is: EH-TEST-0001</p>"),
+            ),
+            ("queued-before-html", None),
+        ] {
+            store
+                .enqueue_mail(
+                    &mut tx,
+                    ehm_storage::NewMail {
+                        message_id: id,
+                        to: "robin.example@example.org",
+                        subject: "Referral submitted: EH-TEST-0001",
+                        body_text: "Your reference number is: EH-TEST-0001",
+                        body_html: html,
+                    },
+                    now,
+                )
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mailer = Mailer::files(dir.join("out"), "do-not-reply@example.org").unwrap();
+        while deliver_one(&store, &mailer).await.unwrap() {}
+        let rows = store.list_mail(10).await.unwrap();
+        assert!(rows.iter().all(|m| m.sent_at.is_some()), "{rows:?}");
+        let with = rows.iter().find(|m| m.message_id == "with-html").unwrap();
+        assert_eq!(
+            with.body_html.as_deref(),
+            Some("<p>Your reference number is: EH-TEST-0001</p>")
+        );
+        let eml = |id: &str| std::fs::read_to_string(dir.join("out").join(format!("{id}.eml")));
+        let alt = eml("with-html").unwrap();
+        assert!(alt.contains("Content-Type: multipart/alternative"), "{alt}");
+        let plain = eml("queued-before-html").unwrap();
+        assert!(!plain.contains("multipart"), "{plain}");
+        assert!(plain.contains("Content-Type: text/plain"), "{plain}");
+        assert!(plain.contains("EH-TEST-0001"), "{plain}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -171,6 +235,7 @@ mod tests {
                         to: "robin.example@example.org",
                         subject: "Referral submitted",
                         body_text: "About Peregrina Ashdownfield",
+                        body_html: Some("<p>About Peregrina Ashdownfield</p>"),
                     },
                     now - age,
                 )

@@ -4,7 +4,7 @@
 //! Messages are never sent from request handlers: they are written to the durable outbox
 //! (see `ehm-storage`) and delivered by the outbox worker in `ehm-jobs`.
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +31,10 @@ pub struct Outgoing<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body_text: &'a str,
+    /// The HTML alternative. With one, the message is `multipart/alternative`: the plain
+    /// text first, the HTML second (clients show the last part they can display). Without
+    /// one (a message queued before HTML bodies existed), it is plain text only.
+    pub body_html: Option<&'a str>,
 }
 
 #[derive(Clone)]
@@ -174,14 +178,21 @@ pub fn redact_addresses(text: &str) -> String {
 
 fn build(from: &Mailbox, msg: &Outgoing<'_>) -> Result<Message, MailError> {
     let domain = from.email.domain().to_string();
-    Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(parse_mailbox(msg.to)?)
         .subject(msg.subject)
-        .message_id(Some(format!("<{}@{}>", msg.message_id, domain)))
-        .header(ContentType::TEXT_PLAIN)
-        .body(msg.body_text.to_string())
-        .map_err(|e| MailError::Build(e.to_string()))
+        .message_id(Some(format!("<{}@{}>", msg.message_id, domain)));
+    match msg.body_html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            msg.body_text.to_string(),
+            html.to_string(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(msg.body_text.to_string()),
+    }
+    .map_err(|e| MailError::Build(e.to_string()))
 }
 
 /// Write `<message_id>.eml` via a temporary file and a rename, so a reader never sees half a
@@ -204,6 +215,7 @@ async fn write_atomically(dir: &Path, message_id: &str, bytes: &[u8]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mail_parser::MimeHeaders;
 
     #[tokio::test]
     async fn a_file_mailer_writes_one_eml_per_message_id() {
@@ -215,6 +227,7 @@ mod tests {
             to: "sam@example.org",
             subject: "Your code",
             body_text: "Code: 12345678",
+            body_html: None,
         };
         mailer.send(&msg).await.unwrap();
         mailer.send(&msg).await.unwrap();
@@ -227,6 +240,51 @@ mod tests {
         assert!(text.contains("Subject: Your code"));
         assert!(text.contains("Message-ID: <abc-123@example.org>"));
         assert!(text.contains("12345678"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_message_with_html_is_written_as_multipart_alternative_text_first() {
+        let dir = std::env::temp_dir().join(format!("ehm-mail-alt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mailer = Mailer::files(&dir, "Early Help portal <do-not-reply@example.org>").unwrap();
+        let msg = Outgoing {
+            message_id: "alt-456",
+            to: "sam@example.org",
+            subject: "Your sign-in code",
+            body_text: "Use this code to sign in:\n\n87654321\n",
+            body_html: Some(
+                "<!DOCTYPE html><html lang=\"en\"><body><p>Use this code to sign in:</p>\
+                 <p style=\"font-size:36px\">87654321</p></body></html>",
+            ),
+        };
+        // A retry rewrites the same file: the Message-ID, not the boundary, identifies it.
+        mailer.send(&msg).await.unwrap();
+        mailer.send(&msg).await.unwrap();
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        let raw = std::fs::read(dir.join("alt-456.eml")).unwrap();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.message_id(), Some("alt-456@example.org"));
+        assert_eq!(
+            parsed.content_type().map(|c| (c.ctype(), c.subtype())),
+            Some(("multipart", Some("alternative")))
+        );
+        let kinds: Vec<String> = parsed.parts[1..]
+            .iter()
+            .map(|p| {
+                let c = p.content_type().unwrap();
+                format!("{}/{}", c.ctype(), c.subtype().unwrap_or(""))
+            })
+            .collect();
+        assert_eq!(kinds, ["text/plain", "text/html"]);
+        // Lines end in CRLF on the wire, as RFC 5322 wants.
+        assert_eq!(
+            parsed.body_text(0).unwrap().replace("\r\n", "\n"),
+            "Use this code to sign in:\n\n87654321\n"
+        );
+        let html = parsed.body_html(0).unwrap();
+        assert!(html.contains("<html lang=\"en\">"), "{html}");
+        assert!(html.contains(">87654321</p>"), "{html}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -281,6 +339,7 @@ mod tests {
             to: "not an address",
             subject: "s",
             body_text: "b",
+            body_html: None,
         };
         assert!(matches!(build(&from, &msg), Err(MailError::Address(_))));
     }

@@ -3,8 +3,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::{Duration, OffsetDateTime};
 
-/// What the body of a secret message (see [`Store::enqueue_secret_mail`]) becomes once it
-/// has been delivered.
+/// What the plain-text body of a secret message (see [`Store::enqueue_secret_mail`])
+/// becomes once it has been delivered; its HTML body becomes NULL.
 const REMOVED_AFTER_DELIVERY: &str = "[removed after delivery]";
 
 /// An email to send. Written in the same transaction as the change that causes it, so a
@@ -14,6 +14,8 @@ pub struct NewMail<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body_text: &'a str,
+    /// The HTML alternative (see `ehm_app::mails`), sent after the plain text.
+    pub body_html: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,16 +25,18 @@ pub struct OutboxMessage {
     pub to: String,
     pub subject: String,
     pub body_text: String,
+    /// None for a message queued without one, and for a delivered secret message.
+    pub body_html: Option<String>,
     pub created_at: OffsetDateTime,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<OffsetDateTime>,
     pub lease_until: Option<OffsetDateTime>,
-    /// The body holds a secret (a one-time code): it is removed when the message is sent.
+    /// The bodies hold a secret (a one-time code): they are removed when the message is sent.
     pub secret: bool,
 }
 
-const COLUMNS: &str = "id, message_id, to_addr, subject, body_text, created_at, attempts, last_error, sent_at, lease_until, secret";
+const COLUMNS: &str = "id, message_id, to_addr, subject, body_text, body_html, created_at, attempts, last_error, sent_at, lease_until, secret";
 
 fn from_row(r: &AnyRow) -> Result<OutboxMessage> {
     Ok(OutboxMessage {
@@ -41,6 +45,7 @@ fn from_row(r: &AnyRow) -> Result<OutboxMessage> {
         to: r.try_get("to_addr")?,
         subject: r.try_get("subject")?,
         body_text: r.try_get("body_text")?,
+        body_html: r.try_get("body_html")?,
         created_at: from_ms(r.try_get("created_at")?),
         attempts: r.try_get("attempts")?,
         last_error: r.try_get("last_error")?,
@@ -61,9 +66,9 @@ impl Store {
         self.insert_mail(tx, mail, now, false).await
     }
 
-    /// Queue a message whose body must not outlive its delivery (a one-time code): once it
-    /// is marked sent, only "[removed after delivery]" is left of the body; a message that
-    /// is never delivered is deleted (see [`Store::discard_mail`], [`Store::purge_sent_mail`]).
+    /// Queue a message whose bodies must not outlive its delivery (a one-time code): once it
+    /// is marked sent, only "[removed after delivery]" is left of the text and the HTML is
+    /// gone (NULL); a message that is never delivered is deleted (see [`Store::discard_mail`], [`Store::purge_sent_mail`]).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_secret_mail(
         &self,
@@ -82,13 +87,14 @@ impl Store {
         secret: bool,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO outbox (message_id, to_addr, subject, body_text, created_at, next_attempt_at, secret) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
+            "INSERT INTO outbox (message_id, to_addr, subject, body_text, body_html, created_at, next_attempt_at, secret) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
         )
         .bind(mail.message_id)
         .bind(mail.to)
         .bind(mail.subject)
         .bind(mail.body_text)
+        .bind(mail.body_html)
         .bind(to_ms(now))
         .bind(i64::from(secret))
         .fetch_one(&mut **tx)
@@ -122,12 +128,13 @@ impl Store {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Mark a message delivered. A secret message loses its body in the same statement.
+    /// Mark a message delivered. A secret message loses both bodies in the same statement.
     #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn mark_mail_sent(&self, id: i64, now: OffsetDateTime) -> Result<()> {
         sqlx::query(
             "UPDATE outbox SET sent_at = $1, lease_until = NULL, last_error = NULL, \
-             body_text = CASE WHEN secret <> 0 THEN $2 ELSE body_text END WHERE id = $3",
+             body_text = CASE WHEN secret <> 0 THEN $2 ELSE body_text END, \
+             body_html = CASE WHEN secret <> 0 THEN NULL ELSE body_html END WHERE id = $3",
         )
         .bind(to_ms(now))
         .bind(REMOVED_AFTER_DELIVERY)

@@ -150,6 +150,7 @@ async fn the_outbox_hands_each_message_to_exactly_one_worker() {
                         to: "q@example.org",
                         subject: "s",
                         body_text: "b",
+                        body_html: None,
                     },
                     now,
                 )
@@ -206,6 +207,7 @@ async fn a_failed_message_waits_for_its_retry_time_and_an_expired_lease_is_recla
                     to: "r@example.org",
                     subject: "s",
                     body_text: "b",
+                    body_html: None,
                 },
                 now,
             )

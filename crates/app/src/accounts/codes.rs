@@ -110,7 +110,7 @@ pub(crate) async fn send_code(
     }
     let code = VerificationCode::from_random(crypto::random_u32());
     let hash = crypto::hash_secret(code.as_str()).await?;
-    let mail = mails::code(&app.settings, purpose_mail(purpose), code.as_str());
+    let mail = mails::code(&app.settings, purpose_mail(purpose), code.as_str())?;
     let mut tx = app.store.begin().await?;
     app.store
         .issue_code(&mut tx, user.id, purpose, &hash, now, now + CODE_LIFETIME)
@@ -125,6 +125,7 @@ pub(crate) async fn send_code(
                 to: &user.email,
                 subject: &mail.subject,
                 body_text: &mail.text,
+                body_html: Some(&mail.html),
             },
             now,
         )

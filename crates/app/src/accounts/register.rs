@@ -106,7 +106,7 @@ pub async fn register(
                 .await?;
             let decoy = if gate.is_allowed() {
                 crypto::dummy_hash().await?;
-                let mail = mails::account_exists(&app.settings);
+                let mail = mails::account_exists(&app.settings)?;
                 let mut tx = app.store.begin().await?;
                 let message_id = crypto::random_token();
                 app.store
@@ -117,6 +117,7 @@ pub async fn register(
                             to: email.as_str(),
                             subject: &mail.subject,
                             body_text: &mail.text,
+                            body_html: Some(&mail.html),
                         },
                         now,
                     )

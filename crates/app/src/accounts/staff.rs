@@ -65,7 +65,7 @@ pub async fn create_staff(
         }
         Err(e) => return Err(e.into()),
     };
-    let mail = mails::staff_account_created(&app.settings, role.label());
+    let mail = mails::staff_account_created(&app.settings, role.label())?;
     let message_id = crypto::random_token();
     app.store
         .enqueue_mail(
@@ -75,6 +75,7 @@ pub async fn create_staff(
                 to: email.as_str(),
                 subject: &mail.subject,
                 body_text: &mail.text,
+                body_html: Some(&mail.html),
             },
             now,
         )

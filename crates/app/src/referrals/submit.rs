@@ -88,7 +88,7 @@ pub async fn submit(
             Err(StorageError::ReferenceTaken) => continue,
             Err(e) => return Err(e.into()),
         }
-        let mail = mails::referral_submitted(&app.settings, &reference);
+        let mail = mails::referral_submitted(&app.settings, &reference)?;
         for address in &to {
             let message_id = crypto::random_token();
             app.store
@@ -99,6 +99,7 @@ pub async fn submit(
                         to: address,
                         subject: &mail.subject,
                         body_text: &mail.text,
+                        body_html: Some(&mail.html),
                     },
                     t,
                 )
