@@ -193,6 +193,20 @@ async fn save(c: &Client, draft: &str, slug: &str, fields: &[(&str, String)]) ->
     c.post_form(&path, &form).await
 }
 
+/// As [`save`], for a section whose page shows the errors saved with it (status 422).
+async fn save_again(c: &Client, draft: &str, slug: &str, fields: &[(&str, String)]) -> Page {
+    let path = format!("{draft}/{slug}");
+    let page = c.get(&path).await;
+    let v = page
+        .form_value("version")
+        .unwrap_or_else(|| panic!("no version field on {path}: {}", page.text()));
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    form.push(("version", &v));
+    form.push(("completed", "yes"));
+    form.push(("action", "continue"));
+    c.post_form(&path, &form).await
+}
+
 async fn fill(c: &Client, draft: &str, concerns: &str, nhs: &str) {
     for (slug, fields) in sections(concerns, nhs) {
         let p = save(c, draft, slug, &fields).await;
@@ -450,28 +464,56 @@ async fn bad_answers_get_specific_errors_and_typed_values_are_kept() {
         Some("123 456 7890")
     );
     assert_eq!(p.form_value("child-0-dob-day").as_deref(), Some("31"));
-    // Early Help without consent is refused with the reason.
-    save(
+    // Early Help without consent is refused with the reason, even when the reasons for
+    // no consent are given; the same answers are fine for Children's Social Care.
+    let early_help_rule = "Early Help referrals need parental consent. If you do not have consent, choose Children's Social Care as the referral type";
+    let no_consent = [
+        ("parents-aware", "yes".to_string()),
+        ("consent", "no".to_string()),
+        (
+            "consent-reasons",
+            "Asking would put the child at risk.".to_string(),
+        ),
+    ];
+    for service in ["early-help-service", "early-help-universal-plus"] {
+        let t = save(
+            &c,
+            &draft,
+            "referral-type",
+            &[("referral-type", service.into())],
+        )
+        .await;
+        assert_eq!(t.status, 303, "{service}: {:?}", t.error_summary());
+        let p = save_again(&c, &draft, "consent", &no_consent).await;
+        assert_eq!(p.status, 422, "{service}: no consent accepted");
+        assert_eq!(p.error_summary(), vec![early_help_rule], "{service}");
+        assert_eq!(
+            p.select_attr(".govuk-error-summary__list a", "href"),
+            vec!["#consent"]
+        );
+        assert_eq!(
+            p.select("#consent-error"),
+            vec![format!("Error: {early_help_rule}")],
+            "{service}: not shown beside the consent question"
+        );
+        assert_eq!(
+            p.form_value("consent-reasons").as_deref(),
+            Some("Asking would put the child at risk.")
+        );
+    }
+    let t = save(
         &c,
         &draft,
         "referral-type",
-        &[("referral-type", "early-help-service".into())],
+        &[("referral-type", "childrens-social-care".into())],
     )
     .await;
-    let p = save(
-        &c,
-        &draft,
-        "consent",
-        &[("parents-aware", "yes".into()), ("consent", "no".into())],
-    )
-    .await;
-    assert_eq!(p.status, 422);
-    assert!(
-        p.error_summary()
-            .join(" ")
-            .to_lowercase()
-            .contains("consent"),
-        "{:?}",
+    assert_eq!(t.status, 303);
+    let p = save_again(&c, &draft, "consent", &no_consent).await;
+    assert_eq!(
+        p.status,
+        303,
+        "no consent refused for Children's Social Care: {:?}",
         p.error_summary()
     );
     // Nothing typed was lost: the draft holds the bad values to correct.
@@ -658,6 +700,66 @@ async fn purge_deletes_a_draft_thirty_days_and_a_minute_after_its_last_save_and_
     }
 }
 
+/// A well-formed PDF (one blank page) of exactly `size` bytes: the page's content stream
+/// is padded with spaces, and the cross-reference table points at the real offsets.
+fn pdf_of_size(size: usize) -> Vec<u8> {
+    let build = |padding: usize| {
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        let objects = [
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>".to_string(),
+        ];
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        offsets.push(out.len());
+        out.extend_from_slice(format!("4 0 obj\n<< /Length {padding} >>\nstream\n").as_bytes());
+        out.resize(out.len() + padding, b' ');
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+        for o in &offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    };
+    let mut padding = size.saturating_sub(build(0).len());
+    loop {
+        let pdf = build(padding);
+        match pdf.len().cmp(&size) {
+            std::cmp::Ordering::Equal => return pdf,
+            std::cmp::Ordering::Greater => padding -= pdf.len() - size,
+            std::cmp::Ordering::Less => padding += size - pdf.len(),
+        }
+    }
+}
+
+/// `pdfinfo` reads the file as a PDF (so a refusal cannot be about its type).
+fn assert_real_pdf(bytes: &[u8], name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let info = std::process::Command::new("pdfinfo")
+        .arg(&path)
+        .output()
+        .expect("pdfinfo (poppler-utils) must be installed");
+    let out = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success()
+            && out
+                .lines()
+                .any(|l| l.starts_with("Pages:") && l.trim_end().ends_with(" 1")),
+        "{name} is not a readable PDF: {out} {}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+}
+
 #[tokio::test]
 async fn attachments_are_checked_by_content_and_size() {
     let env = start(Backend::Sqlite, &[]).await;
@@ -667,7 +769,8 @@ async fn attachments_are_checked_by_content_and_size() {
     let page = c.get(&path).await;
     page.assert_status(200);
     let v = page.form_value("version").unwrap_or_else(|| "1".into());
-    let pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec();
+    let pdf = pdf_of_size(2_000);
+    assert_real_pdf(&pdf, "chronology.pdf");
     let ok = c
         .post_multipart(
             &path,
@@ -678,6 +781,36 @@ async fn attachments_are_checked_by_content_and_size() {
     assert_eq!(ok.status, 303, "{}", ok.text());
     let listed = c.get(&path).await;
     assert!(listed.text_contains("chronology.pdf"));
+    // Each file is offered for download, and the link gives back the bytes uploaded.
+    let links = listed.select_attr("#attachments a[href]", "href");
+    assert_eq!(links.len(), 1, "no download link: {}", listed.body);
+    assert!(
+        links[0].starts_with(&format!("{draft}/attachments/")),
+        "{links:?}"
+    );
+    assert_eq!(
+        listed.select("#attachments a[href]")[0].trim(),
+        "chronology.pdf (download)"
+    );
+    let download = c.get(&links[0]).await;
+    download.assert_status(200);
+    assert_eq!(
+        download.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    assert!(
+        download
+            .header("content-disposition")
+            .unwrap_or_default()
+            .contains("chronology.pdf"),
+        "{:?}",
+        download.header("content-disposition")
+    );
+    assert!(download.raw == pdf, "the download differs from the upload");
+    // Another referrer cannot download it.
+    let other = referrer(&env, "someone.else@example.org").await;
+    assert_eq!(other.get(&links[0]).await.status, 404);
+
     let v = listed.form_value("version").unwrap_or_default();
     let exe = b"MZ\x90\x00\x03\x00\x00\x00fake program".to_vec();
     let bad = c
@@ -693,18 +826,47 @@ async fn attachments_are_checked_by_content_and_size() {
         "{:?}",
         bad.error_summary()
     );
-    let big = vec![b'%'; 10 * 1024 * 1024 + 10];
+    // A real PDF one byte over 10 MB is refused for its size (and only for its size: the
+    // same document at exactly 10 MB is accepted).
+    let limit = 10 * 1024 * 1024;
+    let too_big_pdf = pdf_of_size(limit + 1);
+    assert_real_pdf(&too_big_pdf, "big.pdf");
+    let v = version(&c, &path).await;
     let too_big = c
         .post_multipart(
             &path,
             &[("version", &v)],
-            ("file", "big.pdf", "application/pdf", big),
+            ("file", "big.pdf", "application/pdf", too_big_pdf),
         )
         .await;
+    assert_eq!(too_big.status, 422, "{}", too_big.text());
+    assert_eq!(
+        too_big.error_summary(),
+        vec!["The selected file must be smaller than 10 MB"]
+    );
     assert!(
-        too_big.status == 422 || too_big.status == 413,
-        "{}",
-        too_big.status
+        too_big
+            .select("#file-error")
+            .join(" ")
+            .contains("The selected file must be smaller than 10 MB"),
+        "no inline message"
+    );
+    let at_limit = c
+        .post_multipart(
+            &path,
+            &[("version", &v)],
+            ("file", "big.pdf", "application/pdf", pdf_of_size(limit)),
+        )
+        .await;
+    assert_eq!(at_limit.status, 303, "{:?}", at_limit.error_summary());
+    let store = common::store(&env).await;
+    assert_eq!(
+        store
+            .count(ehm_storage::Counted::Attachments)
+            .await
+            .unwrap(),
+        2,
+        "the file over the limit was stored"
     );
     // Without the CSRF token an upload is refused.
     let forged = c
