@@ -374,6 +374,10 @@ test('a referrer completes a whole referral (children section by keyboard only),
     const listed = await page.locator('#attachments').innerText();
     assert.match(listed, /chronology\.pdf/, 'the uploaded file is not listed');
     assert.match(listed, /PDF/i);
+    const fileLink = page.getByRole('link', { name: 'chronology.pdf (download)' });
+    assert.equal(await fileLink.count(), 1, 'the uploaded file is not offered for download');
+    const [saved] = await Promise.all([page.waitForEvent('download'), fileLink.click()]);
+    assert.ok((await readFile(await saved.path())).equals(pdf), 'the downloaded file differs from the one uploaded');
     await clickAndWait(page, 'Continue', 'button');
     await onTaskList(page, pid, 'the task list after attachments');
     const text = await page.locator('main').innerText();
