@@ -1,7 +1,8 @@
 // The referral journey in a real browser: a referrer starts a referral, fills every section
 // (the children section with the keyboard only), uploads a real PDF, checks the answers,
-// submits, gets the reference on the page and by email, downloads the PDF, and cannot
-// submit twice. Also: a section posted with errors. axe-core runs on every page the
+// submits, gets the reference on the page and by email, downloads the PDF (read back with
+// pdftotext), and cannot submit twice. Also: a section posted with errors, and the character
+// count with and without JavaScript. axe-core runs on every page the
 // browser lands on, error states and the check-answers page included.
 //
 // axe findings (WCAG 2.0/2.1/2.2 A+AA): none on any page these tests visit (home, task list,
@@ -13,6 +14,7 @@
 // now made when the page is shown); the first assertion after "Start a new referral" guards it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createUser, expectNoAxeViolations, launchBrowser, listOutbox, nextMail, startApp } from './lib.mjs';
@@ -111,6 +113,12 @@ function minimalPdf() {
   for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
+}
+
+/** The text of a PDF file, read back with poppler's pdftotext, whitespace collapsed. */
+function pdfText(path) {
+  const out = execFileSync('pdftotext', [path, '-'], { encoding: 'utf8' });
+  return out.replace(/\s+/g, ' ');
 }
 
 /** The status text of a section on the task list. */
@@ -366,6 +374,10 @@ test('a referrer completes a whole referral (children section by keyboard only),
     const listed = await page.locator('#attachments').innerText();
     assert.match(listed, /chronology\.pdf/, 'the uploaded file is not listed');
     assert.match(listed, /PDF/i);
+    const fileLink = page.getByRole('link', { name: 'chronology.pdf (download)' });
+    assert.equal(await fileLink.count(), 1, 'the uploaded file is not offered for download');
+    const [saved] = await Promise.all([page.waitForEvent('download'), fileLink.click()]);
+    assert.ok((await readFile(await saved.path())).equals(pdf), 'the downloaded file differs from the one uploaded');
     await clickAndWait(page, 'Continue', 'button');
     await onTaskList(page, pid, 'the task list after attachments');
     const text = await page.locator('main').innerText();
@@ -416,15 +428,19 @@ test('a referrer completes a whole referral (children section by keyboard only),
     assert.ok(mail.subject.includes(reference), `mail subject: ${mail.subject}`);
     assert.ok(mail.text.includes(reference), `mail text lacks ${reference}:\n${mail.text}`);
 
-    // The PDF link downloads a PDF.
+    // The PDF link downloads the referral as a PDF: read back, it holds the reference, the
+    // child, the protective marking and the page footer.
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Download your referral as a PDF' }).click(),
     ]);
     const bytes = await readFile(await download.path());
     assert.equal(bytes.subarray(0, 5).toString('latin1'), '%PDF-', 'the download is not a PDF');
-    assert.ok(bytes.length > 1000, `the PDF is only ${bytes.length} bytes`);
     assert.match(download.suggestedFilename(), new RegExp(`${reference}\\.pdf$`));
+    const pdfWords = pdfText(await download.path());
+    for (const expected of [reference, 'Amira', 'Testwell', 'OFFICIAL-SENSITIVE', 'Page 1 of', 'Amira often arrives hungry and tired.']) {
+      assert.ok(pdfWords.includes(expected), `the PDF does not say "${expected}":\n${pdfWords.slice(0, 2000)}`);
+    }
 
     // Back after submitting: the check page is gone (read-only view instead), no Submit button.
     await page.goBack({ waitUntil: 'load' });
@@ -512,5 +528,48 @@ test('a section saved with errors shows a focused error summary, inline errors a
     await clickAndWait(page, 'Save and continue');
     await onTaskList(page, pid, 'the task list after correcting the children section');
     assert.equal(await taskStatus(page, 'Children'), 'Completed');
+  });
+});
+
+test('the character count is on the page without JavaScript, and JavaScript keeps it up to date', async () => {
+  await withReferrer(async ({ app, context, page }) => {
+    const pid = await startReferral(page);
+    await openSection(page, pid, 'Your concerns', 'concerns');
+    const group = page.locator('.govuk-character-count', { has: page.locator('#concerns') });
+    // With JavaScript: one count, govuk-frontend's, updated as the person types.
+    const status = group.locator('.govuk-character-count__status');
+    assert.equal(await status.count(), 1, 'more than one count for the concerns');
+    assert.equal((await status.innerText()).trim(), 'You have 20,000 characters remaining');
+    assert.equal(await page.locator('#concerns-status').count(), 0, "the server's count was left beside the live one");
+    const describedBy = await page.getAttribute('#concerns', 'aria-describedby');
+    assert.ok(!describedBy.split(' ').includes('concerns-status'), `aria-describedby names a removed element: ${describedBy}`);
+    await page.locator('#concerns').pressSequentially('Zoë is hungry.');
+    await page.waitForFunction(
+      () => document.querySelector('#concerns').closest('.govuk-character-count').querySelector('.govuk-character-count__status').textContent.includes('19,986'),
+      null,
+      { timeout: 5000 },
+    ).catch(async () => assert.fail(`the count did not follow the typing: ${await status.innerText()}`));
+    await expectNoAxeViolations(page, 'the concerns section after typing');
+    await page.check('#completed-2');
+    await clickAndWait(page, 'Save and come back later');
+    await onTaskList(page, pid, 'the task list after saving the concerns for later');
+
+    // Without JavaScript, in the same session: the limit and the count for what was saved.
+    const noJs = await context.browser().newContext({ javaScriptEnabled: false });
+    try {
+      await noJs.addCookies(await context.cookies());
+      const plain = await noJs.newPage();
+      await plain.goto(`${app.baseUrl}/referrals/${pid}/concerns`);
+      assert.equal(new URL(plain.url()).pathname, `/referrals/${pid}/concerns`, 'not signed in without JavaScript');
+      assert.equal(await plain.inputValue('#concerns'), 'Zoë is hungry.');
+      assert.equal((await plain.locator('#concerns-info').innerText()).trim(), 'You can enter up to 20,000 characters');
+      const serverCount = plain.locator('#concerns-status');
+      assert.equal(await serverCount.isVisible(), true, 'no count without JavaScript');
+      assert.equal((await serverCount.innerText()).trim(), 'You have 19,986 characters remaining');
+      assert.equal((await plain.locator('#strengths-status').innerText()).trim(), 'You have 5,000 characters remaining');
+      assert.equal(await plain.locator('.govuk-character-count__sr-status').count(), 0, 'scripts ran in the no-JavaScript context');
+    } finally {
+      await noJs.close();
+    }
   });
 });

@@ -701,3 +701,325 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+// ------------------------------------------------------------------------------------------
+// Code expiry and the admin pages (issue 8, item 6).
+
+/// Moves the issue and expiry times of every unused code back by `by`, as if it had been
+/// sent that long ago.
+async fn age_unused_codes(env: &Env, by: Duration) {
+    let store = common::store(env).await;
+    let ms = by.as_millis() as i64;
+    let done = sqlx::query(
+        "UPDATE one_time_codes SET created_at = created_at - $1, expires_at = expires_at - $1 \
+         WHERE used_at IS NULL",
+    )
+    .bind(ms)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert!(done.rows_affected() > 0, "no unused code to age");
+}
+
+#[tokio::test]
+async fn an_emailed_code_expires_after_ten_minutes_and_a_new_one_works() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let email = "tess.timeout@example.org";
+        let c = env.app.client();
+        assert_redirect(&register(&c, email).await, "/register/confirm-email");
+        let code = latest_code(&env, email, "Confirm your email address", 0).await;
+        // Stored to live ten minutes exactly.
+        let store = common::store(&env).await;
+        let lifetimes: Vec<i64> = sqlx::query_scalar(
+            "SELECT expires_at - created_at FROM one_time_codes WHERE used_at IS NULL",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(lifetimes, vec![10 * 60 * 1000], "{backend:?}");
+        // Ten minutes and a second later the right code is refused as expired.
+        age_unused_codes(&env, Duration::from_secs(10 * 60 + 1)).await;
+        let page = c
+            .post_form("/register/confirm-email", &[("code", &code)])
+            .await;
+        assert_eq!(
+            page.status, 422,
+            "{backend:?}: an expired code was accepted"
+        );
+        assert_eq!(
+            page.error_summary(),
+            vec!["The code has expired. Request a new code"]
+        );
+        assert!(
+            !c.get("/").await.text_contains("Your referrals"),
+            "{backend:?}: signed in with an expired code"
+        );
+        // A new code works.
+        c.get("/register/confirm-email").await;
+        assert_redirect(
+            &c.post_form("/register/new-code", &[]).await,
+            "/register/confirm-email",
+        );
+        let fresh = latest_code(&env, email, "Confirm your email address", 1).await;
+        assert_redirect(
+            &c.post_form("/register/confirm-email", &[("code", &fresh)])
+                .await,
+            "/sign-in",
+        );
+        // A sign-in code nine and a half minutes old still works: the lifetime is ten
+        // minutes, not less (half a minute of slack for a slow test machine).
+        c.get("/sign-in").await;
+        assert_redirect(
+            &c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+                .await,
+            "/sign-in/code",
+        );
+        let sign_in_code = latest_code(&env, email, "Your sign-in code", 0).await;
+        age_unused_codes(&env, Duration::from_secs(9 * 60 + 30)).await;
+        assert_redirect(
+            &c.post_form("/sign-in/code", &[("code", &sign_in_code)])
+                .await,
+            "/",
+        );
+    }
+}
+
+/// A TOTP generator for the secret shown on the set-up page.
+fn totp_of(page: &Page) -> totp_rs::TOTP {
+    let secret: String = page
+        .select("code.app-secret")
+        .join("")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(secret.len() >= 16, "no secret on the page: {}", page.text());
+    let bytes = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        String::new(),
+    )
+    .unwrap()
+}
+
+/// A staff account's first sign-in: password, emailed code, authenticator set-up.
+async fn staff_first_sign_in(env: &Env, email: &str, codes_before: usize) -> Client {
+    let c = env.app.client();
+    c.get("/sign-in").await;
+    assert_redirect(
+        &c.post_form("/sign-in", &[("email", email), ("password", PASSWORD)])
+            .await,
+        "/sign-in/code",
+    );
+    let code = latest_code(env, email, "Your sign-in code", codes_before).await;
+    assert_redirect(
+        &c.post_form("/sign-in/code", &[("code", &code)]).await,
+        "/sign-in/set-up-authenticator",
+    );
+    let page = c.get("/sign-in/set-up-authenticator").await;
+    let totp = totp_of(&page);
+    assert_redirect(
+        &c.post_form(
+            "/sign-in/set-up-authenticator",
+            &[("code", &totp.generate_current().unwrap())],
+        )
+        .await,
+        "/",
+    );
+    c
+}
+
+const ADMIN_PAGES: [&str; 3] = ["/admin/users", "/admin/users/new", "/admin/audit"];
+
+#[tokio::test]
+async fn an_administrator_manages_staff_accounts_and_reads_the_audit_log() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let admin = "ada.admin@example.org";
+        create_user(&env, admin, "admin", "Ada Admin");
+        let c = staff_first_sign_in(&env, admin, 0).await;
+        let home = c.get("/").await;
+        assert!(home.text_contains("Administrator"), "{}", home.text());
+
+        let users = c.get("/admin/users").await;
+        users.assert_status(200);
+        assert_eq!(users.h1(), vec!["Users"]);
+        let rows = users.select("tbody tr");
+        assert_eq!(
+            rows,
+            vec!["Ada Admin ada.admin@example.org Administrator Active Set up"],
+            "{backend:?}"
+        );
+
+        // A form with mistakes is shown again with the errors and what was typed.
+        let form = c.get("/admin/users/new").await;
+        form.assert_status(200);
+        assert_eq!(
+            form.select_attr("input[name=role]", "value"),
+            vec!["business-support", "social-worker", "manager", "admin"]
+        );
+        let bad = c
+            .post_form(
+                "/admin/users/new",
+                &[
+                    ("full_name", "Casey Worker"),
+                    ("email", "not-an-email"),
+                    ("role", "social-worker"),
+                ],
+            )
+            .await;
+        assert_eq!(bad.status, 422);
+        assert!(!bad.error_summary().is_empty());
+        assert_eq!(bad.form_value("full_name").as_deref(), Some("Casey Worker"));
+        assert_eq!(bad.form_value("role").as_deref(), Some("social-worker"));
+
+        let worker = "casey.worker@example.org";
+        let created = c
+            .post_form(
+                "/admin/users/new",
+                &[
+                    ("full_name", "Casey Worker"),
+                    ("email", worker),
+                    ("role", "social-worker"),
+                ],
+            )
+            .await;
+        assert_redirect(&created, "/admin/users");
+        let users = c.get("/admin/users").await;
+        assert!(
+            users.text_contains(&format!(
+                "Account created for {worker}. They have been emailed how to set their password."
+            )),
+            "{}",
+            users.text()
+        );
+        assert!(
+            users.select("tbody tr").contains(&format!(
+                "Casey Worker {worker} MASH social worker Active Not set up yet"
+            )),
+            "{backend:?}: {:?}",
+            users.select("tbody tr")
+        );
+        let mail = env
+            .smtp
+            .wait_for_mail(worker, MAIL_WAIT)
+            .await
+            .expect("the new person is emailed");
+        assert_eq!(mail.subject, "Your account has been created");
+        assert!(
+            mail.text.contains("MASH social worker account")
+                && mail
+                    .text
+                    .contains(&format!("{}/forgot-password", env.app.base_url)),
+            "{}",
+            mail.text
+        );
+        // The new person chooses a password from the email and signs in as staff.
+        let w = env.app.client();
+        w.get("/forgot-password").await;
+        assert_redirect(
+            &w.post_form("/forgot-password", &[("email", worker)]).await,
+            "/reset-password",
+        );
+        let code = latest_code(&env, worker, "Reset your password", 0).await;
+        w.get("/reset-password").await;
+        assert_redirect(
+            &w.post_form(
+                "/reset-password",
+                &[("code", &code), ("password", PASSWORD)],
+            )
+            .await,
+            "/sign-in",
+        );
+        let w = staff_first_sign_in(&env, worker, 0).await;
+        assert!(w.get("/").await.text_contains("MASH social worker"));
+
+        // The audit log shows what happened, newest first.
+        let audit = c.get("/admin/audit").await;
+        audit.assert_status(200);
+        let actions: Vec<String> = audit.select("tbody tr td:nth-child(3)");
+        for action in ["create-user", "sign-in", "totp-enrol", "password-reset"] {
+            assert!(
+                actions.iter().any(|a| a == action),
+                "{backend:?}: no {action} in the audit log: {actions:?}"
+            );
+        }
+        let times: Vec<String> = audit.select("tbody tr td:nth-child(1)");
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{backend:?}: not newest first: {times:?}"
+        );
+        // The social worker cannot open the admin pages.
+        for path in ADMIN_PAGES {
+            assert_eq!(w.get(path).await.status, 403, "{backend:?}: {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn referrers_and_social_workers_are_refused_the_admin_pages() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let store = common::store(&env).await;
+        let referrer = registered_and_signed_in(&env, "rory.referrer@example.org").await;
+        create_user(
+            &env,
+            "sol.worker@example.org",
+            "social-worker",
+            "Sol Worker",
+        );
+        let worker = staff_first_sign_in(&env, "sol.worker@example.org", 0).await;
+        create_user(&env, "ada.admin@example.org", "admin", "Ada Admin");
+        let users_before = store.count(ehm_storage::Counted::Users).await.unwrap();
+        for (who, c) in [("referrer", &referrer), ("social worker", &worker)] {
+            for path in ADMIN_PAGES {
+                let page = c.get(path).await;
+                assert_eq!(page.status, 403, "{backend:?}: {who} got {path}");
+                assert!(
+                    !page.text_contains("All accounts") && !page.text_contains("IP address"),
+                    "{backend:?}: {who} saw the content of {path}"
+                );
+            }
+            c.get("/").await;
+            let posted = c
+                .post_form(
+                    "/admin/users/new",
+                    &[
+                        ("full_name", "Mallory Sneak"),
+                        ("email", "mallory.sneak@example.org"),
+                        ("role", "admin"),
+                    ],
+                )
+                .await;
+            assert_eq!(posted.status, 403, "{backend:?}: {who} created an account");
+        }
+        assert_eq!(
+            store.count(ehm_storage::Counted::Users).await.unwrap(),
+            users_before,
+            "{backend:?}: an account was created without the right"
+        );
+        // Signed-out visitors are sent to sign in.
+        let anon = env.app.client();
+        for path in ADMIN_PAGES {
+            let page = anon.get(path).await;
+            assert_eq!(page.location.as_deref(), Some("/sign-in"), "{path}");
+        }
+        // Each refusal is in the audit log, for the administrator to see.
+        let admin = staff_first_sign_in(&env, "ada.admin@example.org", 0).await;
+        let audit = admin.get("/admin/audit").await;
+        let refusals = audit
+            .select("tbody tr")
+            .into_iter()
+            .filter(|r| r.contains("access-check") && r.contains("refused"))
+            .count();
+        assert!(
+            refusals >= 2 * (ADMIN_PAGES.len() + 1),
+            "{backend:?}: {refusals} refusals audited"
+        );
+    }
+}

@@ -7,6 +7,36 @@ import { initAll } from '/static/govuk/govuk-frontend.min.js'
 initAll()
 
 // ---------------------------------------------------------------------------
+// Character counts
+//
+// The server renders each character count's message ("You have 4,950
+// characters remaining") in <div id="<field id>-status"
+// class="app-character-count__server-status">, so the count is there without
+// JavaScript. govuk-frontend's character count, started by initAll() above,
+// shows the same message and updates it as the person types; once it has
+// started, the server's copy (now stale as soon as they type) is removed.
+// ---------------------------------------------------------------------------
+
+function handOverCharacterCounts () {
+  for (const serverStatus of document.querySelectorAll('.app-character-count__server-status')) {
+    const root = serverStatus.closest('.govuk-character-count')
+    const live = root && Array.from(root.querySelectorAll('.govuk-character-count__status'))
+      .some((el) => el !== serverStatus)
+    if (!live) continue // the script did not start: keep the server's message
+    const field = root.querySelector('.govuk-js-character-count')
+    if (field) {
+      const ids = (field.getAttribute('aria-describedby') || '').split(/\s+/)
+        .filter((id) => id && id !== serverStatus.id)
+      if (ids.length) field.setAttribute('aria-describedby', ids.join(' '))
+      else field.removeAttribute('aria-describedby')
+    }
+    serverStatus.remove()
+  }
+}
+
+handOverCharacterCounts()
+
+// ---------------------------------------------------------------------------
 // Session timeout warning
 //
 // Enabled when <body> has data-session-timeout-seconds (the layout only sets

@@ -78,6 +78,10 @@ pub(crate) fn render_section(
 pub struct SectionQuery {
     #[serde(default)]
     return_to: Option<String>,
+    /// Set after "Add another" or "Remove": the person is still filling the page in, so
+    /// its errors (a new blank item has nothing in it yet) are not shown.
+    #[serde(default)]
+    editing: Option<String>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -94,8 +98,11 @@ pub async fn section_form(
         return super::attachments::render(&state, &session, &l, &Errors::default()).await;
     }
     let section = section_of(&slug)?;
-    // Errors are shown once the section has been saved, not on a first visit.
-    let errors = if l.draft.is_saved(section) && !l.draft.will_come_back_later(section) {
+    // Errors are shown once the section has been saved, not on a first visit nor while
+    // items are being added or removed.
+    let editing = q.editing.is_some();
+    let errors = if !editing && l.draft.is_saved(section) && !l.draft.will_come_back_later(section)
+    {
         errors_from(validate_section(section, &l.draft, today()))
     } else {
         Errors::default()
@@ -129,9 +136,9 @@ pub async fn section_save(
         SaveOutcome::Saved { loaded, action } => {
             if action.stays_on_page() {
                 let again = if back_to_check {
-                    "?return_to=check"
+                    "?editing=1&return_to=check"
                 } else {
-                    ""
+                    "?editing=1"
                 };
                 return Ok(see_other(&format!("/referrals/{pid}/{slug}{again}")));
             }
