@@ -5,4 +5,5 @@
 
 pub mod access;
 pub mod account;
+pub mod mash;
 pub mod referral;
