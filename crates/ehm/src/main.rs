@@ -27,6 +27,11 @@ enum Command {
     BenchMatch(ehm_matching::cli::BenchMatchArgs),
     /// Benchmark the portal: concurrent draft saves over HTTP, and a ~20-page referral PDF.
     Bench(commands::bench::Args),
+    /// Import or update the person index from a CSV file (the columns of `ehm match`).
+    ImportPersons(commands::import_persons::Args),
+    /// Check the audit log: `ehm audit verify`.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
         Command::Purge(args) => commands::purge::run(args),
         Command::CreateUser(args) => commands::create_user::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::ImportPersons(args) => commands::import_persons::run(args),
+        Command::Audit(command) => commands::audit::run(command),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),
         Command::BenchMatch(args) => {
