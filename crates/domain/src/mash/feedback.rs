@@ -147,7 +147,9 @@ mod tests {
         assert_eq!(subject, "Outcome of your referral EH-7KQ4-MCX4");
         assert!(body.starts_with("Dear Sam Teacher,\n"));
         assert!(body.contains("Outcome: Early Help Service"));
-        assert!(body.contains("a family support worker will contact the family"));
+        assert!(body.contains(
+            "A family support worker from the Early Help Service will contact the family"
+        ));
         assert!(body.contains("01632 960000"));
         assert!(!body.contains("Mia"), "no child's name in email");
         assert!(!body.contains("2019"), "no date of birth in email");

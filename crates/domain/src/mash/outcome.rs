@@ -71,12 +71,12 @@ impl Outcome {
                  and you can refer again if your concerns grow or change."
             }
             Outcome::EarlyHelpUniversalPlus => {
-                "Early Help Universal Plus: light-touch support. A worker will contact the family \
-                 to offer help, working with the services that already know them."
+                "A worker will contact the family to offer light-touch support, working with the \
+                 services that already know them."
             }
             Outcome::EarlyHelpService => {
-                "Early Help Service: a family support worker will contact the family to agree \
-                 a plan of support with them."
+                "A family support worker from the Early Help Service will contact the family to \
+                 agree a plan of support with them."
             }
             Outcome::ChildrensSocialCareAssessment => {
                 "Children's Social Care will carry out an assessment. A social worker will \
