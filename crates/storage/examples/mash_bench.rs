@@ -34,6 +34,22 @@ async fn main() {
             let store = Store::connect(url).await.unwrap();
             load(&store).await;
         }
+        Some("rawload") => {
+            let url = args.get(1).expect("rawload DATABASE_URL");
+            let store = Store::connect(url).await.unwrap();
+            for sql in [
+                "SELECT id, first_name, last_name, other_names, dob, dob_estimated, gender, address, postcode, change_seq FROM persons",
+                "SELECT id, first_name, last_name, other_names, dob, dob_estimated, gender, address, postcode, change_seq FROM persons ORDER BY change_seq",
+            ] {
+                let t = Instant::now();
+                let rows = sqlx::query(sql).fetch_all(store.pool()).await.unwrap();
+                println!(
+                    "{} rows in {:.2} s: {sql}",
+                    rows.len(),
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        }
         _ => eprintln!("usage: mash_bench tray [N] | load DATABASE_URL"),
     }
 }
@@ -139,7 +155,8 @@ async fn tray(store: &Store, n: usize) {
         for k in 0..rows {
             let at = now - Duration::minutes((n - i - k) as i64 * 3);
             let status = statuses[rng.below(statuses.len() as u64) as usize];
-            let reference = ReferenceNumber::generate(rng.next().to_le_bytes()).to_string();
+            let reference =
+                ReferenceNumber::generate(((i + k) as u64 * 7_919).to_le_bytes()).to_string();
             if i + k == n / 2 {
                 sample_reference = reference.clone();
             }

@@ -474,7 +474,7 @@ impl Store {
             binds.push(b);
             format!("${}", binds.len())
         };
-        let statuses: Vec<ReferralStatus> = if filter.statuses.is_empty() {
+        let mut statuses: Vec<ReferralStatus> = if filter.statuses.is_empty() {
             ReferralStatus::IN_TRAY.to_vec()
         } else {
             filter
@@ -484,17 +484,25 @@ impl Store {
                 .filter(|s| *s != ReferralStatus::Draft)
                 .collect()
         };
+        statuses.sort();
+        statuses.dedup();
         if statuses.is_empty() {
             return Ok(TrayPage {
                 rows: Vec::new(),
                 total: 0,
             });
         }
-        let list: Vec<String> = statuses
-            .iter()
-            .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
-            .collect();
-        conds.push(format!("r.status IN ({})", list.join(", ")));
+        if statuses.len() == ReferralStatus::IN_TRAY.len() {
+            // Every status but draft: exactly the referrals with a submission time, which
+            // lets the database walk the submitted_at index in order.
+            conds.push("r.submitted_at IS NOT NULL".into());
+        } else {
+            let list: Vec<String> = statuses
+                .iter()
+                .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
+                .collect();
+            conds.push(format!("r.status IN ({})", list.join(", ")));
+        }
         if let Some(service) = &filter.service {
             let x = p(&mut binds, Bind::Text(service.clone()));
             conds.push(format!("r.referral_type = {x}"));

@@ -79,9 +79,12 @@ ALTER TABLE referrals ADD COLUMN decision_due_at INTEGER;
 ALTER TABLE referrals ADD COLUMN child_names TEXT;
 ALTER TABLE referrals ADD COLUMN child_display TEXT;
 
+-- Every submitted referral has submitted_at (drafts do not), so the unfiltered tray is an
+-- ordered walk of the first index; the others serve the filters.
+CREATE INDEX referrals_tray_submitted ON referrals(submitted_at);
 CREATE INDEX referrals_tray_status ON referrals(status, submitted_at);
-CREATE INDEX referrals_tray_assigned ON referrals(assigned_to, status, submitted_at);
-CREATE INDEX referrals_tray_type ON referrals(referral_type, status, submitted_at);
+CREATE INDEX referrals_tray_assigned ON referrals(assigned_to, submitted_at);
+CREATE INDEX referrals_tray_type ON referrals(referral_type, submitted_at);
 CREATE INDEX referrals_tray_due ON referrals(status, decision_due_at);
 
 -- Audit hash chain (R-46): hash = SHA-256(prev_hash ‖ the row's fields). Rows written
