@@ -6,4 +6,5 @@
 pub mod access;
 pub mod account;
 pub mod form_fields;
+pub mod mash;
 pub mod referral;

@@ -32,6 +32,11 @@ enum Command {
     Bench(commands::bench::Args),
     /// List every route the portal serves (method and path), one per line.
     Routes,
+    /// Import or update the person index from a CSV file (the columns of `ehm match`).
+    ImportPersons(commands::import_persons::Args),
+    /// Check the audit log: `ehm audit verify`.
+    #[command(subcommand)]
+    Audit(commands::audit::Command),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Bench(args) => commands::bench::run(args),
+        Command::ImportPersons(args) => commands::import_persons::run(args),
+        Command::Audit(command) => commands::audit::run(command),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),
         Command::BenchMatch(args) => {

@@ -1,4 +1,5 @@
-//! ehm-pdf: renders a whole referral (draft or submitted) to PDF.
+//! ehm-pdf: renders a whole referral (draft or submitted) to PDF, and the outcome letter
+//! to the referrer ([`render_outcome_letter`]) in the same house style.
 //!
 //! The layout is a fixed typst template (`referral.typ`, compiled into the
 //! binary) run by an in-process typst engine. The engine, with the embedded
@@ -84,6 +85,106 @@ pub fn render(doc: &PdfDocument) -> Result<Vec<u8>, PdfError> {
     let inputs = to_inputs(doc);
     let compiled = ENGINE.compile_with_input::<_, PagedDocument>(inputs);
     let paged = compiled.output.map_err(|e| PdfError::Layout(describe(e)))?;
+    export(&paged)
+}
+
+/// The outcome letter to a referrer: who it is to and from, the date, the
+/// reference, the children as the referrer described them, the outcome in plain words
+/// and how to get in touch. The wording comes from `ehm_domain::mash::feedback`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeLetter {
+    /// "EH-7KQ4-M2XP".
+    pub reference: String,
+    /// Protective marking printed on every page, e.g. "OFFICIAL-SENSITIVE".
+    pub marking: String,
+    /// "26 November 2026".
+    pub date: String,
+    /// Sender block (council, hub, telephone), printed on the right.
+    pub from_lines: Vec<String>,
+    /// Recipient block (referrer's name, organisation), printed on the left.
+    pub to_lines: Vec<String>,
+    /// "Dear Sam Teacher,".
+    pub greeting: String,
+    pub introduction: String,
+    pub children: Vec<LetterChild>,
+    /// The outcome's name, e.g. "Early Help Service".
+    pub outcome_label: String,
+    /// What it means, in plain words.
+    pub outcome_text: String,
+    /// Paragraphs after the outcome (how to get in touch).
+    pub closing: Vec<String>,
+    /// "Yours sincerely," and the signature lines.
+    pub sign_off: Vec<String>,
+}
+
+/// A child as the referrer gave their details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterChild {
+    pub name: String,
+    pub date_of_birth: String,
+}
+
+/// The letter layout. User data is not part of it.
+const LETTER_TEMPLATE: &str = include_str!("outcome_letter.typ");
+
+static LETTER_ENGINE: LazyLock<TypstEngine<TypstTemplateMainFile>> = LazyLock::new(|| {
+    TypstEngine::builder()
+        .main_file(LETTER_TEMPLATE)
+        .fonts(FONTS)
+        .build()
+});
+
+/// Renders the outcome letter to the bytes of a PDF file.
+pub fn render_outcome_letter(letter: &OutcomeLetter) -> Result<Vec<u8>, PdfError> {
+    let inputs = letter_inputs(letter);
+    let compiled = LETTER_ENGINE.compile_with_input::<_, PagedDocument>(inputs);
+    let paged = compiled.output.map_err(|e| PdfError::Layout(describe(e)))?;
+    export(&paged)
+}
+
+fn letter_inputs(l: &OutcomeLetter) -> Dict {
+    let mut d = Dict::new();
+    let title = "Outcome of referral";
+    let reference = single_line(&l.reference);
+    put(&mut d, "doc-title", format!("{title}: {reference}"));
+    put(&mut d, "author", "Early Help referral portal");
+    put(&mut d, "title", title);
+    put(&mut d, "subject", format!("Referral reference {reference}"));
+    put(&mut d, "reference", reference);
+    put(&mut d, "marking", single_line(&l.marking));
+    put(&mut d, "date", single_line(&l.date));
+    let block = |ls: &[String]| -> Array {
+        ls.iter()
+            .map(|s| single_line(s))
+            .filter(|s| !s.is_empty())
+            .map(IntoValue::into_value)
+            .collect()
+    };
+    put(&mut d, "from-lines", block(&l.from_lines));
+    put(&mut d, "to-lines", block(&l.to_lines));
+    put(&mut d, "sign-off", block(&l.sign_off));
+    put(&mut d, "greeting", single_line(&l.greeting));
+    put(&mut d, "introduction", single_line(&l.introduction));
+    let children: Array = l
+        .children
+        .iter()
+        .map(|c| {
+            let mut r = Dict::new();
+            put(&mut r, "name", single_line(&c.name));
+            put(&mut r, "dob", single_line(&c.date_of_birth));
+            r.into_value()
+        })
+        .collect();
+    put(&mut d, "children", children);
+    put(&mut d, "outcome-heading", "Outcome");
+    put(&mut d, "outcome-label", single_line(&l.outcome_label));
+    put(&mut d, "outcome-text", single_line(&l.outcome_text));
+    put(&mut d, "closing", block(&l.closing));
+    d
+}
+
+/// Exports a laid-out document, preferring PDF/UA-1.
+fn export(paged: &PagedDocument) -> Result<Vec<u8>, PdfError> {
     // Prefer PDF/UA-1 (typst checks it). It rejects text with characters the
     // embedded fonts have no glyph for (e.g. CJK names); such a document is
     // still exported, as an ordinary tagged PDF, rather than refused.
@@ -92,8 +193,8 @@ pub fn render(doc: &PdfDocument) -> Result<Vec<u8>, PdfError> {
             .map_err(|e| PdfError::Export(one_line(e.message())))?,
         ..Default::default()
     };
-    typst_pdf::pdf(&paged, &ua)
-        .or_else(|_| typst_pdf::pdf(&paged, &typst_pdf::PdfOptions::default()))
+    typst_pdf::pdf(paged, &ua)
+        .or_else(|_| typst_pdf::pdf(paged, &typst_pdf::PdfOptions::default()))
         .map_err(|diags| PdfError::Export(join_diagnostics(&diags)))
 }
 

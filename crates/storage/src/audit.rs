@@ -1,5 +1,33 @@
-use crate::{Result, Store, Tx, from_ms, to_ms};
+//! The append-only audit log (R-46), hash-chained so an edited or deleted row is detected.
+//!
+//! Each row stores `prev_hash` (the previous row's `hash`) and
+//! `hash = SHA-256("ehm-audit-v1" ‖ prev_hash ‖ id ‖ at ‖ actor ‖ action ‖ object_type ‖
+//! object_id ‖ outcome ‖ ip)`, every field length-prefixed (see [`row_hash`]), so changing
+//! any field of a row, deleting a row or reordering rows breaks the chain at that row or the
+//! next one; [`Store::verify_audit_chain`] finds the first break.
+//!
+//! Writes are serialised so the chain is linear: on PostgreSQL the writer takes
+//! `pg_advisory_xact_lock` inside its transaction before reading the last hash; on SQLite
+//! it first updates the one-row `audit_chain_lock` table, which takes the database's write
+//! lock, so the read of the last hash happens inside the same write transaction. Both locks
+//! are held until the transaction (the caller's, for [`Store::audit_tx`]) commits.
+//!
+//! Rows written before the chain existed (migration 0005) have no hash; they are chained
+//! *virtually* (their hashes are computed, not stored) and the first stored row links to
+//! that computed head, so they are covered too. A row without a hash after a hashed one is
+//! reported as broken.
+//!
+//! Limits: a hash chain without a secret proves order and integrity against anyone who
+//! cannot recompute it. Someone with write access to the database *and* this code could
+//! rewrite every row after the one they changed, or drop rows from the very end. The head
+//! hash that `ehm audit verify` prints can be kept elsewhere (a daily note, a ticket) to
+//! catch that: the head must always extend the one recorded before.
+
+use crate::mash::{Bind, bind_all};
+use crate::{Backend, Result, Store, Tx, from_ms, to_ms};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// One line of the append-only audit log (R-46). Identifiers only: never a name, a date
@@ -27,54 +55,384 @@ pub struct AuditRecord {
     pub ip: String,
 }
 
-const INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, action, object_type, object_id, outcome, ip) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The chain's starting value (before the first row).
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Arbitrary constant naming the audit chain's advisory lock on PostgreSQL ("ehmaudit").
+const PG_LOCK_KEY: i64 = 0x6568_6d61_7564_6974;
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Rows checked.
+    pub rows: u64,
+    /// The first row that does not fit the chain, and why.
+    pub first_broken: Option<BrokenRow>,
+    /// The hash of the last row (or of the rows up to the break).
+    pub head: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenRow {
+    pub id: i64,
+    pub reason: String,
+}
+
+/// Which audit records to show on the administrator's search page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user_id: Option<i64>,
+    /// "referral", "person", "user", …; with `object_id`, one object's records.
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// From this instant (inclusive).
+    pub from: Option<OffsetDateTime>,
+    /// Before this instant (exclusive).
+    pub to: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditPage {
+    pub rows: Vec<AuditRecord>,
+    pub total: i64,
+}
+
+/// A row's fields as hashed.
+struct ChainRow {
+    id: i64,
+    at: i64,
+    actor_user_id: Option<i64>,
+    action: String,
+    object_type: String,
+    object_id: String,
+    outcome: String,
+    ip: String,
+    prev_hash: Option<String>,
+    hash: Option<String>,
+}
+
+fn chain_row(r: &AnyRow) -> Result<ChainRow> {
+    Ok(ChainRow {
+        id: r.try_get("id")?,
+        at: r.try_get("at")?,
+        actor_user_id: r.try_get("actor_user_id")?,
+        action: r.try_get("action")?,
+        object_type: r.try_get("object_type")?,
+        object_id: r.try_get("object_id")?,
+        outcome: r.try_get("outcome")?,
+        ip: r.try_get("ip")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The canonical hash of a row: a version tag, the previous hash, then every field,
+/// integers as 8 big-endian bytes, an absent actor as one 0 byte (present: 1 byte then
+/// the id), text as its 8-byte length then its UTF-8 bytes.
+#[allow(clippy::too_many_arguments)]
+pub fn row_hash(
+    prev_hash: &str,
+    id: i64,
+    at_ms: i64,
+    actor_user_id: Option<i64>,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    outcome: &str,
+    ip: &str,
+) -> String {
+    let mut h = Sha256::new();
+    let text = |h: &mut Sha256, s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    text(&mut h, "ehm-audit-v1");
+    text(&mut h, prev_hash);
+    h.update(id.to_be_bytes());
+    h.update(at_ms.to_be_bytes());
+    match actor_user_id {
+        None => h.update([0u8]),
+        Some(a) => {
+            h.update([1u8]);
+            h.update(a.to_be_bytes());
+        }
+    }
+    for s in [action, object_type, object_id, outcome, ip] {
+        text(&mut h, s);
+    }
+    hex(&h.finalize())
+}
+
+fn expected_hash(prev: &str, r: &ChainRow) -> String {
+    row_hash(
+        prev,
+        r.id,
+        r.at,
+        r.actor_user_id,
+        &r.action,
+        &r.object_type,
+        &r.object_id,
+        &r.outcome,
+        &r.ip,
+    )
+}
+
+/// Walks rows in id order, carrying the chain. Stops at the first break.
+struct Walker {
+    prev: String,
+    prev_id: Option<i64>,
+    seen_hashed: bool,
+    rows: u64,
+    broken: Option<BrokenRow>,
+}
+
+impl Walker {
+    fn new() -> Self {
+        Walker {
+            prev: GENESIS_HASH.to_owned(),
+            prev_id: None,
+            seen_hashed: false,
+            rows: 0,
+            broken: None,
+        }
+    }
+
+    fn step(&mut self, r: &ChainRow) {
+        if self.broken.is_some() {
+            return;
+        }
+        self.rows += 1;
+        let expected = expected_hash(&self.prev, r);
+        let after = match self.prev_id {
+            Some(p) => format!("row {p}"),
+            None => "the start of the log".to_owned(),
+        };
+        match (&r.hash, &r.prev_hash) {
+            (None, _) if !self.seen_hashed => {
+                // Written before the chain existed: chained virtually.
+                self.prev = expected;
+            }
+            (None, _) => {
+                self.broken = Some(BrokenRow {
+                    id: r.id,
+                    reason: format!(
+                        "it has no hash but follows hashed rows (added outside the portal after {after})"
+                    ),
+                });
+            }
+            (Some(_), prev) if prev.as_deref() != Some(self.prev.as_str()) => {
+                self.broken = Some(BrokenRow {
+                    id: r.id,
+                    reason: format!(
+                        "its previous hash does not match {after}: a row between them was deleted, \
+                         or {after} was changed"
+                    ),
+                });
+            }
+            (Some(h), _) if *h != expected => {
+                self.broken = Some(BrokenRow {
+                    id: r.id,
+                    reason: "its contents do not match its hash: the row was changed".to_owned(),
+                });
+            }
+            (Some(h), _) => {
+                self.seen_hashed = true;
+                self.prev = h.clone();
+            }
+        }
+        self.prev_id = Some(r.id);
+    }
+}
+
+const CHAIN_COLUMNS: &str =
+    "id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash";
+const PAGE: i64 = 10_000;
+
+/// Walks the whole log in id order, in pages.
+async fn walk(conn: &mut sqlx::AnyConnection) -> Result<Walker> {
+    let mut w = Walker::new();
+    let mut after = i64::MIN;
+    loop {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in &rows {
+            let r = chain_row(r)?;
+            w.step(&r);
+            after = r.id;
+        }
+        if (rows.len() as i64) < PAGE || w.broken.is_some() {
+            return Ok(w);
+        }
+    }
+}
 
 impl Store {
     pub async fn audit(&self, e: &AuditEntry<'_>, now: OffsetDateTime) -> Result<()> {
-        sqlx::query(INSERT)
-            .bind(to_ms(now))
-            .bind(e.actor_user_id)
-            .bind(e.action)
-            .bind(e.object_type)
-            .bind(e.object_id)
-            .bind(e.outcome)
-            .bind(e.ip)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.pool.begin().await?;
+        self.audit_tx(&mut tx, e, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Audit inside a transaction, so the record and the change commit together.
+    /// Audit inside a transaction, so the record and the change commit together. Holds the
+    /// chain lock until that transaction ends.
     pub async fn audit_tx(
         &self,
         tx: &mut Tx<'_>,
         e: &AuditEntry<'_>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        sqlx::query(INSERT)
-            .bind(to_ms(now))
-            .bind(e.actor_user_id)
-            .bind(e.action)
-            .bind(e.object_type)
-            .bind(e.object_id)
-            .bind(e.outcome)
-            .bind(e.ip)
-            .execute(&mut **tx)
-            .await?;
+        let id = match self.backend {
+            Backend::Postgres => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_LOCK_KEY)
+                    .execute(&mut **tx)
+                    .await?;
+                None
+            }
+            Backend::Sqlite => {
+                sqlx::query("UPDATE audit_chain_lock SET writes = writes + 1 WHERE id = 1")
+                    .execute(&mut **tx)
+                    .await?;
+                Some(())
+            }
+        };
+        let last = sqlx::query(&format!(
+            "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
+        ))
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (last_id, prev) = match last.as_ref().map(chain_row).transpose()? {
+            None => (0, GENESIS_HASH.to_owned()),
+            Some(ChainRow {
+                id, hash: Some(h), ..
+            }) => (id, h),
+            // Rows from before the chain: compute their virtual head once.
+            Some(ChainRow { id, .. }) => (id, walk(tx).await?.prev),
+        };
+        let new_id = match id {
+            Some(()) => last_id + 1,
+            None => sqlx::query("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id")
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get::<i64, _>("id")?,
+        };
+        let at = to_ms(now);
+        let hash = row_hash(
+            &prev,
+            new_id,
+            at,
+            e.actor_user_id,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.outcome,
+            e.ip,
+        );
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(new_id)
+        .bind(at)
+        .bind(e.actor_user_id)
+        .bind(e.action)
+        .bind(e.object_type)
+        .bind(e.object_id)
+        .bind(e.outcome)
+        .bind(e.ip)
+        .bind(prev.as_str())
+        .bind(hash.as_str())
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
+    /// Recomputes the chain over every row (`ehm audit verify`).
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport> {
+        let mut conn = self.pool.acquire().await?;
+        let w = walk(&mut conn).await?;
+        Ok(ChainReport {
+            rows: w.rows,
+            first_broken: w.broken,
+            head: w.prev,
+        })
+    }
+
     pub async fn list_audit(&self, limit: i64, offset: i64) -> Result<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, at, actor_user_id, action, object_type, object_id, outcome, ip FROM audit_log \
-             ORDER BY id DESC LIMIT $1 OFFSET $2",
+        Ok(self
+            .search_audit(&AuditFilter::default(), limit, offset)
+            .await?
+            .rows)
+    }
+
+    /// The administrator's audit search: newest first, one page and the total.
+    pub async fn search_audit(
+        &self,
+        f: &AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<AuditPage> {
+        let mut conds: Vec<String> = vec!["1 = 1".into()];
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut push = |conds: &mut Vec<String>, sql: &str, b: Bind| {
+            binds.push(b);
+            conds.push(format!("{sql} ${}", binds.len()));
+        };
+        if let Some(u) = f.user_id {
+            push(&mut conds, "actor_user_id =", Bind::Int(u));
+        }
+        if let Some(t) = &f.object_type {
+            push(&mut conds, "object_type =", Bind::Text(t.clone()));
+        }
+        if let Some(o) = &f.object_id {
+            push(&mut conds, "object_id =", Bind::Text(o.clone()));
+        }
+        if let Some(from) = f.from {
+            push(&mut conds, "at >=", Bind::Int(to_ms(from)));
+        }
+        if let Some(to) = f.to {
+            push(&mut conds, "at <", Bind::Int(to_ms(to)));
+        }
+        let where_ = conds.join(" AND ");
+        let total: i64 = bind_all(
+            sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM audit_log WHERE {where_}"
+            )),
+            &binds,
         )
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let n = binds.len();
+        binds.push(Bind::Int(limit.clamp(1, 1_000)));
+        binds.push(Bind::Int(offset.max(0)));
+        let sql = format!(
+            "SELECT id, at, actor_user_id, action, object_type, object_id, outcome, ip FROM audit_log \
+             WHERE {where_} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        let rows = rows
+            .iter()
             .map(|r| {
                 Ok(AuditRecord {
                     id: r.try_get("id")?,
@@ -87,6 +445,42 @@ impl Store {
                     ip: r.try_get("ip")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(AuditPage { rows, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_changes_with_every_field() {
+        let base = row_hash(GENESIS_HASH, 1, 2, Some(3), "a", "b", "c", "d", "e");
+        assert_eq!(base.len(), 64);
+        let variants = [
+            row_hash("1", 1, 2, Some(3), "a", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 9, 2, Some(3), "a", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 9, Some(3), "a", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, None, "a", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(9), "a", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(3), "x", "b", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(3), "a", "x", "c", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(3), "a", "b", "x", "d", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(3), "a", "b", "c", "x", "e"),
+            row_hash(GENESIS_HASH, 1, 2, Some(3), "a", "b", "c", "d", "x"),
+        ];
+        for v in variants {
+            assert_ne!(v, base);
+        }
+    }
+
+    #[test]
+    fn moving_text_between_fields_changes_the_hash() {
+        // Length prefixes: "ab" + "c" is not "a" + "bc".
+        assert_ne!(
+            row_hash(GENESIS_HASH, 1, 2, None, "ab", "c", "", "", ""),
+            row_hash(GENESIS_HASH, 1, 2, None, "a", "bc", "", "", "")
+        );
     }
 }

@@ -8,15 +8,26 @@
 
 mod audit;
 mod codes;
+mod mash;
 mod outbox;
+mod persons;
 mod referrals;
 mod sessions;
 mod throttle;
 mod users;
 
-pub use audit::{AuditEntry, AuditRecord};
+pub use audit::{
+    AuditEntry, AuditFilter, AuditPage, AuditRecord, BrokenRow, ChainReport, GENESIS_HASH, row_hash,
+};
 pub use codes::{CodeAttempt, CodePurpose, OneTimeCode};
+pub use mash::{
+    AssignedFilter, ReferralEvent, TrayFilter, TrayPage, TrayRow, TraySort, WorkflowRow,
+};
 pub use outbox::{NewMail, OutboxMessage};
+pub use persons::{
+    LinkOutcome, LinkRow, PersonData, PersonReferral, PersonRow, PersonUpdate, UPSERT_BATCH_ROWS,
+    UpsertCounts,
+};
 pub use referrals::{
     AttachmentRow, DraftPurge, NewPendingSave, PendingSave, ReferralRow, STATUS_DRAFT,
     STATUS_SUBMITTED, SaveOutcome, Submission,

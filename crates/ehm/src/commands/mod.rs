@@ -1,6 +1,8 @@
+pub mod audit;
 pub mod bench;
 pub mod create_user;
 pub mod demo;
+pub mod import_persons;
 pub mod purge;
 pub mod serve;
 

@@ -1,0 +1,608 @@
+//! The referral workflow (R-43, R-44), its event history, feedback bookkeeping (R-45) and
+//! the MASH work tray (R-40).
+//!
+//! Status changes and allocations are written only from what the domain allowed
+//! ([`ehm_domain::mash::Step`], [`ehm_domain::mash::Allocation`]), and every write re-checks
+//! its precondition in the `WHERE` clause (`status = <the step's starting status>`, the
+//! assignee it was based on, …), so when two people act on the same referral at once
+//! exactly one succeeds; the other gets `false` and reloads.
+
+use crate::{Result, StorageError, Store, Tx, from_ms, to_ms};
+use ehm_domain::mash::{
+    Allocation, Outcome, ReferralStatus, Step, Transition, WorkflowState, search_text,
+};
+use ehm_domain::referral::ReferenceNumber;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+
+/// A referral's workflow state as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WorkflowRow {
+    pub referral_id: i64,
+    pub status: ReferralStatus,
+    pub assigned_to: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub assigned_at: Option<OffsetDateTime>,
+    pub decision_outcome: Option<Outcome>,
+    pub decision_rationale: Option<String>,
+    pub decided_by: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decided_at: Option<OffsetDateTime>,
+    /// The manager's comment when the decision was last returned.
+    pub return_comment: Option<String>,
+    pub authorised_by: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub authorised_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub feedback_sent_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub letter_created_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub status_changed_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decision_due_at: Option<OffsetDateTime>,
+}
+
+impl WorkflowRow {
+    /// What the domain's workflow rules need.
+    pub fn state(&self) -> WorkflowState {
+        WorkflowState {
+            status: self.status,
+            assigned_to: self.assigned_to,
+            decided_by: self.decided_by,
+        }
+    }
+}
+
+/// One step in a referral's history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReferralEvent {
+    pub id: i64,
+    pub referral_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub actor_user_id: Option<i64>,
+    /// The step's code ("start-triage", "record-decision", "allocate", "letter", …).
+    pub kind: String,
+    pub status_from: Option<String>,
+    pub status_to: Option<String>,
+    /// Outcome and rationale, comment, assignee: whatever the step carried.
+    pub detail: serde_json::Value,
+}
+
+/// Which referrals the tray lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrayFilter {
+    /// Empty: every submitted (non-draft) status.
+    pub statuses: Vec<ReferralStatus>,
+    /// A `ReferralType` code (the service referred to).
+    pub service: Option<String>,
+    pub assigned: Option<AssignedFilter>,
+    /// Only referrals still awaiting a decision whose due time is at or before this
+    /// instant (pass "now" for the overdue filter).
+    pub overdue_at: Option<OffsetDateTime>,
+    /// A reference number (any format `ReferenceNumber::parse` accepts) or part of a
+    /// child's name (case and accents ignored).
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignedFilter {
+    To(i64),
+    Unassigned,
+}
+
+/// Tray order. "Waiting longest" is `Received` ascending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraySort {
+    Received,
+    Due,
+    Reference,
+    Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrayRow {
+    pub id: i64,
+    pub public_id: String,
+    pub reference: Option<String>,
+    pub status: ReferralStatus,
+    pub referral_type: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub submitted_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub decision_due_at: Option<OffsetDateTime>,
+    pub assigned_to: Option<i64>,
+    pub assigned_name: Option<String>,
+    /// The children's names as typed ("Mia Example, Leo Example").
+    pub child_display: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrayPage {
+    pub rows: Vec<TrayRow>,
+    /// Rows matching the filter (for "1–25 of 312" and the page links).
+    pub total: i64,
+}
+
+const WORKFLOW_COLUMNS: &str = "id, status, assigned_to, assigned_at, decision_outcome, decision_rationale, \
+     decided_by, decided_at, return_comment, authorised_by, authorised_at, feedback_sent_at, \
+     letter_created_at, closed_at, status_changed_at, submitted_at, decision_due_at";
+
+fn opt_ms(r: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>> {
+    Ok(r.try_get::<Option<i64>, _>(col)?.map(from_ms))
+}
+
+fn status_of(code: &str) -> Result<ReferralStatus> {
+    ReferralStatus::parse(code).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+fn workflow_from_row(r: &AnyRow) -> Result<WorkflowRow> {
+    let outcome: Option<String> = r.try_get("decision_outcome")?;
+    Ok(WorkflowRow {
+        referral_id: r.try_get("id")?,
+        status: status_of(&r.try_get::<String, _>("status")?)?,
+        assigned_to: r.try_get("assigned_to")?,
+        assigned_at: opt_ms(r, "assigned_at")?,
+        decision_outcome: outcome
+            .map(|o| {
+                Outcome::parse(&o)
+                    .map_err(|_| StorageError::Corrupt(format!("unknown outcome {o:?}")))
+            })
+            .transpose()?,
+        decision_rationale: r.try_get("decision_rationale")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: opt_ms(r, "decided_at")?,
+        return_comment: r.try_get("return_comment")?,
+        authorised_by: r.try_get("authorised_by")?,
+        authorised_at: opt_ms(r, "authorised_at")?,
+        feedback_sent_at: opt_ms(r, "feedback_sent_at")?,
+        letter_created_at: opt_ms(r, "letter_created_at")?,
+        closed_at: opt_ms(r, "closed_at")?,
+        status_changed_at: opt_ms(r, "status_changed_at")?,
+        submitted_at: opt_ms(r, "submitted_at")?,
+        decision_due_at: opt_ms(r, "decision_due_at")?,
+    })
+}
+
+/// A value bound to a dynamically built query.
+pub(crate) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+pub(crate) fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Int(i) => q.bind(*i),
+            Bind::Text(s) => q.bind(s.as_str()),
+        };
+    }
+    q
+}
+
+/// `%` and `_` typed into a search are literal (LIKE … ESCAPE '\').
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut Tx<'_>,
+    referral_id: i64,
+    actor_user_id: i64,
+    kind: &str,
+    from: Option<ReferralStatus>,
+    to: Option<ReferralStatus>,
+    detail: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO referral_events (referral_id, at, actor_user_id, kind, status_from, status_to, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(referral_id)
+    .bind(to_ms(now))
+    .bind(actor_user_id)
+    .bind(kind)
+    .bind(from.map(|s| s.code()))
+    .bind(to.map(|s| s.code()))
+    .bind(detail.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The workflow state of a referral (any status), or `None` if there is no such row.
+    pub async fn workflow(&self, referral_id: i64) -> Result<Option<WorkflowRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {WORKFLOW_COLUMNS} FROM referrals WHERE id = $1"
+        ))
+        .bind(referral_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(workflow_from_row).transpose()
+    }
+
+    /// Sets the tray's columns for a referral being submitted, inside the submit
+    /// transaction: every child's name as typed (for display) and folded (for search),
+    /// and when the decision is due (`Calendar::decision_due`).
+    pub async fn set_tray_fields(
+        &self,
+        tx: &mut Tx<'_>,
+        referral_id: i64,
+        child_names: &[String],
+        decision_due_at: OffsetDateTime,
+    ) -> Result<()> {
+        let display = child_names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let folded = child_names
+            .iter()
+            .map(|n| search_text(n))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        sqlx::query(
+            "UPDATE referrals SET child_display = $1, child_names = $2, decision_due_at = $3 WHERE id = $4",
+        )
+        .bind(display)
+        .bind(folded)
+        .bind(to_ms(decision_due_at))
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a step the domain allowed, inside `tx` (with its email and audit record), and
+    /// records it as an event. Returns false, writing nothing, if the referral is no longer
+    /// in the state the step was checked against (someone else acted first).
+    pub async fn apply_step(
+        &self,
+        tx: &mut Tx<'_>,
+        referral_id: i64,
+        step: &Step,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let actor = step.actor().user_id;
+        let now_ms = to_ms(now);
+        // Common part: status, when it changed, and the guard on the current status.
+        let mut set = String::from("status = $1, status_changed_at = $2");
+        let mut guard = String::from("id = $3 AND status = $4");
+        let mut binds = vec![
+            Bind::Text(step.to().code().to_owned()),
+            Bind::Int(now_ms),
+            Bind::Int(referral_id),
+            Bind::Text(step.from().code().to_owned()),
+        ];
+        let next = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        let detail = match step.transition() {
+            Transition::StartTriage | Transition::Close => {
+                if matches!(step.transition(), Transition::Close) {
+                    let p = next(&mut binds, Bind::Int(now_ms));
+                    set.push_str(&format!(", closed_at = {p}"));
+                }
+                serde_json::json!({})
+            }
+            Transition::SendForDecision => {
+                guard.push_str(" AND assigned_to IS NOT NULL");
+                serde_json::json!({})
+            }
+            Transition::RecordDecision(d) => {
+                let o = next(&mut binds, Bind::Text(d.outcome.code().to_owned()));
+                let r = next(&mut binds, Bind::Text(d.rationale.as_str().to_owned()));
+                let by = next(&mut binds, Bind::Int(actor));
+                let at = next(&mut binds, Bind::Int(now_ms));
+                set.push_str(&format!(
+                    ", decision_outcome = {o}, decision_rationale = {r}, decided_by = {by}, decided_at = {at}"
+                ));
+                if step.actor().role == ehm_domain::account::Role::SocialWorker {
+                    guard.push_str(&format!(" AND assigned_to = {by}"));
+                }
+                serde_json::json!({
+                    "outcome": d.outcome.code(),
+                    "rationale": d.rationale.as_str(),
+                })
+            }
+            Transition::Authorise => {
+                let by = next(&mut binds, Bind::Int(actor));
+                let at = next(&mut binds, Bind::Int(now_ms));
+                set.push_str(&format!(
+                    ", authorised_by = {by}, authorised_at = {at}, feedback_sent_at = {at}"
+                ));
+                guard.push_str(&format!(" AND decided_by <> {by}"));
+                serde_json::json!({})
+            }
+            Transition::ReturnDecision(c) => {
+                let p = next(&mut binds, Bind::Text(c.as_str().to_owned()));
+                set.push_str(&format!(
+                    ", return_comment = {p}, decision_outcome = NULL, decision_rationale = NULL, \
+                     decided_by = NULL, decided_at = NULL"
+                ));
+                serde_json::json!({ "comment": c.as_str() })
+            }
+        };
+        let sql = format!("UPDATE referrals SET {set} WHERE {guard}");
+        let done = bind_all(sqlx::query(&sql), &binds)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            tx,
+            referral_id,
+            actor,
+            step.transition().code(),
+            Some(step.from()),
+            Some(step.to()),
+            &detail,
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Writes an allocation the domain allowed, inside `tx`. False, writing nothing, if the
+    /// referral's status or assignee changed since it was checked.
+    pub async fn allocate(
+        &self,
+        tx: &mut Tx<'_>,
+        referral_id: i64,
+        a: &Allocation,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE referrals SET assigned_to = $1, assigned_at = $2 \
+             WHERE id = $3 AND status = $4 AND assigned_to IS NOT DISTINCT FROM $5",
+        )
+        .bind(a.assignee())
+        .bind(to_ms(now))
+        .bind(referral_id)
+        .bind(a.status().code())
+        .bind(a.previous())
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(
+            tx,
+            referral_id,
+            a.actor().user_id,
+            a.code(),
+            None,
+            None,
+            &serde_json::json!({ "from": a.previous(), "to": a.assignee() }),
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Records that the outcome letter was produced (the first time is kept on the
+    /// referral; every download is an event).
+    pub async fn record_outcome_letter(
+        &self,
+        tx: &mut Tx<'_>,
+        referral_id: i64,
+        actor_user_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE referrals SET letter_created_at = COALESCE(letter_created_at, $1) WHERE id = $2",
+        )
+        .bind(to_ms(now))
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+        insert_event(
+            tx,
+            referral_id,
+            actor_user_id,
+            "outcome-letter",
+            None,
+            None,
+            &serde_json::json!({}),
+            now,
+        )
+        .await
+    }
+
+    /// A referral's history, oldest first.
+    pub async fn referral_events(&self, referral_id: i64) -> Result<Vec<ReferralEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, referral_id, at, actor_user_id, kind, status_from, status_to, detail \
+             FROM referral_events WHERE referral_id = $1 ORDER BY id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let detail: String = r.try_get("detail")?;
+                Ok(ReferralEvent {
+                    id: r.try_get("id")?,
+                    referral_id: r.try_get("referral_id")?,
+                    at: from_ms(r.try_get("at")?),
+                    actor_user_id: r.try_get("actor_user_id")?,
+                    kind: r.try_get("kind")?,
+                    status_from: r.try_get("status_from")?,
+                    status_to: r.try_get("status_to")?,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+
+    /// One page of the MASH work tray: submitted referrals matching `filter`, in `sort`
+    /// order (ties by id), with the total count.
+    pub async fn work_tray(
+        &self,
+        filter: &TrayFilter,
+        sort: TraySort,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<TrayPage> {
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut conds: Vec<String> = Vec::new();
+        let p = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        let mut statuses: Vec<ReferralStatus> = if filter.statuses.is_empty() {
+            ReferralStatus::IN_TRAY.to_vec()
+        } else {
+            filter
+                .statuses
+                .iter()
+                .copied()
+                .filter(|s| *s != ReferralStatus::Draft)
+                .collect()
+        };
+        statuses.sort();
+        statuses.dedup();
+        if statuses.is_empty() {
+            return Ok(TrayPage {
+                rows: Vec::new(),
+                total: 0,
+            });
+        }
+        if statuses.len() == ReferralStatus::IN_TRAY.len() {
+            // Every status but draft: exactly the referrals with a submission time, which
+            // lets the database walk the submitted_at index in order.
+            conds.push("r.submitted_at IS NOT NULL".into());
+        } else {
+            let list: Vec<String> = statuses
+                .iter()
+                .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
+                .collect();
+            conds.push(format!("r.status IN ({})", list.join(", ")));
+        }
+        if let Some(service) = &filter.service {
+            let x = p(&mut binds, Bind::Text(service.clone()));
+            conds.push(format!("r.referral_type = {x}"));
+        }
+        match filter.assigned {
+            Some(AssignedFilter::To(id)) => {
+                let x = p(&mut binds, Bind::Int(id));
+                conds.push(format!("r.assigned_to = {x}"));
+            }
+            Some(AssignedFilter::Unassigned) => conds.push("r.assigned_to IS NULL".into()),
+            None => {}
+        }
+        if let Some(at) = filter.overdue_at {
+            let waiting: Vec<String> = ReferralStatus::AWAITING_A_DECISION
+                .iter()
+                .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
+                .collect();
+            let x = p(&mut binds, Bind::Int(to_ms(at)));
+            conds.push(format!(
+                "r.status IN ({}) AND r.decision_due_at <= {x}",
+                waiting.join(", ")
+            ));
+        }
+        if let Some(term) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            if let Ok(reference) = ReferenceNumber::parse(term) {
+                let x = p(&mut binds, Bind::Text(reference.to_string()));
+                conds.push(format!("r.reference = {x}"));
+            } else {
+                let folded = search_text(term);
+                if folded.is_empty() {
+                    // Only punctuation: no name can match.
+                    conds.push("1 = 0".into());
+                } else {
+                    let x = p(
+                        &mut binds,
+                        Bind::Text(format!("%{}%", like_escape(&folded))),
+                    );
+                    conds.push(format!("r.child_names LIKE {x} ESCAPE '\\'"));
+                }
+            }
+        }
+        let where_ = conds.join(" AND ");
+        let total: i64 = bind_all(
+            sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
+            )),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let dir = if descending { "DESC" } else { "ASC" };
+        let order = match sort {
+            TraySort::Received => format!("r.submitted_at {dir}, r.id {dir}"),
+            TraySort::Due => format!("r.decision_due_at {dir}, r.id {dir}"),
+            TraySort::Reference => format!("r.reference {dir}, r.id {dir}"),
+            TraySort::Status => {
+                let cases: Vec<String> = ReferralStatus::ALL
+                    .iter()
+                    .map(|s| format!("WHEN '{}' THEN {}", s.code(), s.rank()))
+                    .collect();
+                format!(
+                    "CASE r.status {} END {dir}, r.submitted_at ASC, r.id ASC",
+                    cases.join(" ")
+                )
+            }
+        };
+        let l = p(&mut binds, Bind::Int(limit.clamp(1, 500)));
+        let o = p(&mut binds, Bind::Int(offset.max(0)));
+        let sql = format!(
+            "SELECT r.id, r.public_id, r.reference, r.status, r.referral_type, r.submitted_at, \
+             r.decision_due_at, r.assigned_to, u.display_name AS assigned_name, r.child_display \
+             FROM referrals r LEFT JOIN users u ON u.id = r.assigned_to \
+             WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok(TrayRow {
+                    id: r.try_get("id")?,
+                    public_id: r.try_get("public_id")?,
+                    reference: r.try_get("reference")?,
+                    status: status_of(&r.try_get::<String, _>("status")?)?,
+                    referral_type: r.try_get("referral_type")?,
+                    submitted_at: opt_ms(r, "submitted_at")?,
+                    decision_due_at: opt_ms(r, "decision_due_at")?,
+                    assigned_to: r.try_get("assigned_to")?,
+                    assigned_name: r.try_get("assigned_name")?,
+                    child_display: r.try_get("child_display")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TrayPage { rows, total })
+    }
+}

@@ -1,0 +1,1112 @@
+//! The MASH storage (person index, links, workflow, work tray, audit chain) against real
+//! databases: SQLite always, PostgreSQL when EHM_TEST_POSTGRES_URL is set.
+
+use ehm_domain::access::Actor;
+use ehm_domain::account::{Email, Role};
+use ehm_domain::mash::{
+    Assignee, Decision, Outcome, Rationale, ReferralStatus, ReturnComment, Transition,
+    UnlinkReason, WorkflowState, allocate, apply,
+};
+use ehm_domain::referral::ReferenceNumber;
+use ehm_storage::{
+    AssignedFilter, AuditEntry, AuditFilter, LinkOutcome, NewUser, PersonData, PersonUpdate, Store,
+    Submission, TrayFilter, TraySort,
+};
+use ehm_testkit::{Backend, TestDb, backends};
+use time::{Duration, OffsetDateTime};
+
+async fn stores() -> Vec<(TestDb, Store)> {
+    let mut out = Vec::new();
+    for b in backends() {
+        let db = TestDb::create(b).await;
+        let store = Store::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        out.push((db, store));
+    }
+    out
+}
+
+async fn user(store: &Store, email: &str, role: Role) -> Actor {
+    let email = Email::parse(email).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let id = store
+        .create_user(
+            &mut tx,
+            NewUser {
+                email: &email,
+                display_name: "Test Person",
+                role,
+                password_hash: "x",
+                verified: true,
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Actor { user_id: id, role }
+}
+
+fn person(id: &str, first: &str, last: &str) -> PersonData {
+    PersonData {
+        id: id.into(),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        other_names: vec![],
+        dob: Some("2019-03-03".into()),
+        dob_estimated: false,
+        gender: Some("female".into()),
+        address: Some("1 Example Street".into()),
+        postcode: Some("LS1 4AB".into()),
+    }
+}
+
+/// A submitted referral (by `owner`) with its tray fields; returns its id.
+async fn submitted(
+    store: &Store,
+    owner: i64,
+    n: u64,
+    referral_type: &str,
+    children: &[&str],
+    received: OffsetDateTime,
+) -> (i64, String) {
+    let draft = store
+        .create_draft(&format!("pid-{n}"), owner, "{}", received)
+        .await
+        .unwrap();
+    let reference = ReferenceNumber::generate((n * 7919 + 13).to_le_bytes()).to_string();
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        store
+            .submit_referral(
+                &mut tx,
+                &Submission {
+                    id: draft.id,
+                    expected_version: 1,
+                    data: "{}",
+                    reference: &reference,
+                    referral_type,
+                },
+                received,
+            )
+            .await
+            .unwrap()
+    );
+    let names: Vec<String> = children.iter().map(|c| c.to_string()).collect();
+    store
+        .set_tray_fields(&mut tx, draft.id, &names, received + Duration::days(1))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (draft.id, reference)
+}
+
+#[tokio::test]
+async fn a_batch_upsert_counts_new_updated_and_unchanged_people() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let first = vec![
+            person("1", "Mia", "Example"),
+            person("2", "Leo", "Example"),
+            person("3", "Ava", "Sample"),
+        ];
+        let c = store.upsert_persons_batch(&first, now).await.unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (3, 0, 0));
+        let before_2 = store.person("2").await.unwrap().unwrap();
+        let before_1 = store.person("1").await.unwrap().unwrap();
+
+        let mut changed = person("1", "Mia", "Example");
+        changed.postcode = Some("LS2 7AB".into());
+        changed.other_names = vec!["Mimi".into(), "Amelia".into()];
+        let second = vec![
+            changed,
+            person("2", "Leo", "Example"),
+            person("4", "Noah", "Test"),
+        ];
+        let c = store
+            .upsert_persons_batch(&second, now + Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!((c.inserted, c.updated, c.unchanged), (1, 1, 1));
+        let after_1 = store.person("1").await.unwrap().unwrap();
+        assert_eq!(after_1.data.postcode.as_deref(), Some("LS2 7AB"));
+        assert_eq!(after_1.data.other_names, ["Mimi", "Amelia"]);
+        assert!(after_1.change_seq > before_1.change_seq);
+        assert_eq!(after_1.created_at, before_1.created_at);
+        assert_eq!(
+            store.person("2").await.unwrap().unwrap(),
+            before_2,
+            "unchanged row untouched"
+        );
+        assert_eq!(store.persons_count().await.unwrap(), 4);
+    }
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_is_written_whole() {
+    for (_db, store) in stores().await {
+        let batch: Vec<PersonData> = (0..7_001)
+            .map(|i| person(&format!("P{i:05}"), "Child", &format!("Number{i}")))
+            .collect();
+        let c = store
+            .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
+        assert_eq!(c.inserted, 7_001);
+        assert_eq!(store.persons_count().await.unwrap(), 7_001);
+        let p = store.person("P07000").await.unwrap().unwrap();
+        assert_eq!(p.data.last_name.as_deref(), Some("Number7000"));
+    }
+}
+
+#[tokio::test]
+async fn changes_are_read_back_in_change_order_page_by_page() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let batch: Vec<PersonData> = (0..5).map(|i| person(&format!("{i}"), "A", "B")).collect();
+        store.upsert_persons_batch(&batch, now).await.unwrap();
+        // A full load is paging from 0.
+        let mut seen = Vec::new();
+        let mut seq = 0;
+        loop {
+            let page = store.persons_changed_since(seq, 2).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 2);
+            for p in page {
+                assert!(p.change_seq > seq);
+                seq = p.change_seq;
+                seen.push(p.data.id);
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["0", "1", "2", "3", "4"]);
+        assert!(
+            store
+                .persons_changed_since(seq, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        // A correction made anywhere shows up in the next poll.
+        let current = store.person("3").await.unwrap().unwrap();
+        let mut fixed = current.data.clone();
+        fixed.first_name = Some("Corrected".into());
+        let mut tx = store.begin().await.unwrap();
+        let r = store
+            .update_person(&mut tx, &fixed, current.change_seq, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(matches!(r, PersonUpdate::Updated(_)), "{r:?}");
+        let polled = store.persons_changed_since(seq, 100).await.unwrap();
+        assert_eq!(polled.len(), 1);
+        assert_eq!(polled[0].data.first_name.as_deref(), Some("Corrected"));
+    }
+}
+
+#[tokio::test]
+async fn a_correction_based_on_an_old_version_is_refused() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        store
+            .upsert_persons_batch(&[person("9", "Mia", "Example")], now)
+            .await
+            .unwrap();
+        let v = store.person("9").await.unwrap().unwrap();
+        let mut a = v.data.clone();
+        a.last_name = Some("Exampel".into());
+        let mut tx = store.begin().await.unwrap();
+        assert!(matches!(
+            store
+                .update_person(&mut tx, &a, v.change_seq, now)
+                .await
+                .unwrap(),
+            PersonUpdate::Updated(_)
+        ));
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            store
+                .update_person(&mut tx, &a, v.change_seq, now)
+                .await
+                .unwrap(),
+            PersonUpdate::Conflict
+        );
+        let mut missing = a.clone();
+        missing.id = "nobody".into();
+        assert_eq!(
+            store
+                .update_person(&mut tx, &missing, 1, now)
+                .await
+                .unwrap(),
+            PersonUpdate::NotFound
+        );
+    }
+}
+
+#[tokio::test]
+async fn creating_a_person_with_a_taken_id_writes_nothing() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = store.begin().await.unwrap();
+        let created = store
+            .create_person(&mut tx, &person("P-AAAA", "Mia", "Example"), now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(created.data.first_name.as_deref(), Some("Mia"));
+        assert!(
+            store
+                .create_person(&mut tx, &person("P-AAAA", "Other", "Person"), now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        tx.commit().await.unwrap();
+        let p = store.person("P-AAAA").await.unwrap().unwrap();
+        assert_eq!(p.data.first_name.as_deref(), Some("Mia"));
+    }
+}
+
+#[tokio::test]
+async fn a_child_has_one_current_link_and_an_undone_link_keeps_who_when_and_why() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let support = user(&store, "bs@example.org", Role::BusinessSupport).await;
+        let (r1, _) = submitted(
+            &store,
+            owner.user_id,
+            1,
+            "early-help-service",
+            &["Mia Example", "Leo Example"],
+            now,
+        )
+        .await;
+        let (r2, _) = submitted(
+            &store,
+            owner.user_id,
+            2,
+            "early-help-service",
+            &["Mia Example"],
+            now,
+        )
+        .await;
+        store
+            .upsert_persons_batch(
+                &[
+                    person("100", "Mia", "Example"),
+                    person("200", "Mia", "Exemple"),
+                ],
+                now,
+            )
+            .await
+            .unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let first = store
+            .link_person(&mut tx, r1, 0, "200", support.user_id, now)
+            .await
+            .unwrap();
+        let LinkOutcome::Linked { link_id } = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!(
+            store
+                .link_person(&mut tx, r1, 0, "100", support.user_id, now)
+                .await
+                .unwrap(),
+            LinkOutcome::ChildAlreadyLinked
+        );
+        assert_eq!(
+            store
+                .link_person(&mut tx, r1, 1, "nobody", support.user_id, now)
+                .await
+                .unwrap(),
+            LinkOutcome::NoSuchPerson
+        );
+        let reason = UnlinkReason::parse("Different date of birth on the school record").unwrap();
+        assert!(
+            store
+                .unlink_person(&mut tx, link_id, support.user_id, &reason, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .unlink_person(&mut tx, link_id, support.user_id, &reason, now)
+                .await
+                .unwrap(),
+            "an undone link cannot be undone again"
+        );
+        assert!(matches!(
+            store
+                .link_person(&mut tx, r1, 0, "100", support.user_id, now)
+                .await
+                .unwrap(),
+            LinkOutcome::Linked { .. }
+        ));
+        assert!(matches!(
+            store
+                .link_person(&mut tx, r2, 0, "100", support.user_id, now)
+                .await
+                .unwrap(),
+            LinkOutcome::Linked { .. }
+        ));
+        tx.commit().await.unwrap();
+
+        let links = store.links_of_referral(r1).await.unwrap();
+        assert_eq!(links.len(), 2);
+        assert!(!links[0].is_current());
+        assert_eq!(links[0].unlinked_by, Some(support.user_id));
+        assert_eq!(links[0].unlink_reason.as_deref(), Some(reason.as_str()));
+        assert!(links[1].is_current());
+        assert_eq!(links[1].person_id, "100");
+
+        let about_100: Vec<i64> = store
+            .referrals_of_person("100")
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.referral_id)
+            .collect();
+        assert_eq!(about_100.len(), 2);
+        assert!(about_100.contains(&r1) && about_100.contains(&r2));
+        assert!(
+            store.referrals_of_person("200").await.unwrap().is_empty(),
+            "undone link"
+        );
+    }
+}
+
+fn decision() -> Decision {
+    Decision {
+        outcome: Outcome::EarlyHelpService,
+        rationale: Rationale::parse("Several needs; the family agree to support").unwrap(),
+    }
+}
+
+async fn step(store: &Store, referral: i64, t: Transition, actor: Actor) -> bool {
+    let state = store.workflow(referral).await.unwrap().unwrap().state();
+    let step = apply(&state, t, actor).unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let ok = store
+        .apply_step(&mut tx, referral, &step, OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    ok
+}
+
+#[tokio::test]
+async fn the_workflow_runs_from_submitted_to_closed_and_records_every_step() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let support = user(&store, "bs@example.org", Role::BusinessSupport).await;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        let (r, _) = submitted(
+            &store,
+            owner.user_id,
+            1,
+            "early-help-service",
+            &["Mia Example"],
+            now,
+        )
+        .await;
+
+        let w = store.workflow(r).await.unwrap().unwrap();
+        assert_eq!(w.status, ReferralStatus::Submitted);
+        assert!(w.decision_due_at.is_some());
+
+        assert!(step(&store, r, Transition::StartTriage, support).await);
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let a = allocate(
+            &state,
+            Assignee {
+                user_id: worker.user_id,
+                role: Role::SocialWorker,
+            },
+            support,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, r, &a, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(step(&store, r, Transition::SendForDecision, support).await);
+        assert!(step(&store, r, Transition::RecordDecision(decision()), worker).await);
+        let w = store.workflow(r).await.unwrap().unwrap();
+        assert_eq!(w.status, ReferralStatus::Decided);
+        assert_eq!(w.decision_outcome, Some(Outcome::EarlyHelpService));
+        assert_eq!(w.decided_by, Some(worker.user_id));
+
+        let comment = ReturnComment::parse("Check who has parental responsibility").unwrap();
+        assert!(
+            step(
+                &store,
+                r,
+                Transition::ReturnDecision(comment.clone()),
+                manager
+            )
+            .await
+        );
+        let w = store.workflow(r).await.unwrap().unwrap();
+        assert_eq!(w.status, ReferralStatus::AwaitingDecision);
+        assert_eq!(w.decision_outcome, None);
+        assert_eq!(w.return_comment.as_deref(), Some(comment.as_str()));
+
+        assert!(step(&store, r, Transition::RecordDecision(decision()), worker).await);
+        assert!(step(&store, r, Transition::Authorise, manager).await);
+        let mut tx = store.begin().await.unwrap();
+        store
+            .record_outcome_letter(&mut tx, r, manager.user_id, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(step(&store, r, Transition::Close, support).await);
+
+        let w = store.workflow(r).await.unwrap().unwrap();
+        assert_eq!(w.status, ReferralStatus::Closed);
+        assert_eq!(w.authorised_by, Some(manager.user_id));
+        assert!(
+            w.feedback_sent_at.is_some() && w.letter_created_at.is_some() && w.closed_at.is_some()
+        );
+
+        let events = store.referral_events(r).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "start-triage",
+                "allocate",
+                "send-for-decision",
+                "record-decision",
+                "return-decision",
+                "record-decision",
+                "authorise",
+                "outcome-letter",
+                "close"
+            ]
+        );
+        assert_eq!(events[0].actor_user_id, Some(support.user_id));
+        assert_eq!(events[0].status_from.as_deref(), Some("submitted"));
+        assert_eq!(events[0].status_to.as_deref(), Some("in-triage"));
+        assert_eq!(events[1].detail["to"], worker.user_id);
+        assert_eq!(events[3].detail["outcome"], "early-help-service");
+        assert_eq!(events[4].detail["comment"], comment.as_str());
+        assert_eq!(events[6].actor_user_id, Some(manager.user_id));
+    }
+}
+
+#[tokio::test]
+async fn two_people_taking_the_same_step_at_once_cannot_both_succeed() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let support = user(&store, "bs@example.org", Role::BusinessSupport).await;
+        let other = user(&store, "bs2@example.org", Role::BusinessSupport).await;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let worker2 = user(&store, "sw2@example.org", Role::SocialWorker).await;
+        let (r, _) = submitted(
+            &store,
+            owner.user_id,
+            1,
+            "early-help-service",
+            &["Mia Example"],
+            now,
+        )
+        .await;
+
+        // Both loaded the referral as submitted and pressed "Start triage".
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let a = apply(&state, Transition::StartTriage, support).unwrap();
+        let b = apply(&state, Transition::StartTriage, other).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.apply_step(&mut tx, r, &a, now).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(!store.apply_step(&mut tx, r, &b, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.referral_events(r).await.unwrap().len(), 1);
+
+        // Both allocated the unallocated referral to different workers.
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let to = |w: Actor| Assignee {
+            user_id: w.user_id,
+            role: w.role,
+        };
+        let a = allocate(&state, to(worker), support).unwrap();
+        let b = allocate(&state, to(worker2), other).unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, r, &a, now).await.unwrap());
+        assert!(!store.allocate(&mut tx, r, &b, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.workflow(r).await.unwrap().unwrap().assigned_to,
+            Some(worker.user_id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_decision_checked_before_a_reallocation_is_not_written_after_it() {
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let worker2 = user(&store, "sw2@example.org", Role::SocialWorker).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        let (r, _) = submitted(
+            &store,
+            owner.user_id,
+            1,
+            "early-help-service",
+            &["Mia Example"],
+            now,
+        )
+        .await;
+        assert!(step(&store, r, Transition::StartTriage, manager).await);
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let a = allocate(
+            &state,
+            Assignee {
+                user_id: worker.user_id,
+                role: worker.role,
+            },
+            manager,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, r, &a, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(step(&store, r, Transition::SendForDecision, manager).await);
+
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let decide = apply(&state, Transition::RecordDecision(decision()), worker).unwrap();
+        let re = allocate(
+            &state,
+            Assignee {
+                user_id: worker2.user_id,
+                role: worker2.role,
+            },
+            manager,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, r, &re, now).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(!store.apply_step(&mut tx, r, &decide, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.workflow(r).await.unwrap().unwrap().status,
+            ReferralStatus::AwaitingDecision
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_work_tray_filters_sorts_searches_and_pages() {
+    for (_db, store) in stores().await {
+        let base = OffsetDateTime::now_utc() - Duration::days(10);
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        // A draft never shows.
+        store
+            .create_draft("draft-1", owner.user_id, "{}", base)
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..12u64 {
+            let service = if i % 3 == 0 {
+                "childrens-social-care"
+            } else {
+                "early-help-service"
+            };
+            let name = if i == 5 {
+                "Zoë O’Neill".to_string()
+            } else {
+                format!("Child{i} Example")
+            };
+            let (id, reference) = submitted(
+                &store,
+                owner.user_id,
+                i,
+                service,
+                &[name.as_str()],
+                base + Duration::hours(i as i64),
+            )
+            .await;
+            ids.push((id, reference));
+        }
+        // Two in triage, one of them allocated.
+        for (id, _) in &ids[..2] {
+            assert!(step(&store, *id, Transition::StartTriage, manager).await);
+        }
+        let state = store.workflow(ids[0].0).await.unwrap().unwrap().state();
+        let a = allocate(
+            &state,
+            Assignee {
+                user_id: worker.user_id,
+                role: worker.role,
+            },
+            manager,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, ids[0].0, &a, base).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let all = store
+            .work_tray(&TrayFilter::default(), TraySort::Received, false, 5, 0)
+            .await
+            .unwrap();
+        assert_eq!(all.total, 12);
+        assert_eq!(all.rows.len(), 5);
+        assert_eq!(all.rows[0].id, ids[0].0, "oldest first");
+        let page3 = store
+            .work_tray(&TrayFilter::default(), TraySort::Received, false, 5, 10)
+            .await
+            .unwrap();
+        assert_eq!(page3.rows.len(), 2);
+        assert_eq!(page3.rows[1].id, ids[11].0);
+        let newest = store
+            .work_tray(&TrayFilter::default(), TraySort::Received, true, 1, 0)
+            .await
+            .unwrap();
+        assert_eq!(newest.rows[0].id, ids[11].0);
+
+        let in_triage = TrayFilter {
+            statuses: vec![ReferralStatus::InTriage],
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&in_triage, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            2
+        );
+        let social_care = TrayFilter {
+            service: Some("childrens-social-care".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&social_care, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            4
+        );
+        let mine = TrayFilter {
+            assigned: Some(AssignedFilter::To(worker.user_id)),
+            ..Default::default()
+        };
+        let mine = store
+            .work_tray(&mine, TraySort::Received, false, 50, 0)
+            .await
+            .unwrap();
+        assert_eq!(mine.total, 1);
+        assert_eq!(mine.rows[0].assigned_name.as_deref(), Some("Test Person"));
+        let unassigned = TrayFilter {
+            assigned: Some(AssignedFilter::Unassigned),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&unassigned, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            11
+        );
+
+        // Due one day after receipt: at base + 1 day + 3.5 hours, referrals 0..=3 are overdue.
+        let overdue = TrayFilter {
+            overdue_at: Some(base + Duration::days(1) + Duration::minutes(210)),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&overdue, TraySort::Due, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            4
+        );
+
+        let by_name = TrayFilter {
+            search: Some("zoe o'neill".into()),
+            ..Default::default()
+        };
+        let found = store
+            .work_tray(&by_name, TraySort::Received, false, 50, 0)
+            .await
+            .unwrap();
+        assert_eq!(found.total, 1);
+        assert_eq!(found.rows[0].child_display.as_deref(), Some("Zoë O’Neill"));
+        let part = TrayFilter {
+            search: Some("CHILD1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&part, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            3,
+            "Child1, Child10, Child11"
+        );
+        let literal = TrayFilter {
+            search: Some("%".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .work_tray(&literal, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        let reference = ids[7].1.to_lowercase().replace('-', " ");
+        let by_ref = TrayFilter {
+            search: Some(reference),
+            ..Default::default()
+        };
+        let found = store
+            .work_tray(&by_ref, TraySort::Received, false, 50, 0)
+            .await
+            .unwrap();
+        assert_eq!((found.total, found.rows[0].id), (1, ids[7].0));
+
+        let by_status = store
+            .work_tray(&TrayFilter::default(), TraySort::Status, true, 2, 0)
+            .await
+            .unwrap();
+        assert!(
+            by_status
+                .rows
+                .iter()
+                .all(|r| r.status == ReferralStatus::InTriage)
+        );
+        let by_reference = store
+            .work_tray(&TrayFilter::default(), TraySort::Reference, false, 50, 0)
+            .await
+            .unwrap();
+        let refs: Vec<String> = by_reference
+            .rows
+            .iter()
+            .map(|r| r.reference.clone().unwrap())
+            .collect();
+        let mut sorted = refs.clone();
+        sorted.sort();
+        assert_eq!(refs, sorted);
+    }
+}
+
+fn entry<'a>(actor: Option<i64>, action: &'a str, object_id: &'a str) -> AuditEntry<'a> {
+    AuditEntry {
+        actor_user_id: actor,
+        action,
+        object_type: "referral",
+        object_id,
+        outcome: "success",
+        ip: "192.0.2.1",
+    }
+}
+
+/// What someone with database access would run to change the log behind the portal's back.
+async fn tamper(db: &TestDb, store: &Store, sql: &str) {
+    use sqlx::Executor;
+    let disable = match db.backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;"
+        }
+        Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change;",
+    };
+    store.pool().execute(disable).await.unwrap();
+    store.pool().execute(sql).await.unwrap();
+}
+
+async fn write_log(store: &Store, n: i64) {
+    let t0 = OffsetDateTime::now_utc();
+    for i in 0..n {
+        let id = i.to_string();
+        store
+            .audit(
+                &entry(Some(1), "view-referral", &id),
+                t0 + Duration::seconds(i),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_untouched_audit_log_verifies() {
+    for (_db, store) in stores().await {
+        let empty = store.verify_audit_chain().await.unwrap();
+        assert_eq!((empty.rows, empty.first_broken), (0, None));
+        write_log(&store, 5).await;
+        let report = store.verify_audit_chain().await.unwrap();
+        assert_eq!(report.rows, 5);
+        assert_eq!(report.first_broken, None);
+        assert_eq!(report.head.len(), 64);
+        assert_ne!(report.head, empty.head);
+    }
+}
+
+#[tokio::test]
+async fn an_edited_audit_row_is_named() {
+    for (db, store) in stores().await {
+        write_log(&store, 5).await;
+        let third = store
+            .search_audit(&AuditFilter::default(), 10, 0)
+            .await
+            .unwrap()
+            .rows[2]
+            .id;
+        tamper(
+            &db,
+            &store,
+            &format!("UPDATE audit_log SET actor_user_id = 99 WHERE id = {third}"),
+        )
+        .await;
+        let broken = store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .first_broken
+            .unwrap();
+        assert_eq!(broken.id, third, "{broken:?}");
+        assert!(broken.reason.contains("changed"), "{}", broken.reason);
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_audit_row_is_detected_at_the_next_row() {
+    for (db, store) in stores().await {
+        write_log(&store, 5).await;
+        let rows = store
+            .search_audit(&AuditFilter::default(), 10, 0)
+            .await
+            .unwrap()
+            .rows;
+        let (deleted, next) = (rows[2].id, rows[1].id);
+        tamper(
+            &db,
+            &store,
+            &format!("DELETE FROM audit_log WHERE id = {deleted}"),
+        )
+        .await;
+        let broken = store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .first_broken
+            .unwrap();
+        assert_eq!(broken.id, next, "{broken:?}");
+        assert!(broken.reason.contains("deleted"), "{}", broken.reason);
+    }
+}
+
+#[tokio::test]
+async fn rows_written_before_the_chain_are_covered_by_it() {
+    for (db, store) in stores().await {
+        // Rows as the portal wrote them before migration 0005: no hashes.
+        tamper(&db, &store, "INSERT INTO audit_log (at, actor_user_id, action, object_type, object_id, outcome, ip) \
+             VALUES (1, 1, 'sign-in', 'user', '1', 'success', ''), (2, NULL, 'sign-in', 'user', 'unknown', 'refused', '')").await;
+        write_log(&store, 2).await;
+        let report = store.verify_audit_chain().await.unwrap();
+        assert_eq!((report.rows, report.first_broken), (4, None));
+        tamper(
+            &db,
+            &store,
+            "UPDATE audit_log SET outcome = 'success' WHERE at = 2",
+        )
+        .await;
+        let broken = store
+            .verify_audit_chain()
+            .await
+            .unwrap()
+            .first_broken
+            .unwrap();
+        assert!(broken.reason.contains("previous hash"), "{broken:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_audit_writes_form_one_chain() {
+    for (_db, store) in stores().await {
+        let mut tasks = Vec::new();
+        for t in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..15 {
+                    let id = format!("{t}-{i}");
+                    if i % 2 == 0 {
+                        store
+                            .audit(
+                                &entry(Some(t), "view-referral", &id),
+                                OffsetDateTime::now_utc(),
+                            )
+                            .await
+                            .unwrap();
+                    } else {
+                        let mut tx = store.begin().await.unwrap();
+                        store
+                            .audit_tx(
+                                &mut tx,
+                                &entry(Some(t), "save", &id),
+                                OffsetDateTime::now_utc(),
+                            )
+                            .await
+                            .unwrap();
+                        tx.commit().await.unwrap();
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let report = store.verify_audit_chain().await.unwrap();
+        assert_eq!((report.rows, report.first_broken), (120, None));
+    }
+}
+
+#[tokio::test]
+async fn a_rolled_back_audit_record_leaves_the_chain_intact() {
+    for (_db, store) in stores().await {
+        write_log(&store, 2).await;
+        let mut tx = store.begin().await.unwrap();
+        store
+            .audit_tx(
+                &mut tx,
+                &entry(Some(1), "x", "1"),
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        write_log(&store, 2).await;
+        let report = store.verify_audit_chain().await.unwrap();
+        assert_eq!((report.rows, report.first_broken), (4, None));
+    }
+}
+
+#[tokio::test]
+async fn the_audit_search_filters_by_user_object_and_date_and_pages() {
+    for (_db, store) in stores().await {
+        // Whole seconds: stored times are milliseconds.
+        let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::days(3);
+        for (i, (actor, otype, oid)) in [
+            (Some(1), "referral", "10"),
+            (Some(2), "referral", "10"),
+            (Some(1), "person", "P-1"),
+            (None, "user", "unknown"),
+            (Some(1), "referral", "11"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .audit(
+                    &AuditEntry {
+                        actor_user_id: actor,
+                        action: "view",
+                        object_type: otype,
+                        object_id: oid,
+                        outcome: "success",
+                        ip: "",
+                    },
+                    t0 + Duration::days(i as i64 / 2),
+                )
+                .await
+                .unwrap();
+        }
+        let by_user = AuditFilter {
+            user_id: Some(1),
+            ..Default::default()
+        };
+        let page = store.search_audit(&by_user, 2, 0).await.unwrap();
+        assert_eq!(page.total, 3);
+        assert_eq!(page.rows.len(), 2);
+        assert_eq!(page.rows[0].object_id, "11", "newest first");
+        assert_eq!(
+            store.search_audit(&by_user, 2, 2).await.unwrap().rows.len(),
+            1
+        );
+        let referral = AuditFilter {
+            object_type: Some("referral".into()),
+            object_id: Some("10".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.search_audit(&referral, 50, 0).await.unwrap().total, 2);
+        let person = AuditFilter {
+            object_type: Some("person".into()),
+            object_id: Some("P-1".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.search_audit(&person, 50, 0).await.unwrap().total, 1);
+        let day_two = AuditFilter {
+            from: Some(t0 + Duration::days(1)),
+            to: Some(t0 + Duration::days(2)),
+            ..Default::default()
+        };
+        let rows = store.search_audit(&day_two, 50, 0).await.unwrap().rows;
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| r.at >= t0 + Duration::days(1)));
+        assert_eq!(store.list_audit(50, 0).await.unwrap().len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn workflow_state_rules_match_what_storage_reads_back() {
+    // The domain check uses the stored state: a social worker cannot decide a referral
+    // allocated to someone else, whatever the page offered.
+    for (_db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let other = user(&store, "sw2@example.org", Role::SocialWorker).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        let (r, _) = submitted(
+            &store,
+            owner.user_id,
+            1,
+            "early-help-service",
+            &["Mia Example"],
+            now,
+        )
+        .await;
+        assert!(step(&store, r, Transition::StartTriage, manager).await);
+        let state = store.workflow(r).await.unwrap().unwrap().state();
+        let a = allocate(
+            &state,
+            Assignee {
+                user_id: worker.user_id,
+                role: worker.role,
+            },
+            manager,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, r, &a, now).await.unwrap());
+        tx.commit().await.unwrap();
+        assert!(step(&store, r, Transition::SendForDecision, manager).await);
+        let state: WorkflowState = store.workflow(r).await.unwrap().unwrap().state();
+        assert_eq!(state.assigned_to, Some(worker.user_id));
+        assert!(apply(&state, Transition::RecordDecision(decision()), other).is_err());
+    }
+}
