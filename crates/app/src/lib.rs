@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod crypto;
 pub mod mails;
+pub mod mash;
 pub mod referrals;
 mod settings;
 

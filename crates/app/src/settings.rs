@@ -15,6 +15,8 @@ pub struct Settings {
     pub draft_retention: Duration,
     /// Ask for an emailed code after the password.
     pub login_code: bool,
+    /// MASH decides each referral within this many working days of receiving it.
+    pub decision_target_days: u32,
 }
 
 impl Settings {

@@ -37,6 +37,15 @@ pub enum Permission {
     /// Act as the referral's author (submit it, see its confirmation): only the referrer
     /// who wrote it, whatever its state.
     ActAsReferrer { referral: ReferralFacts },
+    /// Work on a submitted referral in the MASH (its staff page, the system match, links to
+    /// person records, workflow steps): MASH staff only, never on a draft. *Which* step a
+    /// member of staff may take is then decided by the referral's own workflow rules
+    /// (`mash::workflow::apply`, `mash::workflow::allocate`: role, allocation, four eyes).
+    WorkOnReferral { referral: ReferralFacts },
+    /// Read a person record of the person index and the referrals linked to it.
+    ViewPerson,
+    /// Correct a person record (the referral keeps what the referrer wrote).
+    EditPerson,
 }
 
 pub fn allowed(actor: Actor, permission: Permission) -> bool {
@@ -44,7 +53,13 @@ pub fn allowed(actor: Actor, permission: Permission) -> bool {
     use Role::*;
     match permission {
         ManageUsers | ViewAudit => actor.role == Admin,
-        ViewWorkTray => matches!(actor.role, BusinessSupport | SocialWorker | Manager),
+        ViewWorkTray | ViewPerson => {
+            matches!(actor.role, BusinessSupport | SocialWorker | Manager)
+        }
+        EditPerson => matches!(actor.role, BusinessSupport | Manager),
+        WorkOnReferral { referral } => {
+            !referral.draft && matches!(actor.role, BusinessSupport | SocialWorker | Manager)
+        }
         CreateReferral => actor.role == Referrer,
         EditDraft { referral } => {
             referral.draft && actor.role == Referrer && actor.user_id == referral.owner_id
@@ -158,6 +173,41 @@ mod tests {
                 assert!(!allowed(actor(7, role), p), "{role:?}");
             }
         }
+    }
+
+    #[test]
+    fn only_mash_staff_work_on_submitted_referrals() {
+        for role in Role::ALL {
+            let mash = matches!(
+                role,
+                Role::BusinessSupport | Role::SocialWorker | Role::Manager
+            );
+            assert_eq!(
+                allowed(
+                    actor(2, role),
+                    Permission::WorkOnReferral {
+                        referral: submitted_by(7)
+                    }
+                ),
+                mash,
+                "{role:?}"
+            );
+            assert!(!allowed(
+                actor(2, role),
+                Permission::WorkOnReferral {
+                    referral: draft_of(7)
+                }
+            ));
+            assert_eq!(allowed(actor(2, role), Permission::ViewPerson), mash);
+        }
+        assert!(!allowed(
+            actor(2, Role::SocialWorker),
+            Permission::EditPerson
+        ));
+        assert!(allowed(
+            actor(2, Role::BusinessSupport),
+            Permission::EditPerson
+        ));
     }
 
     #[test]

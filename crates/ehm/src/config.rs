@@ -21,6 +21,7 @@ pub struct FileConfig {
     pub draft_retention_days: Option<i64>,
     pub session_idle_minutes: Option<i64>,
     pub session_max_hours: Option<i64>,
+    pub decision_target_days: Option<i64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub login_code: Option<bool>,
     pub demo: Option<bool>,
@@ -43,6 +44,7 @@ pub struct Config {
     pub draft_retention_days: i64,
     pub session_idle: time::Duration,
     pub session_max: time::Duration,
+    pub decision_target_days: u32,
     pub trusted_proxies: Vec<ehm_web::IpNet>,
     pub login_code: bool,
     pub demo: bool,
@@ -182,6 +184,10 @@ impl Config {
             }
             None => time::Duration::hours(session_max_hours),
         };
+        let decision_target_days = match env("EHM_DECISION_TARGET_DAYS") {
+            Some(v) => parse_int("EHM_DECISION_TARGET_DAYS", &v, 1, 30)?,
+            None => f.decision_target_days.unwrap_or(1),
+        } as u32;
         let trusted_proxies = match env("EHM_TRUSTED_PROXIES") {
             Some(v) => parse_proxies(v.split(',').map(str::to_string))?,
             None => parse_proxies(f.trusted_proxies.unwrap_or_default())?,
@@ -202,6 +208,7 @@ impl Config {
             draft_retention_days,
             session_idle,
             session_max,
+            decision_target_days,
             trusted_proxies,
             login_code,
             demo,

@@ -90,6 +90,13 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
             _ => NOT_FOUND,
         }
     };
+    let staff = |ok: Expect| -> Expect {
+        match (a.signed_in(), a.is_mash() && !draft) {
+            (false, _) => SIGN_IN,
+            (true, true) => ok,
+            _ => NOT_FOUND,
+        }
+    };
     let admin_only = |ok: Expect| -> Expect {
         match a {
             SignedOut => SIGN_IN,
@@ -159,6 +166,13 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
         // Posted without the version the check page showed: back to the check page.
         ("POST", "/referrals/{pid}/submit") => author(to("{pid}/check"), to("{pid}/confirmation")),
         ("GET", "/referrals/{pid}/confirmation") => author(to("{pid}"), OK),
+        // The MASH: staff only; a referral only once submitted.
+        ("GET", "/mash") => match a {
+            SignedOut => SIGN_IN,
+            _ if a.is_mash() => OK,
+            _ => FORBIDDEN,
+        },
+        ("GET", "/mash/referrals/{pid}") => staff(OK),
         // Administrators.
         ("GET", "/admin/users" | "/admin/users/new" | "/admin/audit") => admin_only(OK),
         ("POST", "/admin/users/new") => admin_only(Expect(422, None)),
@@ -258,6 +272,10 @@ async fn client_for(env: &Env, a: Actor) -> Client {
 
 fn concrete(route: &str, pid_path: &str, aid: &str) -> String {
     route
+        .replace(
+            "/mash/referrals/{pid}",
+            &pid_path.replace("/referrals/", "/mash/referrals/"),
+        )
         .replace("/referrals/{pid}", pid_path)
         .replace("{aid}", aid)
         .replace("{slug}", "concerns")

@@ -121,6 +121,9 @@ pub struct TrayRow {
     pub assigned_name: Option<String>,
     /// The children's names as typed ("Mia Example, Leo Example").
     pub child_display: Option<String>,
+    /// The children's dates of birth: ';'-separated "YYYY-MM-DD", "YYYY-MM-DD~"
+    /// (estimated) or "unborn".
+    pub child_dobs: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -248,6 +251,7 @@ impl Store {
         tx: &mut Tx<'_>,
         referral_id: i64,
         child_names: &[String],
+        child_dobs: &str,
         decision_due_at: OffsetDateTime,
     ) -> Result<()> {
         let display = child_names
@@ -262,12 +266,13 @@ impl Store {
             .collect::<Vec<_>>()
             .join(" | ");
         sqlx::query(
-            "UPDATE referrals SET child_display = $1, child_names = $2, decision_due_at = $3 WHERE id = $4",
+            "UPDATE referrals SET child_display = $1, child_names = $2, decision_due_at = $3, child_dobs = $5 WHERE id = $4",
         )
         .bind(display)
         .bind(folded)
         .bind(to_ms(decision_due_at))
         .bind(referral_id)
+        .bind(child_dobs)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -579,7 +584,7 @@ impl Store {
         let o = p(&mut binds, Bind::Int(offset.max(0)));
         let sql = format!(
             "SELECT r.id, r.public_id, r.reference, r.status, r.referral_type, r.submitted_at, \
-             r.decision_due_at, r.assigned_to, u.display_name AS assigned_name, r.child_display \
+             r.decision_due_at, r.assigned_to, u.display_name AS assigned_name, r.child_display, r.child_dobs \
              FROM referrals r LEFT JOIN users u ON u.id = r.assigned_to \
              WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
         );
@@ -600,6 +605,7 @@ impl Store {
                     assigned_to: r.try_get("assigned_to")?,
                     assigned_name: r.try_get("assigned_name")?,
                     child_display: r.try_get("child_display")?,
+                    child_dobs: r.try_get("child_dobs")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -95,7 +95,13 @@ async fn submitted(
     );
     let names: Vec<String> = children.iter().map(|c| c.to_string()).collect();
     store
-        .set_tray_fields(&mut tx, draft.id, &names, received + Duration::days(1))
+        .set_tray_fields(
+            &mut tx,
+            draft.id,
+            &names,
+            "2016-02-14",
+            received + Duration::days(1),
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -177,7 +177,13 @@ fn nav_for(role: ehm_domain::account::Role) -> Vec<NavItem> {
                 active: false,
             });
         }
-        BusinessSupport | SocialWorker | Manager => {}
+        BusinessSupport | SocialWorker | Manager => {
+            items.push(NavItem {
+                href: "/mash",
+                text: "Work tray",
+                active: false,
+            });
+        }
     }
     items
 }

@@ -19,6 +19,8 @@ pub struct Settings {
     pub session_max: Duration,
     /// Ask for an emailed code after the password.
     pub login_code: bool,
+    /// MASH decides each referral within this many working days.
+    pub decision_target_days: u32,
     /// Demo mode (`ehm demo`): demo accounts, the demo mailbox, the current TOTP code shown.
     pub demo: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR blocks).
@@ -44,6 +46,7 @@ impl Settings {
             go_live: self.go_live,
             draft_retention: self.draft_retention,
             login_code: self.login_code,
+            decision_target_days: self.decision_target_days,
         }
     }
 }

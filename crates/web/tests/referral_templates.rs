@@ -60,6 +60,7 @@ fn settings(go_live: Option<OffsetDateTime>) -> Settings {
         session_warning: Duration::minutes(2),
         session_max: Duration::hours(12),
         login_code: false,
+        decision_target_days: 1,
         demo: false,
         trusted_proxies: Vec::new(),
         templates_dir: None,

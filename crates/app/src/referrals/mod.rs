@@ -41,7 +41,7 @@ impl Loaded {
     }
 }
 
-pub(crate) fn facts(row: &ReferralRow) -> ReferralFacts {
+pub fn facts(row: &ReferralRow) -> ReferralFacts {
     ReferralFacts {
         owner_id: row.owner_id,
         draft: row.status == STATUS_DRAFT,

@@ -1,7 +1,7 @@
 //! Submitting a referral: one transaction gives it its reference, queues the
 //! confirmation emails and writes the audit record.
 
-use ehm_domain::referral::{ReferenceNumber, ReferralDraft, parse_referral};
+use ehm_domain::referral::{BirthStatus, ReferenceNumber, ReferralDraft, parse_referral};
 use ehm_storage::{NewMail, StorageError, Submission};
 
 use super::{Loaded, encode, entry, now};
@@ -88,6 +88,29 @@ pub async fn submit(
             Err(StorageError::ReferenceTaken) => continue,
             Err(e) => return Err(e.into()),
         }
+        // The work tray's columns: the children's names (to find it by name) and when the
+        // decision is due (one working day by default).
+        let names: Vec<String> = l
+            .draft
+            .children
+            .iter()
+            .map(|c| format!("{} {}", c.first_name.trim(), c.last_name.trim()))
+            .collect();
+        let dobs: Vec<String> = referral
+            .children
+            .iter()
+            .map(|c| match &c.birth {
+                BirthStatus::Born { dob } => {
+                    format!("{}{}", dob.date, if dob.estimated { "~" } else { "" })
+                }
+                BirthStatus::Unborn { .. } => "unborn".to_string(),
+            })
+            .collect();
+        let due = ehm_domain::mash::Calendar::england_and_wales()
+            .decision_due(t, app.settings.decision_target_days);
+        app.store
+            .set_tray_fields(&mut tx, l.row.id, &names, &dobs.join(";"), due)
+            .await?;
         let mail = mails::referral_submitted(&app.settings, &reference)?;
         for address in &to {
             let message_id = crypto::random_token();

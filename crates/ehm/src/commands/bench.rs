@@ -190,6 +190,7 @@ async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
         session_warning: time::Duration::minutes(2),
         session_max: time::Duration::hours(12),
         trusted_proxies: Vec::new(),
+        decision_target_days: 1,
         login_code: false,
         demo: false,
         templates_dir: config.templates_dir.clone(),

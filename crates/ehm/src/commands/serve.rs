@@ -44,6 +44,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         session_warning: time::Duration::minutes(2),
         session_max: config.session_max,
         trusted_proxies: config.trusted_proxies.clone(),
+        decision_target_days: config.decision_target_days,
         login_code: config.login_code,
         demo: config.demo,
         templates_dir: config.templates_dir.clone(),

@@ -6,6 +6,7 @@ mod admin;
 mod demo;
 mod home;
 mod info;
+mod mash;
 pub(crate) mod referrals;
 
 use axum::Router;
@@ -92,6 +93,9 @@ fn routes() -> Vec<Route> {
         route!(POST "/referrals/{pid}/attachments/{aid}/delete" => files::remove_attachment),
         route!(GET "/referrals/{pid}/{slug}" => sections::section_form),
         route!(POST "/referrals/{pid}/{slug}" => sections::section_save),
+        // The MASH.
+        route!(GET "/mash" => mash::tray::tray),
+        route!(GET "/mash/referrals/{pid}" => mash::referral::show),
         // Administrators.
         route!(GET "/admin/users" => admin::users),
         route!(GET "/admin/users/new" => admin::new_user_form),

@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for Authored {
     }
 }
 
-pub fn title_of(draft: &ReferralDraft) -> String {
+pub(crate) fn title_of(draft: &ReferralDraft) -> String {
     let names: Vec<String> = draft
         .children
         .iter()
