@@ -23,6 +23,9 @@ pub const MIN_EFFECTIVE_SIZE: f64 = 10_000.0;
 /// How many of the best candidates are checked against each other for being
 /// mutually exclusive.
 pub const EXCLUSIVE_CANDIDATES: usize = 8;
+/// Share of indexed records assumed to have a duplicate elsewhere in the index: the
+/// prior odds that two given records are one person are `DUPLICATE_SHARE / N_eff`.
+pub const DUPLICATE_SHARE: f64 = 0.05;
 
 /// Filler for the unused slots of `Index::with_side`'s stack buffer (never read).
 static EMPTY_NAME_SLOT: std::sync::OnceLock<NameInfo> = std::sync::OnceLock::new();
@@ -1181,24 +1184,26 @@ impl Index {
         // duplicates of one another do not compete.
         let top: Vec<(f64, u32, Comparison)> =
             scored.iter().take(EXCLUSIVE_CANDIDATES).cloned().collect();
-        // Each unordered pair of the top candidates is compared once.
-        let mut distinct = [[false; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
+        // Each unordered pair of the top candidates is compared once: `same[i][j]` is
+        // the probability that records i and j are one person.
+        let mut same = [[1.0f64; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
         for i in 0..top.len() {
             for j in i + 1..top.len() {
-                if self.distinct_people(top[i].1, top[j].1) {
-                    distinct[i][j] = true;
-                    distinct[j][i] = true;
-                }
+                let q = self.same_person(top[i].1, top[j].1);
+                same[i][j] = q;
+                same[j][i] = q;
             }
         }
         let mut out: Vec<(f64, u32, Comparison, f64)> = Vec::with_capacity(scored.len());
         for (i, (lo, c, cmp)) in scored.into_iter().enumerate() {
             let odds = lo.exp2();
+            // Another candidate's odds compete in proportion to the probability that it
+            // is a different person from this one.
             let mut rivals = 0.0;
             if i < EXCLUSIVE_CANDIDATES {
                 for (j, (lo2, _, _)) in top.iter().enumerate() {
-                    if distinct[i][j] && *lo2 > lo - 12.0 {
-                        rivals += lo2.exp2();
+                    if j != i && *lo2 > lo - 12.0 {
+                        rivals += (1.0 - same[i][j]) * lo2.exp2();
                     }
                 }
             }
@@ -1236,11 +1241,15 @@ impl Index {
             .collect()
     }
 
-    /// Whether two indexed records are different people: the posterior that they are
-    /// one person (their mutual comparison with the index prior) is below one half, or
-    /// their forenames are two different established names. Two namesakes born years
-    /// apart therefore compete; a record and its duplicate do not.
-    fn distinct_people(&self, a: u32, b: u32) -> bool {
+    /// Probability that two indexed records are one person: their mutual comparison
+    /// with the prior odds that two given records of the index are duplicates,
+    /// `DUPLICATE_SHARE / N_eff` (not the query prior: a query is looked up because it is
+    /// probably on record, two index records are probably two people). Zero when the
+    /// sibling guard applies between them (the same household but different forenames:
+    /// a brother or sister, twins above all) or their forenames are two different
+    /// established names (Ava / Eva). Two namesakes born years apart therefore compete
+    /// for a query; a record and its duplicate do not.
+    fn same_person(&self, a: u32, b: u32) -> f64 {
         let tf = QueryTf {
             f: None,
             s: None,
@@ -1249,9 +1258,11 @@ impl Index {
         let cmp = self.with_side(a as usize, |x| {
             self.with_side(b as usize, |y| compare(x, y, &self.weights, &tf))
         });
-        // Two different established forenames (Ava / Eva) are two children even when
-        // everything else agrees, as it does for twins.
-        cmp.log_odds_ceiling(self.prior(), self.ceiling(&cmp)) < 0.0 || cmp.forenames_established
+        if cmp.forenames_established || cmp.conflict().is_some() {
+            return 0.0;
+        }
+        let prior = (DUPLICATE_SHARE / (1.0 - DUPLICATE_SHARE)).log2() - self.n_eff.log2();
+        probability(prior + cmp.sum())
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.

@@ -250,3 +250,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_namesake_in_the_same_postcode_yields_to_the_querys_own_record() {
+    // Two different children who share a forename and a postcode. A referral about the
+    // first agrees with it on everything; the second must compete with it rather than
+    // be reported too (even when nearly every referral is known to be on record).
+    let own = Person::new("OWN")
+        .first("Joel")
+        .last("Waller")
+        .born("2014-07-16")
+        .postcode("LS6 2AB")
+        .address("12 Quarry Street");
+    let namesake = Person::new("OTHER")
+        .first("Joel")
+        .last("Greenhalgh")
+        .postcode("LS6 2AB")
+        .address("70 Wangara Street");
+    let mut index = index_with(vec![own, namesake]);
+    let mut model = index.model().clone();
+    model.match_share = 0.98;
+    index.set_model(model);
+    let q = Person::new("Q")
+        .first("Joel")
+        .last("Waller")
+        .born("2014-07-16")
+        .postcode("LS6 2AB")
+        .address("12 Quarry Stret");
+    let found = index.search(&q, 5, 0.0);
+    assert_eq!(found[0].person_id, "OWN", "{found:?}");
+    assert!(found[0].score > 0.99, "{found:?}");
+    let other = found.iter().find(|c| c.person_id == "OTHER");
+    assert!(other.is_none_or(|c| c.score < 0.1), "{other:?}");
+}
