@@ -248,14 +248,11 @@ impl Index {
             .par_iter()
             .zip(prepared.par_iter())
             .map(|(p, q)| {
-                let mut v: Vec<(f64, Comparison)> = self
-                    .compare_candidates(q, &w0, Some(&p.id))
-                    .into_iter()
-                    .map(|c| {
-                        let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
-                        (c.log_odds_ceiling(prior0, ceil), c)
-                    })
-                    .collect();
+                let lo = |c: &Comparison| {
+                    let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
+                    c.log_odds_ceiling(prior0, ceil)
+                };
+                let mut v = self.compare_candidates(q, &w0, Some(&p.id), &lo);
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
                 v.truncate(opts.max_candidates);
                 v.into_iter().map(|(_, c)| c).collect()

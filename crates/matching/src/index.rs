@@ -242,6 +242,158 @@ fn prefix3(n: &NameInfo) -> Option<u64> {
     (c.len() >= 2).then(|| c.iter().take(3).fold(0u64, |h, &b| h << 8 | u64::from(b)))
 }
 
+const K_WIDE_SURNAME: u64 = 11;
+const K_WIDE_FORENAME: u64 = 12;
+
+/// Members of a wide block (everyone with one phonetic surname, or one phonetic
+/// forename) that are kept for a query: the best this many by signature agreement.
+pub const WIDE_TAKE: usize = 16;
+/// At most this many members of one wide block are ranked for a query.
+pub const WIDE_SCAN_LIMIT: usize = 50_000;
+/// Wide blocks are only ranked when no ordinary candidate has at least these log2 odds
+/// (a posterior of 0.999): they are the fallback for queries with two or more errors.
+pub const WIDE_SKIP_LOG_ODDS: f64 = 10.0;
+
+/// The postcode down to its sector ("LS6 2AB" -> "LS6 2"), or an opaque code without
+/// its last character ("#4222" -> "#422"): survives a slip in the last characters.
+fn postcode_prefix(pc: &str) -> Option<&str> {
+    if let Some(rest) = pc.strip_prefix('#') {
+        return (rest.len() >= 3).then(|| &pc[..pc.len() - 1]);
+    }
+    let sp = pc.find(' ')?;
+    (pc.len() > sp + 1).then(|| &pc[..sp + 2])
+}
+
+/// Hash of the house number (the first address token with a digit).
+fn house_number(a: &AddrInfo) -> Option<u64> {
+    a.tokens()
+        .find(|t| t.bytes().any(|c| c.is_ascii_digit()))
+        .map(str_hash)
+}
+
+fn h8(x: u64) -> u64 {
+    mix(x) % 255 + 1
+}
+
+fn initial_code(n: &NameInfo) -> u64 {
+    let c = n.compact.as_bytes()[0];
+    if c.is_ascii_lowercase() {
+        u64::from(c - b'a' + 1)
+    } else {
+        27 + u64::from(c % 5)
+    }
+}
+
+/// A record's signature: small codes of its fields packed into 64 bits (0 = missing)
+/// for ranking the members of a wide block without touching the records:
+/// forename initial (5 bits) and phonetic code (8), surname initial (5) and phonetic
+/// code (8), birth year (8) and month-and-day (9), postcode sector (8), house number
+/// (8), sex (2), DOB estimated (1).
+#[allow(clippy::too_many_arguments)]
+fn signature(
+    first: Option<&NameInfo>,
+    last: Option<&NameInfo>,
+    dob: u32,
+    est: bool,
+    gender: u64,
+    postcode: Option<&str>,
+    address: Option<&AddrInfo>,
+) -> u64 {
+    let mut s = 0u64;
+    if let Some(f) = first {
+        s |= initial_code(f) | h8(u64::from(f.dm[0])) << 5;
+    }
+    if let Some(l) = last {
+        s |= initial_code(l) << 13 | h8(u64::from(l.dm[0])) << 18;
+    }
+    if dob != 0 {
+        let y = (i64::from(dob / 10_000) - 1880).clamp(1, 255) as u64;
+        let md = u64::from((dob / 100 % 100) * 32 + dob % 100) & 511;
+        s |= y << 26 | md << 34;
+    }
+    if let Some(p) = postcode.and_then(postcode_prefix) {
+        s |= h8(str_hash(p)) << 43;
+    }
+    if let Some(n) = address.and_then(house_number) {
+        s |= h8(n) << 51;
+    }
+    s | (gender & 3) << 59 | u64::from(est) << 61
+}
+
+fn sig_field(s: u64, shift: u32, bits: u32) -> u64 {
+    (s >> shift) & ((1 << bits) - 1)
+}
+
+/// How well a wide-block member's signature agrees with the query's, in half points:
+/// 2 for each agreeing field (forename initial, surname initial or sound, birth year
+/// (within two years when either DOB is estimated), birth day and month (or swapped),
+/// postcode sector, house number), 1 for the same recorded sex. The field that defines
+/// the block does not count.
+fn wide_score(q: u64, r: u64, forename_block: bool) -> u32 {
+    let agree = |sh: u32, b: u32| {
+        let (x, y) = (sig_field(q, sh, b), sig_field(r, sh, b));
+        x != 0 && x == y
+    };
+    let mut sc = 0;
+    if forename_block {
+        if agree(13, 5) || agree(18, 8) {
+            sc += 2;
+        }
+    } else if agree(0, 5) {
+        sc += 2;
+    }
+    let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
+    if yq != 0 && yr != 0 {
+        let est = sig_field(q | r, 61, 1) != 0;
+        let d = yq.abs_diff(yr);
+        if d == 0 || (est && d <= 2) {
+            sc += 2;
+        }
+    }
+    let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
+    if mq != 0 && mr != 0 && (mq == mr || (mq % 32) * 32 + mq / 32 == mr) {
+        sc += 2;
+    }
+    for (sh, b) in [(43, 8), (51, 8)] {
+        if agree(sh, b) {
+            sc += 2;
+        }
+    }
+    if agree(59, 2) {
+        sc += 1;
+    }
+    sc
+}
+
+/// Wide-block keys of names: one per phonetic code of the surname (and of each part of
+/// a double-barrelled one) and of the forename (not an initial); `alternates` adds the
+/// alternate Double Metaphone codes (query side).
+fn wide_keys(
+    first: Option<&NameInfo>,
+    last: Option<&NameInfo>,
+    alternates: bool,
+    out: &mut Vec<(u64, bool)>,
+) {
+    if let Some(l) = last {
+        let n = if alternates { 2 } else { 1 };
+        for &c in l.dm[..n].iter().chain(l.tok_dm.iter()) {
+            if c != 0 {
+                out.push((key(K_WIDE_SURNAME, u64::from(c), 0), false));
+            }
+        }
+    }
+    if let Some(f) = first.filter(|f| !f.is_initial()) {
+        let n = if alternates { 2 } else { 1 };
+        for &c in &f.dm[..n] {
+            if c != 0 {
+                out.push((key(K_WIDE_FORENAME, u64::from(c), 0), true));
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
 #[allow(clippy::too_many_arguments)]
@@ -252,6 +404,7 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     postcode: Option<&str>,
     address: Option<&AddrInfo>,
     query: bool,
+    no_forename: bool,
     out: &mut Vec<u64>,
     mut secondary: Option<&mut Vec<u64>>,
 ) {
@@ -261,7 +414,9 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
         .map(|f| u64::from(f.borrow().compact.as_bytes()[0]))
         .collect();
     if query {
-        if initials.is_empty() {
+        // A query without a forename may be any of them (its surname, also tried as a
+        // forename for swapped names, does not count).
+        if initials.is_empty() || no_forename {
             initials.extend((b'a'..=b'z').map(u64::from));
         }
         initials.push(0);
@@ -392,6 +547,13 @@ pub struct Index {
     block_dir: Vec<u32>,
     block_bits: u32,
     block_members: Vec<u32>,
+    /// Wide blocks (a CSR table like the one above, searched by binary search): every
+    /// record with a phonetic surname or forename, with each member's signature inline,
+    /// so a query ranks a block's members without reading their records.
+    wide_keys: Vec<u64>,
+    wide_offsets: Vec<u32>,
+    wide_members: Vec<(u32, u64)>,
+    delta_wide: FxHashMap<u64, Vec<(u32, u64)>>,
     model: Model,
     weights: Weights,
     n_eff: f64,
@@ -533,6 +695,10 @@ impl Index {
             block_dir: Vec::new(),
             block_bits: 0,
             block_members: Vec::new(),
+            wide_keys: Vec::new(),
+            wide_offsets: Vec::new(),
+            wide_members: Vec::new(),
+            delta_wide: FxHashMap::default(),
             model: Model::new(params),
             weights,
             n_eff,
@@ -558,6 +724,7 @@ impl Index {
         self.dead = vec![false; self.recs.len()];
         self.n_dead = 0;
         self.delta_blocks = FxHashMap::default();
+        self.delta_wide = FxHashMap::default();
         self.delta_ids = FxHashMap::default();
         self.id_order = None;
         let mut pairs: Vec<(u64, u32)> = self
@@ -600,6 +767,61 @@ impl Index {
         self.block_keys = keys;
         self.block_offsets = offsets;
         self.block_members = members;
+
+        let mut wide: Vec<(u64, u32, u64)> = self
+            .recs
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, _)| {
+                let (keys, sig) = self.record_wide(i);
+                keys.into_iter().map(move |(k, _)| (k, i as u32, sig))
+            })
+            .collect();
+        wide.par_sort_unstable_by_key(|&(k, i, _)| (k, i));
+        let mut keys = Vec::new();
+        let mut offsets = Vec::new();
+        let mut members = Vec::with_capacity(wide.len());
+        for (j, &(k, i, sig)) in wide.iter().enumerate() {
+            if j == 0 || wide[j - 1].0 != k {
+                keys.push(k);
+                offsets.push(members.len() as u32);
+            }
+            members.push((i, sig));
+        }
+        offsets.push(members.len() as u32);
+        keys.shrink_to_fit();
+        offsets.shrink_to_fit();
+        self.wide_keys = keys;
+        self.wide_offsets = offsets;
+        self.wide_members = members;
+    }
+
+    fn wide_block(&self, k: u64) -> &[(u32, u64)] {
+        match self.wide_keys.binary_search(&k) {
+            Ok(i) => {
+                &self.wide_members[self.wide_offsets[i] as usize..self.wide_offsets[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// Wide-block keys and signature of indexed record `i`.
+    fn record_wide(&self, i: usize) -> (Vec<(u64, bool)>, u64) {
+        let r = &self.recs[i];
+        let (first, last) = (self.name(r.first), self.name(r.last));
+        let mut keys = Vec::with_capacity(3);
+        wide_keys(first, last, false, &mut keys);
+        let addr = (r.address != NONE).then(|| &self.addrs.items[r.address as usize]);
+        let sig = signature(
+            first,
+            last,
+            r.dob,
+            r.flags & 1 != 0,
+            u64::from(r.flags >> 1 & 3),
+            self.postcode(r.postcode),
+            addr,
+        );
+        (keys, sig)
     }
 
     fn name(&self, i: u32) -> Option<&NameInfo> {
@@ -727,6 +949,7 @@ impl Index {
             self.postcode(r.postcode),
             (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
             false,
+            false,
             &mut keys,
             None,
         );
@@ -839,6 +1062,10 @@ impl Index {
         for k in self.record_keys(i as usize) {
             self.delta_blocks.entry(k).or_default().push(i);
         }
+        let (wide, sig) = self.record_wide(i as usize);
+        for (k, _) in wide {
+            self.delta_wide.entry(k).or_default().push((i, sig));
+        }
         self.delta_ids
             .entry(person.id.clone().into_boxed_str())
             .or_default()
@@ -897,21 +1124,31 @@ impl Index {
     }
 
     /// Compare a prepared query with all its live candidates (term frequencies on),
-    /// skipping records with the id `exclude`.
+    /// skipping records with the id `exclude`, with their log2 odds by `log_odds`. As in
+    /// `search`, the wide blocks are added when no candidate reaches `WIDE_SKIP_LOG_ODDS`.
     pub(crate) fn compare_candidates(
         &self,
         q: &Prepared,
         w: &Weights,
         exclude: Option<&str>,
-    ) -> Vec<Comparison> {
+        log_odds: &dyn Fn(&Comparison) -> f64,
+    ) -> Vec<(f64, Comparison)> {
         let others: Vec<&NameInfo> = q.others.iter().collect();
         let qs = q.side(&others);
         let tf = self.query_tf(q);
-        self.candidates(q)
-            .into_iter()
-            .filter(|&c| exclude != Some(&*self.ids[c as usize]))
-            .map(|c| self.with_side(c as usize, |r| compare(&qs, r, w, &tf)))
-            .collect()
+        let normal = self.candidates(q);
+        let score = |c: u32| {
+            let cmp = self.with_side(c as usize, |r| compare(&qs, r, w, &tf));
+            (log_odds(&cmp), cmp)
+        };
+        let keep = |c: &u32| exclude != Some(&*self.ids[*c as usize]);
+        let mut out: Vec<(f64, Comparison)> =
+            normal.iter().copied().filter(keep).map(score).collect();
+        if out.iter().all(|(lo, _)| *lo < WIDE_SKIP_LOG_ODDS) {
+            let wide = self.wide_candidates(q, &normal);
+            out.extend(wide.into_iter().filter(keep).map(score));
+        }
+        out
     }
 
     pub(crate) fn with_record<R>(&self, i: u32, f: impl FnOnce(&Side<'_>) -> R) -> R {
@@ -1054,6 +1291,7 @@ impl Index {
             q.postcode.as_deref(),
             q.address.as_ref(),
             true,
+            q.first.is_none(),
             &mut keys,
             Some(&mut secondary),
         );
@@ -1083,7 +1321,7 @@ impl Index {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, None, true, &mut more, None);
+            blocking_keys(&af, &al, &dobs, None, None, true, false, &mut more, None);
             keys.extend(more);
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
@@ -1123,9 +1361,67 @@ impl Index {
         cands
     }
 
+    /// Candidates from the wide blocks (the query's phonetic surname and forename),
+    /// not already in `normal` (sorted): in each block, the members whose signature
+    /// agrees with the query's on at least one more field, the best `WIDE_TAKE` of them.
+    /// The fallback for queries whose other keys all carry an error (names misspelt
+    /// beyond their sound or first letters, DOB wrong or missing, moved house); a scan
+    /// of one block reads only its members and their inline signatures.
+    fn wide_candidates(&self, q: &Prepared, normal: &[u32]) -> Vec<u32> {
+        let mut keys = Vec::with_capacity(6);
+        wide_keys(q.first.as_ref(), q.last.as_ref(), true, &mut keys);
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let qsig = signature(
+            q.first.as_ref(),
+            q.last.as_ref(),
+            q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed()),
+            q.est,
+            match q.gender {
+                None => 0,
+                Some(Gender::Male) => 1,
+                Some(Gender::Female) => 2,
+            },
+            q.postcode.as_deref(),
+            q.address.as_ref(),
+        );
+        let mut out: Vec<u32> = Vec::new();
+        let mut ranked: Vec<(u32, u32)> = Vec::new();
+        for (k, forename_block) in keys {
+            ranked.clear();
+            let main = self.wide_block(k);
+            let delta: &[(u32, u64)] = if self.delta_wide.is_empty() {
+                &[]
+            } else {
+                self.delta_wide.get(&k).map_or(&[], Vec::as_slice)
+            };
+            for &(m, sig) in main.iter().chain(delta).take(WIDE_SCAN_LIMIT) {
+                let sc = wide_score(qsig, sig, forename_block);
+                if sc >= 2 {
+                    ranked.push((sc, m));
+                }
+            }
+            if ranked.len() > WIDE_TAKE {
+                ranked.select_nth_unstable_by(WIDE_TAKE - 1, |a, b| {
+                    b.0.cmp(&a.0).then(a.1.cmp(&b.1))
+                });
+                ranked.truncate(WIDE_TAKE);
+            }
+            out.extend(ranked.iter().map(|&(_, m)| m));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&c| normal.binary_search(&c).is_err() && !self.dead[c as usize]);
+        out
+    }
+
     /// Number of distinct candidates blocking yields for a query (diagnostics).
+    /// Wide-block candidates are included as when no ordinary candidate is near-certain.
     pub fn candidate_count(&self, query: &Person) -> usize {
-        self.candidates(&Prepared::new(query)).len()
+        let q = Prepared::new(query);
+        let normal = self.candidates(&q);
+        normal.len() + self.wide_candidates(&q, &normal).len()
     }
 
     /// Term-frequency u of exact agreement on the query's forename and surname: the
@@ -1170,11 +1466,25 @@ impl Index {
         let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
         // Keep weak candidates too: they may compete with stronger ones.
         let floor = logit2(threshold).min(-10.0);
-        for c in self.candidates(q) {
+        let normal = self.candidates(q);
+        let mut best = f64::NEG_INFINITY;
+        let mut score = |c: u32, scored: &mut Vec<(f64, u32, Comparison)>| {
             let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
             let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
+            best = best.max(lo);
             if lo >= floor {
                 scored.push((lo, c, cmp));
+            }
+            best
+        };
+        let mut top = f64::NEG_INFINITY;
+        for &c in &normal {
+            top = score(c, &mut scored);
+        }
+        // Fallback for queries with two or more errors: rank the wide blocks.
+        if top < WIDE_SKIP_LOG_ODDS {
+            for c in self.wide_candidates(q, &normal) {
+                score(c, &mut scored);
             }
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -1187,11 +1497,22 @@ impl Index {
         // Each unordered pair of the top candidates is compared once: `same[i][j]` is
         // the probability that records i and j are one person.
         let mut same = [[1.0f64; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
+        // Twins (or siblings born the same day) whom the query's forename and sex do not
+        // tell apart: their records' household fields (a postcode recorded for one and
+        // not the other) are not evidence for either child, so each competes with the
+        // other at least as strongly as it is itself supported.
+        let mut tied = [[false; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
         for i in 0..top.len() {
             for j in i + 1..top.len() {
-                let q = self.same_person(top[i].1, top[j].1);
+                let (q, twins) = self.same_person(top[i].1, top[j].1);
                 same[i][j] = q;
                 same[j][i] = q;
+                let (a, b) = (&top[i].2, &top[j].2);
+                let t = twins
+                    && a.levels[crate::compare::FORENAME] == b.levels[crate::compare::FORENAME]
+                    && a.levels[crate::compare::GENDER] == b.levels[crate::compare::GENDER];
+                tied[i][j] = t;
+                tied[j][i] = t;
             }
         }
         let mut out: Vec<(f64, u32, Comparison, f64)> = Vec::with_capacity(scored.len());
@@ -1202,7 +1523,9 @@ impl Index {
             let mut rivals = 0.0;
             if i < EXCLUSIVE_CANDIDATES {
                 for (j, (lo2, _, _)) in top.iter().enumerate() {
-                    if j != i && *lo2 > lo - 12.0 {
+                    if tied[i][j] {
+                        rivals += lo2.max(lo).exp2();
+                    } else if j != i && *lo2 > lo - 12.0 {
                         rivals += (1.0 - same[i][j]) * lo2.exp2();
                     }
                 }
@@ -1248,8 +1571,10 @@ impl Index {
     /// sibling guard applies between them (the same household but different forenames:
     /// a brother or sister, twins above all) or their forenames are two different
     /// established names (Ava / Eva). Two namesakes born years apart therefore compete
-    /// for a query; a record and its duplicate do not.
-    fn same_person(&self, a: u32, b: u32) -> f64 {
+    /// for a query; a record and its duplicate do not. The flag says whether they look
+    /// like twins: the sibling guard applies, they were born the same day and share a
+    /// surname and a postcode or address.
+    fn same_person(&self, a: u32, b: u32) -> (f64, bool) {
         let tf = QueryTf {
             f: None,
             s: None,
@@ -1259,10 +1584,16 @@ impl Index {
             self.with_side(b as usize, |y| compare(x, y, &self.weights, &tf))
         });
         if cmp.forenames_established || cmp.conflict().is_some() {
-            return 0.0;
+            use crate::compare::{ADDRESS, DOB, POSTCODE, SURNAME, level::*};
+            let l = cmp.levels;
+            let twins = cmp.conflict().is_some()
+                && l[DOB] == D_EXACT
+                && l[SURNAME] < S_DISAGREE
+                && (l[POSTCODE] == P_EXACT || l[ADDRESS] == A_EXACT || l[ADDRESS] == A_SIMILAR);
+            return (0.0, twins);
         }
         let prior = (DUPLICATE_SHARE / (1.0 - DUPLICATE_SHARE)).log2() - self.n_eff.log2();
-        probability(prior + cmp.sum())
+        (probability(prior + cmp.sum()), false)
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
