@@ -75,6 +75,10 @@ pub struct BenchMatchArgs {
     /// Also time `run_match` end to end on 5,000 queries against 5,000 persons via CSV files.
     #[arg(long)]
     pub end_to_end: bool,
+    /// Then upsert this many records (half of them changed versions of indexed children,
+    /// half new children) into the delta overlay and time the queries again (0: skip).
+    #[arg(long, default_value_t = 5_000)]
+    pub delta: usize,
 }
 
 /// Read a person CSV. Malformed values are reported to `warnings` with their line
@@ -291,7 +295,7 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     };
     if !args.no_train && !queries.is_empty() {
         let opts = FitOptions {
-            u_pairs: if train { 100_000 } else { 0 },
+            u_pairs: if train { 50_000 } else { 0 },
             ..FitOptions::default()
         };
         let model = index.fit(&queries, &opts);

@@ -1461,32 +1461,9 @@ impl Index {
         }
         let others: Vec<&NameInfo> = q.others.iter().collect();
         let qs = q.side(&others);
-        let tf = self.query_tf(q);
         let prior = self.prior();
-        let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
         // Keep weak candidates too: they may compete with stronger ones.
-        let floor = logit2(threshold).min(-10.0);
-        let normal = self.candidates(q);
-        let mut best = f64::NEG_INFINITY;
-        let mut score = |c: u32, scored: &mut Vec<(f64, u32, Comparison)>| {
-            let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
-            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
-            best = best.max(lo);
-            if lo >= floor {
-                scored.push((lo, c, cmp));
-            }
-            best
-        };
-        let mut top = f64::NEG_INFINITY;
-        for &c in &normal {
-            top = score(c, &mut scored);
-        }
-        // Fallback for queries with two or more errors: rank the wide blocks.
-        if top < WIDE_SKIP_LOG_ODDS {
-            for c in self.wide_candidates(q, &normal) {
-                score(c, &mut scored);
-            }
-        }
+        let mut scored = self.scored_candidates(q, &qs, logit2(threshold).min(-10.0));
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // A query is one person: candidates that are clearly different people from each
         // other compete for the same probability mass (twins when the query lacks a
@@ -1561,6 +1538,53 @@ impl Index {
                     explanation,
                 }
             })
+            .collect()
+    }
+
+    /// Every candidate of a query with its final log2 odds (after the sibling guard) of
+    /// at least `floor`, unsorted: the ordinary blocks, and the wide blocks unless an
+    /// ordinary candidate is near-certain.
+    fn scored_candidates(
+        &self,
+        q: &Prepared,
+        qs: &Side<'_>,
+        floor: f64,
+    ) -> Vec<(f64, u32, Comparison)> {
+        let tf = self.query_tf(q);
+        let prior = self.prior();
+        let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
+        let normal = self.candidates(q);
+        let mut best = f64::NEG_INFINITY;
+        let mut score = |c: u32, scored: &mut Vec<(f64, u32, Comparison)>| {
+            let cmp = self.with_side(c as usize, |r| compare(qs, r, &self.weights, &tf));
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
+            best = best.max(lo);
+            if lo >= floor {
+                scored.push((lo, c, cmp));
+            }
+            best
+        };
+        let mut top = f64::NEG_INFINITY;
+        for &c in &normal {
+            top = score(c, &mut scored);
+        }
+        // Fallback for queries with two or more errors: rank the wide blocks.
+        if top < WIDE_SKIP_LOG_ODDS {
+            for c in self.wide_candidates(q, &normal) {
+                score(c, &mut scored);
+            }
+        }
+        scored
+    }
+
+    /// Ids of every candidate `search` scores for a query (for measuring blocking recall).
+    pub fn candidate_ids(&self, query: &Person) -> Vec<&str> {
+        let q = Prepared::new(query);
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        self.scored_candidates(&q, &qs, f64::NEG_INFINITY)
+            .into_iter()
+            .map(|(_, c, _)| &*self.ids[c as usize])
             .collect()
     }
 

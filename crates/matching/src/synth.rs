@@ -558,6 +558,14 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         t.elapsed().as_secs_f64()
     )?;
     let rss_before = rss_kib("VmRSS:");
+    // Indexed persons to update in the delta benchmark (a spread sample).
+    let persons_sample: Vec<Person> = if args.delta > 0 && !persons.is_empty() {
+        (0..args.delta / 2)
+            .map(|k| persons[(k * 7919) % persons.len()].clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let t = Instant::now();
     let index = Index::build(persons);
     let build = t.elapsed().as_secs_f64();
@@ -585,10 +593,65 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         model.match_share
     )?;
     index.set_model(model);
+    let with_truth: Vec<&Query> = queries.iter().filter(|q| q.truth.is_some()).collect();
+    let found = with_truth
+        .iter()
+        .filter(|q| {
+            let t = q.truth.as_deref().unwrap_or_default();
+            index.candidate_ids(&q.person).contains(&t)
+        })
+        .count();
+    writeln!(
+        out,
+        "pairs completeness (true record among the candidates): {:.4} ({} of {} queries with a true record missed)",
+        found as f64 / with_truth.len().max(1) as f64,
+        with_truth.len() - found,
+        with_truth.len()
+    )?;
+    time_queries(&index, &queries, out)?;
+    if args.delta > 0 {
+        // Updates as the portal makes them: changed versions of indexed children (a new
+        // address and postcode) and new children, all in the delta overlay.
+        let mut g2 = Generator::new(args.seed ^ 0xDE17A);
+        let (fresh, _) = g2.population(args.delta - args.delta / 2);
+        let (movers, _) = g2.population(persons_sample.len());
+        let mut upserts: Vec<Person> = Vec::with_capacity(args.delta);
+        for (p, m) in persons_sample.iter().zip(movers) {
+            let mut p = p.clone();
+            p.postcode = m.postcode;
+            p.address = m.address;
+            upserts.push(p);
+        }
+        for (k, mut p) in fresh.into_iter().enumerate() {
+            p.id = format!("NEW{k:07}");
+            upserts.push(p);
+        }
+        let t = Instant::now();
+        for p in &upserts {
+            index.upsert(p);
+        }
+        writeln!(
+            out,
+            "delta overlay: {} upserts in {:.3} s ({} records in the overlay, {} of them replacing indexed ones)",
+            upserts.len(),
+            t.elapsed().as_secs_f64(),
+            index.delta_len(),
+            persons_sample.len()
+        )?;
+        time_queries(&index, &queries, out)?;
+    }
+    if args.end_to_end {
+        end_to_end(args.seed, out)?;
+    }
+    Ok(())
+}
+
+/// Time the queries one by one (CPU and wall) and report accuracy.
+fn time_queries(index: &Index, queries: &[Query], out: &mut dyn Write) -> std::io::Result<()> {
     let mut lat = Vec::with_capacity(queries.len());
     let mut cpu = Vec::with_capacity(queries.len());
     let mut results: Vec<Vec<(String, f64)>> = Vec::with_capacity(queries.len());
-    for q in &queries {
+    for q in queries {
         let c0 = thread_cpu_ns();
         let t = Instant::now();
         let c = index.search(&q.person, 5, 0.0001);
@@ -616,7 +679,7 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(0.0)
     )?;
-    let (best, curve) = evaluate(&queries, &results);
+    let (best, curve) = evaluate(queries, &results);
     writeln!(
         out,
         "best threshold {:.4}: precision {:.4}, recall {:.4}, F1 {:.4}, twin pairs merged {}",
@@ -628,9 +691,6 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
             "at threshold 0.5: precision {:.4}, recall {:.4}, F1 {:.4}, twin pairs merged {}",
             a.precision, a.recall, a.f1, a.twins_merged
         )?;
-    }
-    if args.end_to_end {
-        end_to_end(args.seed, out)?;
     }
     Ok(())
 }
