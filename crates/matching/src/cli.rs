@@ -2,7 +2,7 @@
 //! project's binary.
 
 use crate::fit::FitOptions;
-use crate::index::{Candidate, Index};
+use crate::index::{Candidate, Index, Prepared};
 use crate::model::{Date, Gender, Person};
 use crate::normalize::postcode_key;
 use rayon::prelude::*;
@@ -293,18 +293,32 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     } else {
         Index::build(persons)
     };
+    // Each query is normalised once, for the fit and the search.
+    let prepared: Vec<Prepared> = queries.par_iter().map(Prepared::new).collect();
     if !args.no_train && !queries.is_empty() {
         let opts = FitOptions {
             u_pairs: if train { 50_000 } else { 0 },
             ..FitOptions::default()
         };
-        let model = index.fit(&queries, &opts);
+        // The fit's own deterministic sample when the batch is larger than it uses.
+        let k = opts.max_queries.max(1);
+        let pick: Vec<usize> = if queries.len() <= k {
+            (0..queries.len()).collect()
+        } else {
+            (0..k).map(|i| i * queries.len() / k).collect()
+        };
+        let ids: Vec<&str> = pick.iter().map(|&i| queries[i].id.as_str()).collect();
+        let sample: Vec<&Prepared> = pick.iter().map(|&i| &prepared[i]).collect();
+        let model = index.fit_prepared(&ids, &sample, &opts);
         index.set_model(model);
     }
     if args.print_model {
         let _ = write!(warnings, "{}", index.model());
     }
-    let results = match_persons(&index, &queries, args.top, args.threshold);
+    let results: Vec<Vec<Candidate>> = prepared
+        .par_iter()
+        .map(|q| index.search_prepared_with(q, args.top, args.threshold, args.explain))
+        .collect();
     let file = std::fs::File::create(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));

@@ -232,27 +232,40 @@ impl Index {
     /// compared with that record (so the index's own records can be used as queries).
     /// Apply the result with [`Index::set_model`].
     pub fn fit(&self, queries: &[Person], opts: &FitOptions) -> Model {
-        let start = self.model().clone();
         let qs = sample(queries, opts.max_queries.max(1));
         let prepared: Vec<Prepared> = qs.par_iter().map(|p| Prepared::new(p)).collect();
+        let ids: Vec<&str> = qs.iter().map(|p| p.id.as_str()).collect();
+        let refs: Vec<&Prepared> = prepared.iter().collect();
+        self.fit_prepared(&ids, &refs, opts)
+    }
+
+    /// [`Index::fit`] on queries already prepared (`ids[i]` is the id of
+    /// `prepared[i]`), all of which are used.
+    pub(crate) fn fit_prepared(
+        &self,
+        ids: &[&str],
+        prepared: &[&Prepared],
+        opts: &FitOptions,
+    ) -> Model {
+        let start = self.model().clone();
         let mut params = start.params.clone();
         let mut u_pairs = 0;
         if opts.u_pairs > 0 && prepared.len() >= MIN_QUERIES_FOR_U && self.live_len() >= 100 {
-            params = self.estimate_u_from(&prepared, opts.u_pairs, opts.seed, &params);
+            params = self.estimate_u_from(prepared, opts.u_pairs, opts.seed, &params);
             u_pairs = opts.u_pairs;
         }
         let w0 = params.weights();
         let prior0 = start.prior_log2_odds(self.n_eff());
         // Candidate comparisons per query, the best `max_candidates` by the starting model.
-        let pairs: Vec<Vec<Comparison>> = qs
+        let pairs: Vec<Vec<Comparison>> = ids
             .par_iter()
             .zip(prepared.par_iter())
-            .map(|(p, q)| {
+            .map(|(id, q)| {
                 let lo = |c: &Comparison| {
                     let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
                     c.log_odds_ceiling(prior0, ceil)
                 };
-                let mut v = self.compare_candidates(q, &w0, Some(&p.id), &lo);
+                let mut v = self.compare_candidates(q, &w0, Some(id), &lo);
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
                 v.truncate(opts.max_candidates);
                 v.into_iter().map(|(_, c)| c).collect()
@@ -329,7 +342,7 @@ impl Index {
                 model.params.m[f] = new;
             }
             let share =
-                (total / qs.len().max(1) as f64).clamp(MATCH_SHARE_RANGE.0, MATCH_SHARE_RANGE.1);
+                (total / ids.len().max(1) as f64).clamp(MATCH_SHARE_RANGE.0, MATCH_SHARE_RANGE.1);
             delta = delta.max((share - model.match_share).abs());
             model.match_share = share;
             pair_share = total / n_pairs.max(1) as f64;
@@ -339,7 +352,7 @@ impl Index {
             }
         }
         model.fit = Some(FitReport {
-            queries: qs.len(),
+            queries: ids.len(),
             pairs: n_pairs,
             pair_match_share: pair_share,
             iterations,
@@ -352,7 +365,7 @@ impl Index {
     /// u re-estimated from random (query, record) pairs (nearly all non-matches),
     /// smoothed towards `base`; levels that depend on a rare recording practice keep
     /// their u (random pairs cannot see them).
-    fn estimate_u_from(&self, qs: &[Prepared], pairs: usize, seed: u64, base: &Params) -> Params {
+    fn estimate_u_from(&self, qs: &[&Prepared], pairs: usize, seed: u64, base: &Params) -> Params {
         let w = base.weights();
         let chunks = 16usize;
         let per = pairs.div_ceil(chunks);
@@ -363,7 +376,7 @@ impl Index {
                 let mut rng = Rng(seed ^ (c as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
                 let mut cnt: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; base.u[f].len()]);
                 for _ in 0..per {
-                    let q = &qs[rng.below(qs.len() as u64) as usize];
+                    let q = qs[rng.below(qs.len() as u64) as usize];
                     let r = live[rng.below(live.len() as u64) as usize];
                     let others: Vec<&crate::compare::NameInfo> = q.others.iter().collect();
                     let side = q.side(&others);

@@ -1456,6 +1456,18 @@ impl Index {
     }
 
     pub fn search_prepared(&self, q: &Prepared, top_k: usize, threshold: f64) -> Vec<Candidate> {
+        self.search_prepared_with(q, top_k, threshold, true)
+    }
+
+    /// `search_prepared`; without `values` the explanation rows carry no compared
+    /// values (`ehm match` without `--explain` prints only the scores).
+    pub(crate) fn search_prepared_with(
+        &self,
+        q: &Prepared,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
         if top_k == 0 {
             return Vec::new();
         }
@@ -1518,12 +1530,19 @@ impl Index {
         }
         out.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.1.cmp(&b.1)));
         out.truncate(top_k);
+        let qv = if values && !out.is_empty() {
+            Some(crate::explain::side_values(&qs))
+        } else {
+            None
+        };
         out.into_iter()
             .map(|(lo, c, cmp, p)| {
                 let mut explanation = explain(&cmp, prior, self.ceiling(&cmp));
-                self.with_side(c as usize, |r| {
-                    crate::explain::fill_values(&mut explanation, &qs, r)
-                });
+                if let Some(qv) = &qv {
+                    self.with_side(c as usize, |r| {
+                        crate::explain::fill_values(&mut explanation, qv, r)
+                    });
+                }
                 if p < probability(lo) {
                     explanation.push(FieldComparison {
                         field: "competing_candidates",
@@ -1698,6 +1717,6 @@ pub fn score_pair(
     let (sa, sb) = (qa.side(&oa), qb.side(&ob));
     let cmp = compare(&sa, &sb, &params.weights(), &NoTf);
     let mut e = explain(&cmp, prior, crate::compare::CONFLICT_CEILING);
-    crate::explain::fill_values(&mut e, &sa, &sb);
+    crate::explain::fill_values(&mut e, &crate::explain::side_values(&sa), &sb);
     (probability(cmp.log_odds(prior)), e)
 }
