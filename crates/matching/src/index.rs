@@ -1323,6 +1323,8 @@ impl Index {
             let mut more = Vec::new();
             blocking_keys(&af, &al, &dobs, None, None, true, false, &mut more, None);
             keys.extend(more);
+            keys.sort_unstable();
+            keys.dedup();
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
         // wrong. In a large index it is also the biggest block most queries look up

@@ -7,7 +7,11 @@ use std::sync::OnceLock;
 /// ASCII-fold (accents removed via `deunicode`), lower-case, drop apostrophes, and turn every
 /// other non-alphanumeric character (hyphens, dots, commas, ...) into a single space.
 pub fn fold(s: &str) -> String {
-    let ascii = deunicode::deunicode(s);
+    let ascii: std::borrow::Cow<'_, str> = if s.is_ascii() {
+        s.into()
+    } else {
+        deunicode::deunicode(s).into()
+    };
     let mut out = String::with_capacity(ascii.len());
     let mut pending_space = false;
     for ch in ascii.chars() {
