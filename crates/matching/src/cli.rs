@@ -136,10 +136,8 @@ pub fn read_persons_with(
             input.consume(3);
         }
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    // Fields are trimmed as they are read (`get` below); the header names by `norm`.
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let headers = rdr
         .headers()
         .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
