@@ -2,7 +2,7 @@
 //! project's binary.
 
 use crate::fit::FitOptions;
-use crate::index::{Candidate, Index, Prepared};
+use crate::index::{Candidate, Compared, Index, Prepared};
 use crate::model::{Date, Gender, Person};
 use crate::normalize::postcode_key;
 use rayon::prelude::*;
@@ -281,8 +281,16 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
             args.threshold
         )));
     }
-    let persons = read_persons(&args.index, warnings)?;
-    let queries = read_persons(&args.queries, warnings)?;
+    // The two files are read side by side; their warnings are written in file order.
+    let (mut wi, mut wq) = (Vec::new(), Vec::new());
+    let (persons, queries) = rayon::join(
+        || read_persons(&args.index, &mut wi),
+        || read_persons(&args.queries, &mut wq),
+    );
+    let _ = warnings.write_all(&wi);
+    let persons = persons?;
+    let _ = warnings.write_all(&wq);
+    let queries = queries?;
     let train = !args.no_train && queries.len() >= crate::fit::MIN_QUERIES_FOR_U;
     let mut index = if train {
         // The fit re-estimates u from random (query, record) pairs, so the build's own
@@ -293,6 +301,7 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     };
     // Each query is normalised once, for the fit and the search.
     let prepared: Vec<Prepared> = queries.par_iter().map(Prepared::new).collect();
+    let mut compared: Vec<Compared> = Vec::new();
     if !args.no_train && !queries.is_empty() {
         let opts = FitOptions {
             u_pairs: if train { 50_000 } else { 0 },
@@ -307,16 +316,29 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
         };
         let ids: Vec<&str> = pick.iter().map(|&i| queries[i].id.as_str()).collect();
         let sample: Vec<&Prepared> = pick.iter().map(|&i| &prepared[i]).collect();
-        let model = index.fit_prepared(&ids, &sample, &opts);
+        // When the fit sees every query, its comparisons are kept for the search, which
+        // then only rescores them with the fitted model (the same results).
+        let mut kept: Vec<Compared> = Vec::new();
+        let all = pick.len() == queries.len();
+        let model = index.fit_prepared(&ids, &sample, &opts, all.then_some(&mut kept));
         index.set_model(model);
+        compared = kept;
     }
     if args.print_model {
         let _ = write!(warnings, "{}", index.model());
     }
-    let results: Vec<Vec<Candidate>> = prepared
-        .par_iter()
-        .map(|q| index.search_prepared_with(q, args.top, args.threshold, args.explain))
-        .collect();
+    let results: Vec<Vec<Candidate>> = if compared.len() == prepared.len() {
+        prepared
+            .par_iter()
+            .zip(compared.into_par_iter())
+            .map(|(q, k)| index.search_compared(q, k, args.top, args.threshold, args.explain))
+            .collect()
+    } else {
+        prepared
+            .par_iter()
+            .map(|q| index.search_prepared_with(q, args.top, args.threshold, args.explain))
+            .collect()
+    };
     let file = std::fs::File::create(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));

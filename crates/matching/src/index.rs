@@ -50,6 +50,14 @@ pub const U_SAMPLE_PAIRS: usize = 200_000;
 /// Pseudo-records (with a sibling share of one half) added to the sibling-share estimate.
 pub const SIBLING_PSEUDO_RECORDS: f64 = 1000.0;
 
+/// A query's candidate comparisons kept from the fit for the search (`ehm match`):
+/// every ordinary candidate, and the wide-block candidates when they were compared.
+#[derive(Default)]
+pub(crate) struct Compared {
+    normal: Vec<(u32, Comparison)>,
+    wide: Option<Vec<(u32, Comparison)>>,
+}
+
 /// One field's contribution to a candidate's score.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldComparison {
@@ -1132,6 +1140,7 @@ impl Index {
         w: &Weights,
         exclude: Option<&str>,
         log_odds: &dyn Fn(&Comparison) -> f64,
+        keep_for_search: Option<&mut Compared>,
     ) -> Vec<(f64, Comparison)> {
         let others: Vec<&NameInfo> = q.others.iter().collect();
         let qs = q.side(&others);
@@ -1139,16 +1148,82 @@ impl Index {
         let normal = self.candidates(q);
         let score = |c: u32| {
             let cmp = self.with_side(c as usize, |r| compare(&qs, r, w, &tf));
-            (log_odds(&cmp), cmp)
+            (c, log_odds(&cmp), cmp)
         };
-        let keep = |c: &u32| exclude != Some(&*self.ids[*c as usize]);
+        let keep = |c: &(u32, f64, Comparison)| exclude != Some(&*self.ids[c.0 as usize]);
+        let all: Vec<(u32, f64, Comparison)> = normal.iter().copied().map(score).collect();
         let mut out: Vec<(f64, Comparison)> =
-            normal.iter().copied().filter(keep).map(score).collect();
+            all.iter().filter(|c| keep(c)).map(|c| (c.1, c.2)).collect();
+        let mut wide_kept = None;
         if out.iter().all(|(lo, _)| *lo < WIDE_SKIP_LOG_ODDS) {
-            let wide = self.wide_candidates(q, &normal);
-            out.extend(wide.into_iter().filter(keep).map(score));
+            let wide: Vec<(u32, f64, Comparison)> = self
+                .wide_candidates(q, &normal)
+                .into_iter()
+                .map(score)
+                .collect();
+            out.extend(wide.iter().filter(|c| keep(c)).map(|c| (c.1, c.2)));
+            wide_kept = Some(wide.into_iter().map(|c| (c.0, c.2)).collect());
+        }
+        if let Some(k) = keep_for_search {
+            k.normal = all.into_iter().map(|c| (c.0, c.2)).collect();
+            k.wide = wide_kept;
         }
         out
+    }
+
+    /// `search_prepared_with` from the comparisons `compare_candidates` kept (made with
+    /// other weights): the same result, without comparing the records again. The
+    /// comparisons are rescored with the current model; the wide blocks are compared
+    /// now if they are needed and were not kept.
+    pub(crate) fn search_compared(
+        &self,
+        q: &Prepared,
+        kept: Compared,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
+        if top_k == 0 {
+            return Vec::new();
+        }
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        let prior = self.prior();
+        let floor = logit2(threshold).min(-10.0);
+        let mut best = f64::NEG_INFINITY;
+        let mut scored: Vec<(f64, u32, Comparison)> = Vec::with_capacity(kept.normal.len());
+        let mut add = |c: u32, mut cmp: Comparison, scored: &mut Vec<_>| {
+            cmp.rescore(&self.weights);
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
+            best = best.max(lo);
+            if lo >= floor {
+                scored.push((lo, c, cmp));
+            }
+            best
+        };
+        let mut top = f64::NEG_INFINITY;
+        for &(c, cmp) in &kept.normal {
+            top = add(c, cmp, &mut scored);
+        }
+        if top < WIDE_SKIP_LOG_ODDS {
+            match kept.wide {
+                Some(w) => {
+                    for (c, cmp) in w {
+                        add(c, cmp, &mut scored);
+                    }
+                }
+                None => {
+                    let tf = self.query_tf(q);
+                    let normal: Vec<u32> = kept.normal.iter().map(|c| c.0).collect();
+                    for c in self.wide_candidates(q, &normal) {
+                        let cmp =
+                            self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
+                        add(c, cmp, &mut scored);
+                    }
+                }
+            }
+        }
+        self.rank(&qs, scored, prior, top_k, threshold, values)
     }
 
     pub(crate) fn with_record<R>(&self, i: u32, f: impl FnOnce(&Side<'_>) -> R) -> R {
@@ -1477,7 +1552,21 @@ impl Index {
         let qs = q.side(&others);
         let prior = self.prior();
         // Keep weak candidates too: they may compete with stronger ones.
-        let mut scored = self.scored_candidates(q, &qs, logit2(threshold).min(-10.0));
+        let scored = self.scored_candidates(q, &qs, logit2(threshold).min(-10.0));
+        self.rank(&qs, scored, prior, top_k, threshold, values)
+    }
+
+    /// The candidates of a query from their log2 odds: competition between different
+    /// people, the threshold, the best `top_k`, and their explanations.
+    fn rank(
+        &self,
+        qs: &Side<'_>,
+        mut scored: Vec<(f64, u32, Comparison)>,
+        prior: f64,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // A query is one person: candidates that are clearly different people from each
         // other compete for the same probability mass (twins when the query lacks a
@@ -1533,7 +1622,7 @@ impl Index {
         out.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.1.cmp(&b.1)));
         out.truncate(top_k);
         let qv = if values && !out.is_empty() {
-            Some(crate::explain::side_values(&qs))
+            Some(crate::explain::side_values(qs))
         } else {
             None
         };
@@ -1721,4 +1810,41 @@ pub fn score_pair(
     let mut e = explain(&cmp, prior, crate::compare::CONFLICT_CEILING);
     crate::explain::fill_values(&mut e, &crate::explain::side_values(&sa), &sb);
     (probability(cmp.log_odds(prior)), e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::Generator;
+
+    #[test]
+    fn a_comparison_rescored_for_other_weights_is_the_comparison_made_with_them() {
+        let mut g = Generator::new(3);
+        let (persons, queries, _) = g.scenario(3000, 600);
+        let index = Index::build(persons);
+        let w0 = Params::default().weights();
+        // Very different weights, so that swap decisions change.
+        let mut p1 = index.params().clone();
+        for f in 0..NF {
+            p1.m[f].reverse();
+        }
+        let w1 = p1.weights();
+        let mut n = 0;
+        for q in &queries {
+            let q = Prepared::new(&q.person);
+            let others: Vec<&NameInfo> = q.others.iter().collect();
+            let qs = q.side(&others);
+            let tf = index.query_tf(&q);
+            let normal = index.candidates(&q);
+            let wide = index.wide_candidates(&q, &normal);
+            for c in normal.into_iter().chain(wide) {
+                let mut a = index.with_side(c as usize, |r| compare(&qs, r, &w0, &tf));
+                let b = index.with_side(c as usize, |r| compare(&qs, r, &w1, &tf));
+                a.rescore(&w1);
+                assert_eq!(a, b);
+                n += 1;
+            }
+        }
+        assert!(n > 2_000, "{n}");
+    }
 }
