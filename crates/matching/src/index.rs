@@ -402,6 +402,12 @@ fn wide_keys(
     out.dedup();
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<[Vec<u64>; 4]> = const {
+        std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()])
+    };
+}
+
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
 #[allow(clippy::too_many_arguments)]
@@ -416,106 +422,113 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     out: &mut Vec<u64>,
     mut secondary: Option<&mut Vec<u64>>,
 ) {
-    // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
-    let mut initials: Vec<u64> = firsts
-        .iter()
-        .map(|f| u64::from(f.borrow().compact.as_bytes()[0]))
-        .collect();
-    if query {
-        // A query without a forename may be any of them (its surname, also tried as a
-        // forename for swapped names, does not count).
-        if initials.is_empty() || no_forename {
-            initials.extend((b'a'..=b'z').map(u64::from));
+    // Scratch lists reused across calls on this thread (no allocation per record).
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let [initials, last_codes, first_codes, nick_groups] = &mut *scratch;
+        initials.clear();
+        last_codes.clear();
+        first_codes.clear();
+        nick_groups.clear();
+        // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
+        initials.extend(
+            firsts
+                .iter()
+                .map(|f| u64::from(f.borrow().compact.as_bytes()[0])),
+        );
+        if query {
+            // A query without a forename may be any of them (its surname, also tried as a
+            // forename for swapped names, does not count).
+            if initials.is_empty() || no_forename {
+                initials.extend((b'a'..=b'z').map(u64::from));
+            }
+            initials.push(0);
+        } else if initials.is_empty() {
+            initials.push(0);
         }
-        initials.push(0);
-    } else if initials.is_empty() {
-        initials.push(0);
-    }
-    initials.sort_unstable();
-    initials.dedup();
-    let mut last_codes: Vec<u64> = Vec::new();
-    for l in lasts {
-        let l = l.borrow();
-        if l.dm[0] != 0 {
-            last_codes.push(u64::from(l.dm[0]));
+        initials.sort_unstable();
+        initials.dedup();
+        for l in lasts {
+            let l = l.borrow();
+            if l.dm[0] != 0 {
+                last_codes.push(u64::from(l.dm[0]));
+            }
+            last_codes.extend(l.tok_dm.iter().filter(|&&c| c != 0).map(|&c| u64::from(c)));
         }
-        last_codes.extend(l.tok_dm.iter().filter(|&&c| c != 0).map(|&c| u64::from(c)));
-    }
-    last_codes.sort_unstable();
-    last_codes.dedup();
-    let mut first_codes: Vec<u64> = Vec::new();
-    let mut nick_groups: Vec<u64> = Vec::new();
-    for f in firsts {
-        let f = f.borrow();
-        if !f.is_initial() && f.dm[0] != 0 {
-            first_codes.push(u64::from(f.dm[0]));
+        last_codes.sort_unstable();
+        last_codes.dedup();
+        for f in firsts {
+            let f = f.borrow();
+            if !f.is_initial() && f.dm[0] != 0 {
+                first_codes.push(u64::from(f.dm[0]));
+            }
+            nick_groups.extend(f.nick.iter().take(6).map(|&g| u64::from(g)));
         }
-        nick_groups.extend(f.nick.iter().take(6).map(|&g| u64::from(g)));
-    }
-    first_codes.sort_unstable();
-    first_codes.dedup();
-    nick_groups.sort_unstable();
-    nick_groups.dedup();
-    for &d in dobs {
-        let y = u64::from(d / 10_000);
-        let p = u64::from(d);
-        out.push(key(K_DOB, p, 0));
-        for &l in &last_codes {
-            for &i in &initials {
-                out.push(key(K_SURNAME_YEAR, l, y << 8 | i));
+        first_codes.sort_unstable();
+        first_codes.dedup();
+        nick_groups.sort_unstable();
+        nick_groups.dedup();
+        for &d in dobs {
+            let y = u64::from(d / 10_000);
+            let p = u64::from(d);
+            out.push(key(K_DOB, p, 0));
+            for &l in last_codes.iter() {
+                for &i in initials.iter() {
+                    out.push(key(K_SURNAME_YEAR, l, y << 8 | i));
+                }
+            }
+            for &f in first_codes.iter() {
+                out.push(key(K_FORENAME_DOB, f, p));
             }
         }
-        for &f in &first_codes {
-            out.push(key(K_FORENAME_DOB, f, p));
+        for &f in first_codes.iter() {
+            for &l in last_codes.iter() {
+                out.push(key(K_NAME_PAIR, f, l));
+            }
         }
-    }
-    for &f in &first_codes {
-        for &l in &last_codes {
-            out.push(key(K_NAME_PAIR, f, l));
+        for &g in nick_groups.iter() {
+            for &l in last_codes.iter() {
+                out.push(key(K_NICKNAME_SURNAME, g, l));
+            }
         }
-    }
-    for &g in &nick_groups {
-        for &l in &last_codes {
-            out.push(key(K_NICKNAME_SURNAME, g, l));
-        }
-    }
-    // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
-    // birth together with a misspelt ending of either name.
-    for f in firsts {
-        for l in lasts {
-            if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
-                let k = key(K_NAME_PREFIXES, a, b);
-                match secondary.as_deref_mut() {
-                    Some(v) => v.push(k),
-                    None => out.push(k),
+        // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
+        // birth together with a misspelt ending of either name.
+        for f in firsts {
+            for l in lasts {
+                if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
+                    let k = key(K_NAME_PREFIXES, a, b);
+                    match secondary.as_deref_mut() {
+                        Some(v) => v.push(k),
+                        None => out.push(k),
+                    }
                 }
             }
         }
-    }
-    // House number and street: survives changed names and date of birth.
-    if let Some((n, st)) = address.and_then(house_street) {
-        let k = key(K_HOUSE_STREET, n, st);
-        match secondary {
-            Some(v) => v.push(k),
-            None => out.push(k),
+        // House number and street: survives changed names and date of birth.
+        if let Some((n, st)) = address.and_then(house_street) {
+            let k = key(K_HOUSE_STREET, n, st);
+            match secondary {
+                Some(v) => v.push(k),
+                None => out.push(k),
+            }
         }
-    }
-    if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
-        let h = str_hash(pc);
-        for &l in &last_codes {
-            out.push(key(K_POSTCODE_SURNAME, h, l));
+        if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
+            let h = str_hash(pc);
+            for &l in last_codes.iter() {
+                out.push(key(K_POSTCODE_SURNAME, h, l));
+            }
+            for f in firsts {
+                out.push(key(
+                    K_POSTCODE_INITIAL,
+                    h,
+                    u64::from(f.borrow().compact.as_bytes()[0]),
+                ));
+            }
+            for &d in dobs {
+                out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
+            }
         }
-        for f in firsts {
-            out.push(key(
-                K_POSTCODE_INITIAL,
-                h,
-                u64::from(f.borrow().compact.as_bytes()[0]),
-            ));
-        }
-        for &d in dobs {
-            out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
-        }
-    }
+    });
     out.sort_unstable();
     out.dedup();
 }

@@ -465,6 +465,17 @@ fn thread_cpu_ns() -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
+/// CPU time of the whole process (all threads) in seconds.
+fn process_cpu_s() -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes into the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+}
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -567,10 +578,21 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         Vec::new()
     };
     let t = Instant::now();
+    let cpu0 = process_cpu_s();
     let index = Index::build(persons);
     let build = t.elapsed().as_secs_f64();
+    let cpu = match (cpu0, process_cpu_s()) {
+        (Some(a), Some(b)) => format!(", {:.2} s CPU over all threads", b - a),
+        _ => String::new(),
+    };
     let rss = rss_kib("VmRSS:");
-    writeln!(out, "index build: {build:.2} s for {} persons", index.len())?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    writeln!(
+        out,
+        "index build: {build:.2} s wall{cpu} for {} persons (load average {})",
+        index.len(),
+        load.split_whitespace().next().unwrap_or("?")
+    )?;
     writeln!(
         out,
         "memory: VmRSS {:.0} MiB after build ({:.0} MiB before build, peak VmHWM {:.0} MiB)",
