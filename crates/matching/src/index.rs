@@ -252,10 +252,12 @@ fn prefix3(n: &NameInfo) -> Option<u64> {
 
 const K_WIDE_SURNAME: u64 = 11;
 const K_WIDE_FORENAME: u64 = 12;
+const K_WIDE_DOB: u64 = 13;
 
-/// Members of a wide block (everyone with one phonetic surname, or one phonetic
-/// forename) that are kept for a query: the best this many by signature agreement.
-pub const WIDE_TAKE: usize = 16;
+/// Members of the wide blocks (everyone with one phonetic surname, one phonetic
+/// forename or one date of birth) that are kept for a query, over all its wide blocks:
+/// the best this many by signature agreement.
+pub const WIDE_TAKE: usize = 32;
 /// At most this many members of one wide block are ranked for a query.
 pub const WIDE_SCAN_LIMIT: usize = 50_000;
 /// Wide blocks are only ranked when no ordinary candidate has at least these log2 odds
@@ -332,40 +334,55 @@ fn sig_field(s: u64, shift: u32, bits: u32) -> u64 {
     (s >> shift) & ((1 << bits) - 1)
 }
 
-/// How well a wide-block member's signature agrees with the query's, in half points:
-/// 2 for each agreeing field (forename initial, surname initial or sound, birth year
-/// (within two years when either DOB is estimated), birth day and month (or swapped),
-/// postcode sector, house number), 1 for the same recorded sex. The field that defines
-/// the block does not count.
-fn wide_score(q: u64, r: u64, forename_block: bool) -> u32 {
+/// Which field defines a wide block (it does not count when ranking its members).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum WideKind {
+    Surname,
+    Forename,
+    Dob,
+}
+
+/// How well a wide-block member's signature agrees with the query's: roughly the bits
+/// of evidence of each agreeing field (how unlikely the agreement is by chance):
+/// forename initial 4, surname initial or sound 5, birth year 4 (within two years when
+/// either DOB is estimated), birth day and month 8 (or swapped; the same month alone
+/// 3), postcode sector 9, house number 6, the same sex 1. The field that defines the
+/// block does not count.
+fn wide_score(q: u64, r: u64, kind: WideKind) -> u32 {
     let agree = |sh: u32, b: u32| {
         let (x, y) = (sig_field(q, sh, b), sig_field(r, sh, b));
         x != 0 && x == y
     };
     let mut sc = 0;
-    if forename_block {
-        if agree(13, 5) || agree(18, 8) {
-            sc += 2;
-        }
-    } else if agree(0, 5) {
-        sc += 2;
+    if kind != WideKind::Forename && agree(0, 5) {
+        sc += 4;
     }
-    let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
-    if yq != 0 && yr != 0 {
-        let est = sig_field(q | r, 61, 1) != 0;
-        let d = yq.abs_diff(yr);
-        if d == 0 || (est && d <= 2) {
-            sc += 2;
+    if kind != WideKind::Surname && (agree(13, 5) || agree(18, 8)) {
+        sc += 5;
+    }
+    if kind != WideKind::Dob {
+        let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
+        if yq != 0 && yr != 0 {
+            let est = sig_field(q | r, 61, 1) != 0;
+            let d = yq.abs_diff(yr);
+            if d == 0 || (est && d <= 2) {
+                sc += 4;
+            }
+        }
+        let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
+        if mq != 0 && mr != 0 {
+            if mq == mr || (mq % 32) * 32 + mq / 32 == mr {
+                sc += 8;
+            } else if mq / 32 == mr / 32 {
+                sc += 3;
+            }
         }
     }
-    let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
-    if mq != 0 && mr != 0 && (mq == mr || (mq % 32) * 32 + mq / 32 == mr) {
-        sc += 2;
+    if agree(43, 8) {
+        sc += 9;
     }
-    for (sh, b) in [(43, 8), (51, 8)] {
-        if agree(sh, b) {
-            sc += 2;
-        }
+    if agree(51, 8) {
+        sc += 6;
     }
     if agree(59, 2) {
         sc += 1;
@@ -373,30 +390,36 @@ fn wide_score(q: u64, r: u64, forename_block: bool) -> u32 {
     sc
 }
 
-/// Wide-block keys of names: one per phonetic code of the surname (and of each part of
-/// a double-barrelled one) and of the forename (not an initial); `alternates` adds the
-/// alternate Double Metaphone codes (query side).
+/// Wide-block members need at least this score (one agreeing field besides the sex).
+const WIDE_MIN_SCORE: u32 = 4;
+
+/// Wide-block keys: one per phonetic code of the surname (and of each part of a
+/// double-barrelled one), of the forename (not an initial), and per date of birth (as
+/// packed digits); `alternates` adds the alternate Double Metaphone codes (query side).
 fn wide_keys(
     first: Option<&NameInfo>,
     last: Option<&NameInfo>,
+    dobs: &[u32],
     alternates: bool,
-    out: &mut Vec<(u64, bool)>,
+    out: &mut Vec<(u64, WideKind)>,
 ) {
+    let n = if alternates { 2 } else { 1 };
     if let Some(l) = last {
-        let n = if alternates { 2 } else { 1 };
         for &c in l.dm[..n].iter().chain(l.tok_dm.iter()) {
             if c != 0 {
-                out.push((key(K_WIDE_SURNAME, u64::from(c), 0), false));
+                out.push((key(K_WIDE_SURNAME, u64::from(c), 0), WideKind::Surname));
             }
         }
     }
     if let Some(f) = first.filter(|f| !f.is_initial()) {
-        let n = if alternates { 2 } else { 1 };
         for &c in &f.dm[..n] {
             if c != 0 {
-                out.push((key(K_WIDE_FORENAME, u64::from(c), 0), true));
+                out.push((key(K_WIDE_FORENAME, u64::from(c), 0), WideKind::Forename));
             }
         }
+    }
+    for &d in dobs.iter().filter(|&&d| d != 0) {
+        out.push((key(K_WIDE_DOB, u64::from(d), 0), WideKind::Dob));
     }
     out.sort_unstable();
     out.dedup();
@@ -827,11 +850,11 @@ impl Index {
     }
 
     /// Wide-block keys and signature of indexed record `i`.
-    fn record_wide(&self, i: usize) -> (Vec<(u64, bool)>, u64) {
+    fn record_wide(&self, i: usize) -> (Vec<(u64, WideKind)>, u64) {
         let r = &self.recs[i];
         let (first, last) = (self.name(r.first), self.name(r.last));
-        let mut keys = Vec::with_capacity(3);
-        wide_keys(first, last, false, &mut keys);
+        let mut keys = Vec::with_capacity(4);
+        wide_keys(first, last, &[r.dob], false, &mut keys);
         let addr = (r.address != NONE).then(|| &self.addrs.items[r.address as usize]);
         let sig = signature(
             first,
@@ -1458,15 +1481,23 @@ impl Index {
     /// beyond their sound or first letters, DOB wrong or missing, moved house); a scan
     /// of one block reads only its members and their inline signatures.
     fn wide_candidates(&self, q: &Prepared, normal: &[u32]) -> Vec<u32> {
-        let mut keys = Vec::with_capacity(6);
-        wide_keys(q.first.as_ref(), q.last.as_ref(), true, &mut keys);
+        let dob = q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed());
+        let mut dobs = [dob, 0];
+        if let Some(d) = q.dob
+            && let Some(s) = Date::new(d.year(), d.day(), d.month())
+            && s != d
+        {
+            dobs[1] = s.packed();
+        }
+        let mut keys = Vec::with_capacity(8);
+        wide_keys(q.first.as_ref(), q.last.as_ref(), &dobs, true, &mut keys);
         if keys.is_empty() {
             return Vec::new();
         }
         let qsig = signature(
             q.first.as_ref(),
             q.last.as_ref(),
-            q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed()),
+            dob,
             q.est,
             match q.gender {
                 None => 0,
@@ -1476,10 +1507,16 @@ impl Index {
             q.postcode.as_deref(),
             q.address.as_ref(),
         );
-        let mut out: Vec<u32> = Vec::new();
+        // (score, member) of every member not already a candidate; a member's score
+        // counts the block's own field as agreeing, so members of different blocks
+        // compete on one scale.
         let mut ranked: Vec<(u32, u32)> = Vec::new();
-        for (k, forename_block) in keys {
-            ranked.clear();
+        for (k, kind) in keys {
+            let own = match kind {
+                WideKind::Surname => 5,
+                WideKind::Forename => 4,
+                WideKind::Dob => 12,
+            };
             let main = self.wide_block(k);
             let delta: &[(u32, u64)] = if self.delta_wide.is_empty() {
                 &[]
@@ -1487,22 +1524,23 @@ impl Index {
                 self.delta_wide.get(&k).map_or(&[], Vec::as_slice)
             };
             for &(m, sig) in main.iter().chain(delta).take(WIDE_SCAN_LIMIT) {
-                let sc = wide_score(qsig, sig, forename_block);
-                if sc >= 2 {
-                    ranked.push((sc, m));
+                let sc = wide_score(qsig, sig, kind);
+                if sc >= WIDE_MIN_SCORE
+                    && normal.binary_search(&m).is_err()
+                    && !(self.n_dead > 0 && self.dead[m as usize])
+                {
+                    ranked.push((sc + own, m));
                 }
             }
-            if ranked.len() > WIDE_TAKE {
-                ranked.select_nth_unstable_by(WIDE_TAKE - 1, |a, b| {
-                    b.0.cmp(&a.0).then(a.1.cmp(&b.1))
-                });
-                ranked.truncate(WIDE_TAKE);
-            }
-            out.extend(ranked.iter().map(|&(_, m)| m));
         }
+        ranked.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        ranked.dedup_by_key(|x| x.1);
+        if ranked.len() > WIDE_TAKE {
+            ranked.select_nth_unstable_by(WIDE_TAKE - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            ranked.truncate(WIDE_TAKE);
+        }
+        let mut out: Vec<u32> = ranked.into_iter().map(|(_, m)| m).collect();
         out.sort_unstable();
-        out.dedup();
-        out.retain(|&c| normal.binary_search(&c).is_err() && !self.dead[c as usize]);
         out
     }
 
