@@ -1474,12 +1474,13 @@ impl Index {
         cands
     }
 
-    /// Candidates from the wide blocks (the query's phonetic surname and forename),
-    /// not already in `normal` (sorted): in each block, the members whose signature
-    /// agrees with the query's on at least one more field, the best `WIDE_TAKE` of them.
-    /// The fallback for queries whose other keys all carry an error (names misspelt
-    /// beyond their sound or first letters, DOB wrong or missing, moved house); a scan
-    /// of one block reads only its members and their inline signatures.
+    /// Candidates from the wide blocks (the query's phonetic surname and forename, and
+    /// its date of birth), not already in `normal` (sorted): the members whose
+    /// signature agrees with the query's on at least one more field than the block's
+    /// own, the best `WIDE_TAKE` of them over all the blocks by `wide_score`. The
+    /// fallback for queries whose other keys all carry an error (names misspelt beyond
+    /// their sound or first letters, DOB wrong or missing, moved house); a scan of one
+    /// block reads only its members and their inline signatures.
     fn wide_candidates(&self, q: &Prepared, normal: &[u32]) -> Vec<u32> {
         let dob = q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed());
         let mut dobs = [dob, 0];
