@@ -14,6 +14,7 @@ fn settings() -> Settings {
         go_live: None,
         draft_retention: time::Duration::days(30),
         login_code: false,
+        decision_target_days: 1,
     }
 }
 

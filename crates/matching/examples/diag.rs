@@ -22,7 +22,18 @@ fn main() {
     let mut cand_counts: Vec<usize> = Vec::new();
     let (mut fn_, mut fp, mut tw) = (0, 0, 0);
     let mut slow: Vec<(f64, usize, String)> = Vec::new();
+    let mut blocking_misses = 0;
     for q in &queries {
+        if let Some(t) = &q.truth
+            && !index.candidate_ids(&q.person).contains(&t.as_str())
+        {
+            blocking_misses += 1;
+            println!(
+                "--- BLOCKING MISS\n  Q: {:?}\n  T: {:?}",
+                q.person,
+                by_id.get(t)
+            );
+        }
         cand_counts.push(index.candidate_count(&q.person));
         let t = std::time::Instant::now();
         let res = index.search(&q.person, 5, 0.0);
@@ -80,6 +91,7 @@ fn main() {
         println!("SLOW {:.2} ms, {} candidates: {}", s.0, s.1, s.2);
     }
     cand_counts.sort();
+    println!("blocking misses {blocking_misses}");
     println!(
         "FN {fn_} FP {fp} twins {tw}; candidates p50 {} p99 {} max {}",
         cand_counts[cand_counts.len() / 2],

@@ -2,7 +2,7 @@
 //! project's binary.
 
 use crate::fit::FitOptions;
-use crate::index::{Candidate, Index};
+use crate::index::{Candidate, Compared, Index, Prepared};
 use crate::model::{Date, Gender, Person};
 use crate::normalize::postcode_key;
 use rayon::prelude::*;
@@ -75,6 +75,10 @@ pub struct BenchMatchArgs {
     /// Also time `run_match` end to end on 5,000 queries against 5,000 persons via CSV files.
     #[arg(long)]
     pub end_to_end: bool,
+    /// Then upsert this many records (half of them changed versions of indexed children,
+    /// half new children) into the delta overlay and time the queries again (0: skip).
+    #[arg(long, default_value_t = 5_000)]
+    pub delta: usize,
 }
 
 /// Read a person CSV. Malformed values are reported to `warnings` with their line
@@ -132,10 +136,8 @@ pub fn read_persons_with(
             input.consume(3);
         }
     }
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
+    // Fields are trimmed as they are read (`get` below); the header names by `norm`.
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(input);
     let headers = rdr
         .headers()
         .map_err(|e| CliError::new(format!("cannot read the header of {}: {e}", path.display())))?
@@ -279,8 +281,16 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
             args.threshold
         )));
     }
-    let persons = read_persons(&args.index, warnings)?;
-    let queries = read_persons(&args.queries, warnings)?;
+    // The two files are read side by side; their warnings are written in file order.
+    let (mut wi, mut wq) = (Vec::new(), Vec::new());
+    let (persons, queries) = rayon::join(
+        || read_persons(&args.index, &mut wi),
+        || read_persons(&args.queries, &mut wq),
+    );
+    let _ = warnings.write_all(&wi);
+    let persons = persons?;
+    let _ = warnings.write_all(&wq);
+    let queries = queries?;
     let train = !args.no_train && queries.len() >= crate::fit::MIN_QUERIES_FOR_U;
     let mut index = if train {
         // The fit re-estimates u from random (query, record) pairs, so the build's own
@@ -289,18 +299,46 @@ pub fn run_match(args: &MatchArgs, warnings: &mut dyn Write) -> Result<(), CliEr
     } else {
         Index::build(persons)
     };
+    // Each query is normalised once, for the fit and the search.
+    let prepared: Vec<Prepared> = queries.par_iter().map(Prepared::new).collect();
+    let mut compared: Vec<Compared> = Vec::new();
     if !args.no_train && !queries.is_empty() {
         let opts = FitOptions {
-            u_pairs: if train { 100_000 } else { 0 },
+            u_pairs: if train { 50_000 } else { 0 },
             ..FitOptions::default()
         };
-        let model = index.fit(&queries, &opts);
+        // The fit's own deterministic sample when the batch is larger than it uses.
+        let k = opts.max_queries.max(1);
+        let pick: Vec<usize> = if queries.len() <= k {
+            (0..queries.len()).collect()
+        } else {
+            (0..k).map(|i| i * queries.len() / k).collect()
+        };
+        let ids: Vec<&str> = pick.iter().map(|&i| queries[i].id.as_str()).collect();
+        let sample: Vec<&Prepared> = pick.iter().map(|&i| &prepared[i]).collect();
+        // When the fit sees every query, its comparisons are kept for the search, which
+        // then only rescores them with the fitted model (the same results).
+        let mut kept: Vec<Compared> = Vec::new();
+        let all = pick.len() == queries.len();
+        let model = index.fit_prepared(&ids, &sample, &opts, all.then_some(&mut kept));
         index.set_model(model);
+        compared = kept;
     }
     if args.print_model {
         let _ = write!(warnings, "{}", index.model());
     }
-    let results = match_persons(&index, &queries, args.top, args.threshold);
+    let results: Vec<Vec<Candidate>> = if compared.len() == prepared.len() {
+        prepared
+            .par_iter()
+            .zip(compared.into_par_iter())
+            .map(|(q, k)| index.search_compared(q, k, args.top, args.threshold, args.explain))
+            .collect()
+    } else {
+        prepared
+            .par_iter()
+            .map(|q| index.search_prepared_with(q, args.top, args.threshold, args.explain))
+            .collect()
+    };
     let file = std::fs::File::create(&args.out)
         .map_err(|e| CliError::new(format!("cannot create {}: {e}", args.out.display())))?;
     let mut wtr = csv::Writer::from_writer(std::io::BufWriter::new(file));

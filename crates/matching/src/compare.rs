@@ -271,7 +271,57 @@ pub fn jaro_winkler_above(a: &str, b: &str, floor: f64) -> f64 {
     if jw_ub < floor {
         return 0.0;
     }
-    strsim::jaro_winkler(a, b)
+    if ab.len() <= 64 && bb.len() <= 64 && a.is_ascii() && b.is_ascii() {
+        jaro_winkler_ascii(ab, bb)
+    } else {
+        strsim::jaro_winkler(a, b)
+    }
+}
+
+/// Jaro–Winkler similarity of two non-empty ASCII strings of at most 64 bytes, without
+/// allocating: the same arithmetic as `strsim::jaro_winkler` (prefix of up to four
+/// letters, scaling 0.1, applied above a Jaro similarity of 0.7).
+fn jaro_winkler_ascii(a: &[u8], b: &[u8]) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    let range = (la.max(lb) / 2).saturating_sub(1);
+    let (mut fa, mut fb) = (0u64, 0u64);
+    let mut matches = 0usize;
+    for (i, &x) in a.iter().enumerate() {
+        let lo = i.saturating_sub(range);
+        let hi = (i + range + 1).min(lb);
+        for j in lo..hi {
+            if fb >> j & 1 == 0 && b[j] == x {
+                fa |= 1 << i;
+                fb |= 1 << j;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut trans = 0usize;
+    let mut j = 0usize;
+    for (i, &x) in a.iter().enumerate() {
+        if fa >> i & 1 == 1 {
+            while fb >> j & 1 == 0 {
+                j += 1;
+            }
+            if b[j] != x {
+                trans += 1;
+            }
+            j += 1;
+        }
+    }
+    let m = matches as f64;
+    let sim = (m / la as f64 + m / lb as f64 + (matches - trans / 2) as f64 / m) / 3.0;
+    if sim > 0.7 {
+        let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+        sim + 0.1 * prefix as f64 * (1.0 - sim)
+    } else {
+        sim
+    }
 }
 
 /// Compare forenames. `a_others`/`b_others` are middle names and aliases.
@@ -599,9 +649,77 @@ pub struct Comparison {
     pub cross2: u8,
     /// The address weight is the conditional one (`ADDRESS_GIVEN_POSTCODE`).
     pub address_given_postcode: bool,
+    /// The names compared directly (forename, surname levels) and their term-frequency
+    /// u, the two cross levels when swapping was considered (`NULL` otherwise), and the
+    /// direct forenames' established/misspelt flags: what `rescore` needs to redo the
+    /// swap decision for other weights exactly as `compare` makes it.
+    pub direct: [u8; 2],
+    pub direct_tf: [f32; 2],
+    pub cross: [u8; 2],
+    pub direct_established: bool,
+    pub direct_misspelt: bool,
 }
 
 impl Comparison {
+    /// The comparison `compare` would return with the weights `w`, from the stored
+    /// levels: the same levels, the same swap decision and the same weights, without
+    /// comparing the records again.
+    pub fn rescore(&mut self, w: &Weights) {
+        let wt = |f: usize, l: u8, tf: f32| -> f64 {
+            if l == NULL {
+                0.0
+            } else if l == 0 && tf > 0.0 {
+                (w.m_exact[f] / f64::from(tf).max(1e-9)).log2()
+            } else {
+                w.w[f][l as usize]
+            }
+        };
+        let [lf, ls] = self.direct;
+        let (wf, ws) = (
+            wt(FORENAME, lf, self.direct_tf[0]),
+            wt(SURNAME, ls, self.direct_tf[1]),
+        );
+        let [c1, c2] = self.cross;
+        let swap = c1 != NULL
+            && c2 != NULL
+            && cross_weight(w, c1) + cross_weight(w, c2) - SWAP_PENALTY > wf + ws
+            && c1 != F_DISAGREE
+            && c2 != F_DISAGREE;
+        if swap {
+            self.swapped = true;
+            self.swapped_fuzzy = [c1, c2]
+                .iter()
+                .any(|l| matches!(*l, F_JW_HIGH | F_PHONETIC | F_JW_MID));
+            self.levels[FORENAME] = c1;
+            self.levels[SURNAME] = surname_level_of(c2);
+            self.weights[FORENAME] = cross_weight(w, c1);
+            self.weights[SURNAME] = cross_weight(w, c2);
+            self.cross2 = c2;
+            self.tf_u = [0.0; 2];
+        } else {
+            self.swapped = false;
+            self.swapped_fuzzy = false;
+            self.levels[FORENAME] = lf;
+            self.levels[SURNAME] = ls;
+            self.weights[FORENAME] = wf;
+            self.weights[SURNAME] = ws;
+            self.cross2 = NULL;
+            self.tf_u = self.direct_tf;
+        }
+        self.forenames_established = !swap && self.direct_established;
+        self.forename_misspelt = !swap && self.direct_misspelt;
+        for f in DOB..NF {
+            let l = self.levels[f];
+            self.weights[f] = if l == NULL {
+                0.0
+            } else if f == ADDRESS && self.address_given_postcode {
+                ADDRESS_GIVEN_POSTCODE[l as usize]
+            } else {
+                w.w[f][l as usize]
+            };
+        }
+    }
+
     /// Recompute the per-field weights from the levels for other parameters (the level
     /// choices, including the swap decision, stay as they are). Used by EM.
     pub fn reweigh(&mut self, w: &Weights) {
@@ -791,6 +909,8 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
     weights[FORENAME] = wt(FORENAME, lf, b.first);
     weights[SURNAME] = wt(SURNAME, ls, b.last);
     let direct = weights[FORENAME] + weights[SURNAME];
+    let direct_tf = tf_u;
+    let mut cross_levels = [NULL; 2];
     levels[FORENAME] = lf;
     levels[SURNAME] = ls;
     let mut cross2 = NULL;
@@ -811,6 +931,7 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
         // frequencies, so the score stays symmetric in (a, b).
         let c1 = fore(a.first, &[], b.last, &[]);
         let c2 = fore(a.last, &[], b.first, &[]);
+        cross_levels = [c1, c2];
         let cw = |l: u8| cross_weight(w, l);
         let cross = cw(c1) + cw(c2);
         if cross - SWAP_PENALTY > direct && c1 != F_DISAGREE && c2 != F_DISAGREE {
@@ -864,27 +985,31 @@ pub fn compare(a: &Side<'_>, b: &Side<'_>, w: &Weights, tf: &dyn TermFreq) -> Co
             w.w[ADDRESS][l as usize]
         };
     }
-    let (mut forenames_established, mut forename_misspelt) = (false, false);
-    if let (false, F_JW_HIGH | F_PHONETIC | F_JW_MID, Some(x), Some(y)) =
-        (swapped, levels[FORENAME], a.first, b.first)
-    {
+    // For the direct orientation (only used when the names are not swapped).
+    let (mut direct_established, mut direct_misspelt) = (false, false);
+    if let (F_JW_HIGH | F_PHONETIC | F_JW_MID, Some(x), Some(y)) = (lf, a.first, b.first) {
         let (ex, ey) = (
             tf.established_forename(&x.compact),
             tf.established_forename(&y.compact),
         );
-        forenames_established = ex && ey;
-        forename_misspelt = ex != ey && one_edit_typo(&x.compact, &y.compact);
+        direct_established = ex && ey;
+        direct_misspelt = ex != ey && one_edit_typo(&x.compact, &y.compact);
     }
     Comparison {
         levels,
         weights,
         swapped,
-        forenames_established,
-        forename_misspelt,
+        forenames_established: !swapped && direct_established,
+        forename_misspelt: !swapped && direct_misspelt,
         swapped_fuzzy,
         tf_u,
         cross2,
         address_given_postcode,
+        direct: [lf, ls],
+        direct_tf,
+        cross: cross_levels,
+        direct_established,
+        direct_misspelt,
     }
 }
 
@@ -976,6 +1101,35 @@ mod tests {
     }
     fn d(s: &str) -> Date {
         Date::parse_iso(s).unwrap()
+    }
+
+    #[test]
+    fn the_allocation_free_jaro_winkler_agrees_with_strsim() {
+        let words = [
+            "martha",
+            "marhta",
+            "dwayne",
+            "duane",
+            "dixon",
+            "dicksonx",
+            "jones",
+            "johnson",
+            "a",
+            "ab",
+            "ba",
+            "aaaa",
+            "aaab",
+            "crate",
+            "trace",
+            "abcdefghijklmnop",
+            "ponmlkjihgfedcba",
+        ];
+        for x in words {
+            for y in words {
+                let d = jaro_winkler_ascii(x.as_bytes(), y.as_bytes()) - strsim::jaro_winkler(x, y);
+                assert!(d.abs() < 1e-12, "{x} {y}");
+            }
+        }
     }
 
     #[test]

@@ -8,19 +8,21 @@ use crate::index::{Candidate, FieldComparison};
 const NEUTRAL_BITS: f64 = 0.05;
 
 fn title(s: &str) -> String {
-    s.split(' ')
-        .map(|w| {
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = c == ' ';
+    }
+    out
 }
 
 /// The display values of one side of a comparison, per field.
-fn side_values(s: &Side<'_>) -> [Option<String>; NF] {
+pub(crate) fn side_values(s: &Side<'_>) -> [Option<String>; NF] {
     let name = |n: Option<&crate::compare::NameInfo>| {
         n.map(|n| title(n.multi.as_deref().unwrap_or(&n.compact)))
     };
@@ -39,8 +41,12 @@ fn side_values(s: &Side<'_>) -> [Option<String>; NF] {
 /// Fill in the compared values of the field rows of an explanation. When the names
 /// were compared swapped, the forename row shows the query's forename against the
 /// record's surname and the other way round.
-pub(crate) fn fill_values(rows: &mut [FieldComparison], query: &Side<'_>, record: &Side<'_>) {
-    let (q, r) = (side_values(query), side_values(record));
+pub(crate) fn fill_values(
+    rows: &mut [FieldComparison],
+    q: &[Option<String>; NF],
+    record: &Side<'_>,
+) {
+    let r = side_values(record);
     let swapped = rows.iter().any(|e| e.field == "name_order");
     for e in rows.iter_mut() {
         if let Some(f) = FIELD_NAMES.iter().position(|&n| n == e.field) {

@@ -18,7 +18,7 @@ use crate::compare::{
     CONDITIONAL_LEVELS, Comparison, FIELD_NAMES, LEVEL_NAMES, NF, NULL, NoTf, Params, SURNAME,
     compare,
 };
-use crate::index::{Index, Prepared, Rng};
+use crate::index::{Compared, Index, Prepared, Rng};
 use crate::model::Person;
 use rayon::prelude::*;
 use std::fmt;
@@ -232,35 +232,53 @@ impl Index {
     /// compared with that record (so the index's own records can be used as queries).
     /// Apply the result with [`Index::set_model`].
     pub fn fit(&self, queries: &[Person], opts: &FitOptions) -> Model {
-        let start = self.model().clone();
         let qs = sample(queries, opts.max_queries.max(1));
         let prepared: Vec<Prepared> = qs.par_iter().map(|p| Prepared::new(p)).collect();
+        let ids: Vec<&str> = qs.iter().map(|p| p.id.as_str()).collect();
+        let refs: Vec<&Prepared> = prepared.iter().collect();
+        self.fit_prepared(&ids, &refs, opts, None)
+    }
+
+    /// [`Index::fit`] on queries already prepared (`ids[i]` is the id of
+    /// `prepared[i]`), all of which are used.
+    pub(crate) fn fit_prepared(
+        &self,
+        ids: &[&str],
+        prepared: &[&Prepared],
+        opts: &FitOptions,
+        keep_for_search: Option<&mut Vec<Compared>>,
+    ) -> Model {
+        let start = self.model().clone();
         let mut params = start.params.clone();
         let mut u_pairs = 0;
         if opts.u_pairs > 0 && prepared.len() >= MIN_QUERIES_FOR_U && self.live_len() >= 100 {
-            params = self.estimate_u_from(&prepared, opts.u_pairs, opts.seed, &params);
+            params = self.estimate_u_from(prepared, opts.u_pairs, opts.seed, &params);
             u_pairs = opts.u_pairs;
         }
         let w0 = params.weights();
         let prior0 = start.prior_log2_odds(self.n_eff());
         // Candidate comparisons per query, the best `max_candidates` by the starting model.
-        let pairs: Vec<Vec<Comparison>> = qs
+        let keep = keep_for_search.is_some();
+        let per_query: Vec<(Vec<Comparison>, Compared)> = ids
             .par_iter()
             .zip(prepared.par_iter())
-            .map(|(p, q)| {
-                let mut v: Vec<(f64, Comparison)> = self
-                    .compare_candidates(q, &w0, Some(&p.id))
-                    .into_iter()
-                    .map(|c| {
-                        let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
-                        (c.log_odds_ceiling(prior0, ceil), c)
-                    })
-                    .collect();
+            .map(|(id, q)| {
+                let lo = |c: &Comparison| {
+                    let ceil = start.sibling_ceiling(c.levels[0], self.sibling_share());
+                    c.log_odds_ceiling(prior0, ceil)
+                };
+                let mut kept = Compared::default();
+                let mut v =
+                    self.compare_candidates(q, &w0, Some(id), &lo, keep.then_some(&mut kept));
                 v.sort_by(|a, b| b.0.total_cmp(&a.0));
                 v.truncate(opts.max_candidates);
-                v.into_iter().map(|(_, c)| c).collect()
+                (v.into_iter().map(|(_, c)| c).collect(), kept)
             })
             .collect();
+        let (pairs, kept): (Vec<Vec<Comparison>>, Vec<Compared>) = per_query.into_iter().unzip();
+        if let Some(k) = keep_for_search {
+            *k = kept;
+        }
         let n_pairs: usize = pairs.iter().map(Vec::len).sum();
         let mut model = Model {
             params,
@@ -276,44 +294,49 @@ impl Index {
             let w = model.params.weights();
             let prior = model.prior_log2_odds(self.n_eff());
             let sib = self.sibling_share();
-            // E-step (parallel over queries): match counts per field level.
+            // E-step (parallel over fixed chunks of queries, summed in chunk order so that
+            // the result does not depend on how the work was shared between threads):
+            // match counts per field level.
             let zero = || (std::array::from_fn(|f| vec![0.0; m0[f].len()]), 0.0);
-            let (counts, total): ([Vec<f64>; NF], f64) = pairs
-                .par_iter()
-                .fold(zero, |(mut cnt, mut tot), cands| {
-                    let mut cs: Vec<(f64, Comparison)> = Vec::with_capacity(cands.len());
-                    let mut denom = 1.0;
-                    for c in cands {
-                        let mut c = *c;
-                        c.reweigh(&w);
-                        let ceil = model.sibling_ceiling(c.levels[0], sib);
-                        let odds = c.log_odds_ceiling(prior, ceil).min(60.0).exp2();
-                        denom += odds;
-                        cs.push((odds, c));
-                    }
-                    for (odds, c) in &cs {
-                        let p = odds / denom;
-                        tot += p;
-                        for f in 0..NF {
-                            let l = c.levels[f];
-                            let skip = l == NULL
-                                || (c.swapped && f <= SURNAME)
-                                || (f == crate::compare::ADDRESS && c.address_given_postcode);
-                            if !skip {
-                                cnt[f][l as usize] += p;
+            let chunks: Vec<([Vec<f64>; NF], f64)> = pairs
+                .par_chunks(64)
+                .map(|chunk| {
+                    chunk.iter().fold(zero(), |(mut cnt, mut tot), cands| {
+                        let mut cs: Vec<(f64, Comparison)> = Vec::with_capacity(cands.len());
+                        let mut denom = 1.0;
+                        for c in cands {
+                            let mut c = *c;
+                            c.reweigh(&w);
+                            let ceil = model.sibling_ceiling(c.levels[0], sib);
+                            let odds = c.log_odds_ceiling(prior, ceil).min(60.0).exp2();
+                            denom += odds;
+                            cs.push((odds, c));
+                        }
+                        for (odds, c) in &cs {
+                            let p = odds / denom;
+                            tot += p;
+                            for f in 0..NF {
+                                let l = c.levels[f];
+                                let skip = l == NULL
+                                    || (c.swapped && f <= SURNAME)
+                                    || (f == crate::compare::ADDRESS && c.address_given_postcode);
+                                if !skip {
+                                    cnt[f][l as usize] += p;
+                                }
                             }
                         }
-                    }
-                    (cnt, tot)
+                        (cnt, tot)
+                    })
                 })
-                .reduce(zero, |(mut a, ta), (b, tb)| {
-                    for f in 0..NF {
-                        for (x, y) in a[f].iter_mut().zip(&b[f]) {
-                            *x += y;
-                        }
+                .collect();
+            let (counts, total) = chunks.into_iter().fold(zero(), |(mut a, ta), (b, tb)| {
+                for f in 0..NF {
+                    for (x, y) in a[f].iter_mut().zip(&b[f]) {
+                        *x += y;
                     }
-                    (a, ta + tb)
-                });
+                }
+                (a, ta + tb)
+            });
             // M-step.
             let mut delta: f64 = 0.0;
             for f in 0..NF {
@@ -332,7 +355,7 @@ impl Index {
                 model.params.m[f] = new;
             }
             let share =
-                (total / qs.len().max(1) as f64).clamp(MATCH_SHARE_RANGE.0, MATCH_SHARE_RANGE.1);
+                (total / ids.len().max(1) as f64).clamp(MATCH_SHARE_RANGE.0, MATCH_SHARE_RANGE.1);
             delta = delta.max((share - model.match_share).abs());
             model.match_share = share;
             pair_share = total / n_pairs.max(1) as f64;
@@ -342,7 +365,7 @@ impl Index {
             }
         }
         model.fit = Some(FitReport {
-            queries: qs.len(),
+            queries: ids.len(),
             pairs: n_pairs,
             pair_match_share: pair_share,
             iterations,
@@ -355,7 +378,7 @@ impl Index {
     /// u re-estimated from random (query, record) pairs (nearly all non-matches),
     /// smoothed towards `base`; levels that depend on a rare recording practice keep
     /// their u (random pairs cannot see them).
-    fn estimate_u_from(&self, qs: &[Prepared], pairs: usize, seed: u64, base: &Params) -> Params {
+    fn estimate_u_from(&self, qs: &[&Prepared], pairs: usize, seed: u64, base: &Params) -> Params {
         let w = base.weights();
         let chunks = 16usize;
         let per = pairs.div_ceil(chunks);
@@ -366,7 +389,7 @@ impl Index {
                 let mut rng = Rng(seed ^ (c as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
                 let mut cnt: [Vec<f64>; NF] = std::array::from_fn(|f| vec![0.0; base.u[f].len()]);
                 for _ in 0..per {
-                    let q = &qs[rng.below(qs.len() as u64) as usize];
+                    let q = qs[rng.below(qs.len() as u64) as usize];
                     let r = live[rng.below(live.len() as u64) as usize];
                     let others: Vec<&crate::compare::NameInfo> = q.others.iter().collect();
                     let side = q.side(&others);

@@ -23,6 +23,9 @@ pub const MIN_EFFECTIVE_SIZE: f64 = 10_000.0;
 /// How many of the best candidates are checked against each other for being
 /// mutually exclusive.
 pub const EXCLUSIVE_CANDIDATES: usize = 8;
+/// Share of indexed records assumed to have a duplicate elsewhere in the index: the
+/// prior odds that two given records are one person are `DUPLICATE_SHARE / N_eff`.
+pub const DUPLICATE_SHARE: f64 = 0.05;
 
 /// Filler for the unused slots of `Index::with_side`'s stack buffer (never read).
 static EMPTY_NAME_SLOT: std::sync::OnceLock<NameInfo> = std::sync::OnceLock::new();
@@ -46,6 +49,14 @@ pub const U_SAMPLE_PAIRS: usize = 200_000;
 
 /// Pseudo-records (with a sibling share of one half) added to the sibling-share estimate.
 pub const SIBLING_PSEUDO_RECORDS: f64 = 1000.0;
+
+/// A query's candidate comparisons kept from the fit for the search (`ehm match`):
+/// every ordinary candidate, and the wide-block candidates when they were compared.
+#[derive(Default)]
+pub(crate) struct Compared {
+    normal: Vec<(u32, Comparison)>,
+    wide: Option<Vec<(u32, Comparison)>>,
+}
 
 /// One field's contribution to a candidate's score.
 #[derive(Clone, Debug, PartialEq)]
@@ -239,6 +250,187 @@ fn prefix3(n: &NameInfo) -> Option<u64> {
     (c.len() >= 2).then(|| c.iter().take(3).fold(0u64, |h, &b| h << 8 | u64::from(b)))
 }
 
+const K_WIDE_SURNAME: u64 = 11;
+const K_WIDE_FORENAME: u64 = 12;
+const K_WIDE_DOB: u64 = 13;
+
+/// Members of the wide blocks (everyone with one phonetic surname, one phonetic
+/// forename or one date of birth) that are kept for a query, over all its wide blocks:
+/// the best this many by signature agreement.
+pub const WIDE_TAKE: usize = 32;
+/// At most this many members of one wide block are ranked for a query.
+pub const WIDE_SCAN_LIMIT: usize = 50_000;
+/// Wide blocks are only ranked when no ordinary candidate has at least these log2 odds
+/// (a posterior of 0.999): they are the fallback for queries with two or more errors.
+pub const WIDE_SKIP_LOG_ODDS: f64 = 10.0;
+
+/// The postcode down to its sector ("LS6 2AB" -> "LS6 2"), or an opaque code without
+/// its last character ("#4222" -> "#422"): survives a slip in the last characters.
+fn postcode_prefix(pc: &str) -> Option<&str> {
+    if let Some(rest) = pc.strip_prefix('#') {
+        return (rest.len() >= 3).then(|| &pc[..pc.len() - 1]);
+    }
+    let sp = pc.find(' ')?;
+    (pc.len() > sp + 1).then(|| &pc[..sp + 2])
+}
+
+/// Hash of the house number (the first address token with a digit).
+fn house_number(a: &AddrInfo) -> Option<u64> {
+    a.tokens()
+        .find(|t| t.bytes().any(|c| c.is_ascii_digit()))
+        .map(str_hash)
+}
+
+fn h8(x: u64) -> u64 {
+    mix(x) % 255 + 1
+}
+
+fn initial_code(n: &NameInfo) -> u64 {
+    let c = n.compact.as_bytes()[0];
+    if c.is_ascii_lowercase() {
+        u64::from(c - b'a' + 1)
+    } else {
+        27 + u64::from(c % 5)
+    }
+}
+
+/// A record's signature: small codes of its fields packed into 64 bits (0 = missing)
+/// for ranking the members of a wide block without touching the records:
+/// forename initial (5 bits) and phonetic code (8), surname initial (5) and phonetic
+/// code (8), birth year (8) and month-and-day (9), postcode sector (8), house number
+/// (8), sex (2), DOB estimated (1).
+#[allow(clippy::too_many_arguments)]
+fn signature(
+    first: Option<&NameInfo>,
+    last: Option<&NameInfo>,
+    dob: u32,
+    est: bool,
+    gender: u64,
+    postcode: Option<&str>,
+    address: Option<&AddrInfo>,
+) -> u64 {
+    let mut s = 0u64;
+    if let Some(f) = first {
+        s |= initial_code(f) | h8(u64::from(f.dm[0])) << 5;
+    }
+    if let Some(l) = last {
+        s |= initial_code(l) << 13 | h8(u64::from(l.dm[0])) << 18;
+    }
+    if dob != 0 {
+        let y = (i64::from(dob / 10_000) - 1880).clamp(1, 255) as u64;
+        let md = u64::from((dob / 100 % 100) * 32 + dob % 100) & 511;
+        s |= y << 26 | md << 34;
+    }
+    if let Some(p) = postcode.and_then(postcode_prefix) {
+        s |= h8(str_hash(p)) << 43;
+    }
+    if let Some(n) = address.and_then(house_number) {
+        s |= h8(n) << 51;
+    }
+    s | (gender & 3) << 59 | u64::from(est) << 61
+}
+
+fn sig_field(s: u64, shift: u32, bits: u32) -> u64 {
+    (s >> shift) & ((1 << bits) - 1)
+}
+
+/// Which field defines a wide block (it does not count when ranking its members).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum WideKind {
+    Surname,
+    Forename,
+    Dob,
+}
+
+/// How well a wide-block member's signature agrees with the query's: roughly the bits
+/// of evidence of each agreeing field (how unlikely the agreement is by chance):
+/// forename initial 4, surname initial or sound 5, birth year 4 (within two years when
+/// either DOB is estimated), birth day and month 8 (or swapped; the same month alone
+/// 3), postcode sector 9, house number 6, the same sex 1. The field that defines the
+/// block does not count.
+fn wide_score(q: u64, r: u64, kind: WideKind) -> u32 {
+    let agree = |sh: u32, b: u32| {
+        let (x, y) = (sig_field(q, sh, b), sig_field(r, sh, b));
+        x != 0 && x == y
+    };
+    let mut sc = 0;
+    if kind != WideKind::Forename && agree(0, 5) {
+        sc += 4;
+    }
+    if kind != WideKind::Surname && (agree(13, 5) || agree(18, 8)) {
+        sc += 5;
+    }
+    if kind != WideKind::Dob {
+        let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
+        if yq != 0 && yr != 0 {
+            let est = sig_field(q | r, 61, 1) != 0;
+            let d = yq.abs_diff(yr);
+            if d == 0 || (est && d <= 2) {
+                sc += 4;
+            }
+        }
+        let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
+        if mq != 0 && mr != 0 {
+            if mq == mr || (mq % 32) * 32 + mq / 32 == mr {
+                sc += 8;
+            } else if mq / 32 == mr / 32 {
+                sc += 3;
+            }
+        }
+    }
+    if agree(43, 8) {
+        sc += 9;
+    }
+    if agree(51, 8) {
+        sc += 6;
+    }
+    if agree(59, 2) {
+        sc += 1;
+    }
+    sc
+}
+
+/// Wide-block members need at least this score (one agreeing field besides the sex).
+const WIDE_MIN_SCORE: u32 = 4;
+
+/// Wide-block keys: one per phonetic code of the surname (and of each part of a
+/// double-barrelled one), of the forename (not an initial), and per date of birth (as
+/// packed digits); `alternates` adds the alternate Double Metaphone codes (query side).
+fn wide_keys(
+    first: Option<&NameInfo>,
+    last: Option<&NameInfo>,
+    dobs: &[u32],
+    alternates: bool,
+    out: &mut Vec<(u64, WideKind)>,
+) {
+    let n = if alternates { 2 } else { 1 };
+    if let Some(l) = last {
+        for &c in l.dm[..n].iter().chain(l.tok_dm.iter()) {
+            if c != 0 {
+                out.push((key(K_WIDE_SURNAME, u64::from(c), 0), WideKind::Surname));
+            }
+        }
+    }
+    if let Some(f) = first.filter(|f| !f.is_initial()) {
+        for &c in &f.dm[..n] {
+            if c != 0 {
+                out.push((key(K_WIDE_FORENAME, u64::from(c), 0), WideKind::Forename));
+            }
+        }
+    }
+    for &d in dobs.iter().filter(|&&d| d != 0) {
+        out.push((key(K_WIDE_DOB, u64::from(d), 0), WideKind::Dob));
+    }
+    out.sort_unstable();
+    out.dedup();
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<[Vec<u64>; 4]> = const {
+        std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()])
+    };
+}
+
 /// Blocking keys of a record. `firsts` are forename candidates (the forename, and at
 /// query time also middle names and swapped surnames), `lasts` likewise.
 #[allow(clippy::too_many_arguments)]
@@ -249,107 +441,117 @@ fn blocking_keys<F: std::borrow::Borrow<NameInfo>>(
     postcode: Option<&str>,
     address: Option<&AddrInfo>,
     query: bool,
+    no_forename: bool,
     out: &mut Vec<u64>,
     mut secondary: Option<&mut Vec<u64>>,
 ) {
-    // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
-    let mut initials: Vec<u64> = firsts
-        .iter()
-        .map(|f| u64::from(f.borrow().compact.as_bytes()[0]))
-        .collect();
-    if query {
-        if initials.is_empty() {
-            initials.extend((b'a'..=b'z').map(u64::from));
+    // Scratch lists reused across calls on this thread (no allocation per record).
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let [initials, last_codes, first_codes, nick_groups] = &mut *scratch;
+        initials.clear();
+        last_codes.clear();
+        first_codes.clear();
+        nick_groups.clear();
+        // Forename initials for the surname + birth year (+ initial) key; 0 = no forename.
+        initials.extend(
+            firsts
+                .iter()
+                .map(|f| u64::from(f.borrow().compact.as_bytes()[0])),
+        );
+        if query {
+            // A query without a forename may be any of them (its surname, also tried as a
+            // forename for swapped names, does not count).
+            if initials.is_empty() || no_forename {
+                initials.extend((b'a'..=b'z').map(u64::from));
+            }
+            initials.push(0);
+        } else if initials.is_empty() {
+            initials.push(0);
         }
-        initials.push(0);
-    } else if initials.is_empty() {
-        initials.push(0);
-    }
-    initials.sort_unstable();
-    initials.dedup();
-    let mut last_codes: Vec<u64> = Vec::new();
-    for l in lasts {
-        let l = l.borrow();
-        if l.dm[0] != 0 {
-            last_codes.push(u64::from(l.dm[0]));
+        initials.sort_unstable();
+        initials.dedup();
+        for l in lasts {
+            let l = l.borrow();
+            if l.dm[0] != 0 {
+                last_codes.push(u64::from(l.dm[0]));
+            }
+            last_codes.extend(l.tok_dm.iter().filter(|&&c| c != 0).map(|&c| u64::from(c)));
         }
-        last_codes.extend(l.tok_dm.iter().filter(|&&c| c != 0).map(|&c| u64::from(c)));
-    }
-    last_codes.sort_unstable();
-    last_codes.dedup();
-    let mut first_codes: Vec<u64> = Vec::new();
-    let mut nick_groups: Vec<u64> = Vec::new();
-    for f in firsts {
-        let f = f.borrow();
-        if !f.is_initial() && f.dm[0] != 0 {
-            first_codes.push(u64::from(f.dm[0]));
+        last_codes.sort_unstable();
+        last_codes.dedup();
+        for f in firsts {
+            let f = f.borrow();
+            if !f.is_initial() && f.dm[0] != 0 {
+                first_codes.push(u64::from(f.dm[0]));
+            }
+            nick_groups.extend(f.nick.iter().take(6).map(|&g| u64::from(g)));
         }
-        nick_groups.extend(f.nick.iter().take(6).map(|&g| u64::from(g)));
-    }
-    first_codes.sort_unstable();
-    first_codes.dedup();
-    nick_groups.sort_unstable();
-    nick_groups.dedup();
-    for &d in dobs {
-        let y = u64::from(d / 10_000);
-        let p = u64::from(d);
-        out.push(key(K_DOB, p, 0));
-        for &l in &last_codes {
-            for &i in &initials {
-                out.push(key(K_SURNAME_YEAR, l, y << 8 | i));
+        first_codes.sort_unstable();
+        first_codes.dedup();
+        nick_groups.sort_unstable();
+        nick_groups.dedup();
+        for &d in dobs {
+            let y = u64::from(d / 10_000);
+            let p = u64::from(d);
+            out.push(key(K_DOB, p, 0));
+            for &l in last_codes.iter() {
+                for &i in initials.iter() {
+                    out.push(key(K_SURNAME_YEAR, l, y << 8 | i));
+                }
+            }
+            for &f in first_codes.iter() {
+                out.push(key(K_FORENAME_DOB, f, p));
             }
         }
-        for &f in &first_codes {
-            out.push(key(K_FORENAME_DOB, f, p));
+        for &f in first_codes.iter() {
+            for &l in last_codes.iter() {
+                out.push(key(K_NAME_PAIR, f, l));
+            }
         }
-    }
-    for &f in &first_codes {
-        for &l in &last_codes {
-            out.push(key(K_NAME_PAIR, f, l));
+        for &g in nick_groups.iter() {
+            for &l in last_codes.iter() {
+                out.push(key(K_NICKNAME_SURNAME, g, l));
+            }
         }
-    }
-    for &g in &nick_groups {
-        for &l in &last_codes {
-            out.push(key(K_NICKNAME_SURNAME, g, l));
-        }
-    }
-    // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
-    // birth together with a misspelt ending of either name.
-    for f in firsts {
-        for l in lasts {
-            if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
-                let k = key(K_NAME_PREFIXES, a, b);
-                match secondary.as_deref_mut() {
-                    Some(v) => v.push(k),
-                    None => out.push(k),
+        // Name prefixes (a sorted-neighbourhood-like key): survives a changed date of
+        // birth together with a misspelt ending of either name.
+        for f in firsts {
+            for l in lasts {
+                if let (Some(a), Some(b)) = (prefix3(f.borrow()), prefix3(l.borrow())) {
+                    let k = key(K_NAME_PREFIXES, a, b);
+                    match secondary.as_deref_mut() {
+                        Some(v) => v.push(k),
+                        None => out.push(k),
+                    }
                 }
             }
         }
-    }
-    // House number and street: survives changed names and date of birth.
-    if let Some((n, st)) = address.and_then(house_street) {
-        let k = key(K_HOUSE_STREET, n, st);
-        match secondary {
-            Some(v) => v.push(k),
-            None => out.push(k),
+        // House number and street: survives changed names and date of birth.
+        if let Some((n, st)) = address.and_then(house_street) {
+            let k = key(K_HOUSE_STREET, n, st);
+            match secondary {
+                Some(v) => v.push(k),
+                None => out.push(k),
+            }
         }
-    }
-    if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
-        let h = str_hash(pc);
-        for &l in &last_codes {
-            out.push(key(K_POSTCODE_SURNAME, h, l));
+        if let Some(pc) = postcode.filter(|p| p.contains(' ') || p.starts_with('#')) {
+            let h = str_hash(pc);
+            for &l in last_codes.iter() {
+                out.push(key(K_POSTCODE_SURNAME, h, l));
+            }
+            for f in firsts {
+                out.push(key(
+                    K_POSTCODE_INITIAL,
+                    h,
+                    u64::from(f.borrow().compact.as_bytes()[0]),
+                ));
+            }
+            for &d in dobs {
+                out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
+            }
         }
-        for f in firsts {
-            out.push(key(
-                K_POSTCODE_INITIAL,
-                h,
-                u64::from(f.borrow().compact.as_bytes()[0]),
-            ));
-        }
-        for &d in dobs {
-            out.push(key(K_POSTCODE_YEAR, h, u64::from(d / 10_000)));
-        }
-    }
+    });
     out.sort_unstable();
     out.dedup();
 }
@@ -389,6 +591,13 @@ pub struct Index {
     block_dir: Vec<u32>,
     block_bits: u32,
     block_members: Vec<u32>,
+    /// Wide blocks (a CSR table like the one above, searched by binary search): every
+    /// record with a phonetic surname or forename, with each member's signature inline,
+    /// so a query ranks a block's members without reading their records.
+    wide_keys: Vec<u64>,
+    wide_offsets: Vec<u32>,
+    wide_members: Vec<(u32, u64)>,
+    delta_wide: FxHashMap<u64, Vec<(u32, u64)>>,
     model: Model,
     weights: Weights,
     n_eff: f64,
@@ -530,6 +739,10 @@ impl Index {
             block_dir: Vec::new(),
             block_bits: 0,
             block_members: Vec::new(),
+            wide_keys: Vec::new(),
+            wide_offsets: Vec::new(),
+            wide_members: Vec::new(),
+            delta_wide: FxHashMap::default(),
             model: Model::new(params),
             weights,
             n_eff,
@@ -555,6 +768,7 @@ impl Index {
         self.dead = vec![false; self.recs.len()];
         self.n_dead = 0;
         self.delta_blocks = FxHashMap::default();
+        self.delta_wide = FxHashMap::default();
         self.delta_ids = FxHashMap::default();
         self.id_order = None;
         let mut pairs: Vec<(u64, u32)> = self
@@ -597,6 +811,61 @@ impl Index {
         self.block_keys = keys;
         self.block_offsets = offsets;
         self.block_members = members;
+
+        let mut wide: Vec<(u64, u32, u64)> = self
+            .recs
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, _)| {
+                let (keys, sig) = self.record_wide(i);
+                keys.into_iter().map(move |(k, _)| (k, i as u32, sig))
+            })
+            .collect();
+        wide.par_sort_unstable_by_key(|&(k, i, _)| (k, i));
+        let mut keys = Vec::new();
+        let mut offsets = Vec::new();
+        let mut members = Vec::with_capacity(wide.len());
+        for (j, &(k, i, sig)) in wide.iter().enumerate() {
+            if j == 0 || wide[j - 1].0 != k {
+                keys.push(k);
+                offsets.push(members.len() as u32);
+            }
+            members.push((i, sig));
+        }
+        offsets.push(members.len() as u32);
+        keys.shrink_to_fit();
+        offsets.shrink_to_fit();
+        self.wide_keys = keys;
+        self.wide_offsets = offsets;
+        self.wide_members = members;
+    }
+
+    fn wide_block(&self, k: u64) -> &[(u32, u64)] {
+        match self.wide_keys.binary_search(&k) {
+            Ok(i) => {
+                &self.wide_members[self.wide_offsets[i] as usize..self.wide_offsets[i + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+
+    /// Wide-block keys and signature of indexed record `i`.
+    fn record_wide(&self, i: usize) -> (Vec<(u64, WideKind)>, u64) {
+        let r = &self.recs[i];
+        let (first, last) = (self.name(r.first), self.name(r.last));
+        let mut keys = Vec::with_capacity(4);
+        wide_keys(first, last, &[r.dob], false, &mut keys);
+        let addr = (r.address != NONE).then(|| &self.addrs.items[r.address as usize]);
+        let sig = signature(
+            first,
+            last,
+            r.dob,
+            r.flags & 1 != 0,
+            u64::from(r.flags >> 1 & 3),
+            self.postcode(r.postcode),
+            addr,
+        );
+        (keys, sig)
     }
 
     fn name(&self, i: u32) -> Option<&NameInfo> {
@@ -724,6 +993,7 @@ impl Index {
             self.postcode(r.postcode),
             (r.address != NONE).then(|| &self.addrs.items[r.address as usize]),
             false,
+            false,
             &mut keys,
             None,
         );
@@ -836,6 +1106,10 @@ impl Index {
         for k in self.record_keys(i as usize) {
             self.delta_blocks.entry(k).or_default().push(i);
         }
+        let (wide, sig) = self.record_wide(i as usize);
+        for (k, _) in wide {
+            self.delta_wide.entry(k).or_default().push((i, sig));
+        }
         self.delta_ids
             .entry(person.id.clone().into_boxed_str())
             .or_default()
@@ -894,21 +1168,98 @@ impl Index {
     }
 
     /// Compare a prepared query with all its live candidates (term frequencies on),
-    /// skipping records with the id `exclude`.
+    /// skipping records with the id `exclude`, with their log2 odds by `log_odds`. As in
+    /// `search`, the wide blocks are added when no candidate reaches `WIDE_SKIP_LOG_ODDS`.
     pub(crate) fn compare_candidates(
         &self,
         q: &Prepared,
         w: &Weights,
         exclude: Option<&str>,
-    ) -> Vec<Comparison> {
+        log_odds: &dyn Fn(&Comparison) -> f64,
+        keep_for_search: Option<&mut Compared>,
+    ) -> Vec<(f64, Comparison)> {
         let others: Vec<&NameInfo> = q.others.iter().collect();
         let qs = q.side(&others);
         let tf = self.query_tf(q);
-        self.candidates(q)
-            .into_iter()
-            .filter(|&c| exclude != Some(&*self.ids[c as usize]))
-            .map(|c| self.with_side(c as usize, |r| compare(&qs, r, w, &tf)))
-            .collect()
+        let normal = self.candidates(q);
+        let score = |c: u32| {
+            let cmp = self.with_side(c as usize, |r| compare(&qs, r, w, &tf));
+            (c, log_odds(&cmp), cmp)
+        };
+        let keep = |c: &(u32, f64, Comparison)| exclude != Some(&*self.ids[c.0 as usize]);
+        let all: Vec<(u32, f64, Comparison)> = normal.iter().copied().map(score).collect();
+        let mut out: Vec<(f64, Comparison)> =
+            all.iter().filter(|c| keep(c)).map(|c| (c.1, c.2)).collect();
+        let mut wide_kept = None;
+        if out.iter().all(|(lo, _)| *lo < WIDE_SKIP_LOG_ODDS) {
+            let wide: Vec<(u32, f64, Comparison)> = self
+                .wide_candidates(q, &normal)
+                .into_iter()
+                .map(score)
+                .collect();
+            out.extend(wide.iter().filter(|c| keep(c)).map(|c| (c.1, c.2)));
+            wide_kept = Some(wide.into_iter().map(|c| (c.0, c.2)).collect());
+        }
+        if let Some(k) = keep_for_search {
+            k.normal = all.into_iter().map(|c| (c.0, c.2)).collect();
+            k.wide = wide_kept;
+        }
+        out
+    }
+
+    /// `search_prepared_with` from the comparisons `compare_candidates` kept (made with
+    /// other weights): the same result, without comparing the records again. The
+    /// comparisons are rescored with the current model; the wide blocks are compared
+    /// now if they are needed and were not kept.
+    pub(crate) fn search_compared(
+        &self,
+        q: &Prepared,
+        kept: Compared,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
+        if top_k == 0 {
+            return Vec::new();
+        }
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        let prior = self.prior();
+        let floor = logit2(threshold).min(-10.0);
+        let mut best = f64::NEG_INFINITY;
+        let mut scored: Vec<(f64, u32, Comparison)> = Vec::with_capacity(kept.normal.len());
+        let mut add = |c: u32, mut cmp: Comparison, scored: &mut Vec<_>| {
+            cmp.rescore(&self.weights);
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
+            best = best.max(lo);
+            if lo >= floor {
+                scored.push((lo, c, cmp));
+            }
+            best
+        };
+        let mut top = f64::NEG_INFINITY;
+        for &(c, cmp) in &kept.normal {
+            top = add(c, cmp, &mut scored);
+        }
+        if top < WIDE_SKIP_LOG_ODDS {
+            match kept.wide {
+                Some(w) => {
+                    for (c, cmp) in w {
+                        add(c, cmp, &mut scored);
+                    }
+                }
+                None => {
+                    let tf = self.query_tf(q);
+                    let normal: Vec<u32> = kept.normal.iter().map(|c| c.0).collect();
+                    for c in self.wide_candidates(q, &normal) {
+                        let cmp =
+                            self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
+                        add(c, cmp, &mut scored);
+                    }
+                }
+            }
+        }
+        self.rank(&qs, scored, prior, top_k, threshold, values)
     }
 
     pub(crate) fn with_record<R>(&self, i: u32, f: impl FnOnce(&Side<'_>) -> R) -> R {
@@ -1051,6 +1402,7 @@ impl Index {
             q.postcode.as_deref(),
             q.address.as_ref(),
             true,
+            q.first.is_none(),
             &mut keys,
             Some(&mut secondary),
         );
@@ -1080,8 +1432,10 @@ impl Index {
             let af: Vec<&NameInfo> = alt_first.iter().chain(q.first.iter()).collect();
             let al: Vec<&NameInfo> = alt_last.iter().chain(q.last.iter()).collect();
             let mut more = Vec::new();
-            blocking_keys(&af, &al, &dobs, None, None, true, &mut more, None);
+            blocking_keys(&af, &al, &dobs, None, None, true, false, &mut more, None);
             keys.extend(more);
+            keys.sort_unstable();
+            keys.dedup();
         }
         // The DOB-only key is the catch-all for queries whose names are both badly
         // wrong. In a large index it is also the biggest block most queries look up
@@ -1120,9 +1474,83 @@ impl Index {
         cands
     }
 
+    /// Candidates from the wide blocks (the query's phonetic surname and forename, and
+    /// its date of birth), not already in `normal` (sorted): the members whose
+    /// signature agrees with the query's on at least one more field than the block's
+    /// own, the best `WIDE_TAKE` of them over all the blocks by `wide_score`. The
+    /// fallback for queries whose other keys all carry an error (names misspelt beyond
+    /// their sound or first letters, DOB wrong or missing, moved house); a scan of one
+    /// block reads only its members and their inline signatures.
+    fn wide_candidates(&self, q: &Prepared, normal: &[u32]) -> Vec<u32> {
+        let dob = q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed());
+        let mut dobs = [dob, 0];
+        if let Some(d) = q.dob
+            && let Some(s) = Date::new(d.year(), d.day(), d.month())
+            && s != d
+        {
+            dobs[1] = s.packed();
+        }
+        let mut keys = Vec::with_capacity(8);
+        wide_keys(q.first.as_ref(), q.last.as_ref(), &dobs, true, &mut keys);
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let qsig = signature(
+            q.first.as_ref(),
+            q.last.as_ref(),
+            dob,
+            q.est,
+            match q.gender {
+                None => 0,
+                Some(Gender::Male) => 1,
+                Some(Gender::Female) => 2,
+            },
+            q.postcode.as_deref(),
+            q.address.as_ref(),
+        );
+        // (score, member) of every member not already a candidate; a member's score
+        // counts the block's own field as agreeing, so members of different blocks
+        // compete on one scale.
+        let mut ranked: Vec<(u32, u32)> = Vec::new();
+        for (k, kind) in keys {
+            let own = match kind {
+                WideKind::Surname => 5,
+                WideKind::Forename => 4,
+                WideKind::Dob => 12,
+            };
+            let main = self.wide_block(k);
+            let delta: &[(u32, u64)] = if self.delta_wide.is_empty() {
+                &[]
+            } else {
+                self.delta_wide.get(&k).map_or(&[], Vec::as_slice)
+            };
+            for &(m, sig) in main.iter().chain(delta).take(WIDE_SCAN_LIMIT) {
+                let sc = wide_score(qsig, sig, kind);
+                if sc >= WIDE_MIN_SCORE
+                    && normal.binary_search(&m).is_err()
+                    && !(self.n_dead > 0 && self.dead[m as usize])
+                {
+                    ranked.push((sc + own, m));
+                }
+            }
+        }
+        ranked.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        ranked.dedup_by_key(|x| x.1);
+        if ranked.len() > WIDE_TAKE {
+            ranked.select_nth_unstable_by(WIDE_TAKE - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            ranked.truncate(WIDE_TAKE);
+        }
+        let mut out: Vec<u32> = ranked.into_iter().map(|(_, m)| m).collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Number of distinct candidates blocking yields for a query (diagnostics).
+    /// Wide-block candidates are included as when no ordinary candidate is near-certain.
     pub fn candidate_count(&self, query: &Person) -> usize {
-        self.candidates(&Prepared::new(query)).len()
+        let q = Prepared::new(query);
+        let normal = self.candidates(&q);
+        normal.len() + self.wide_candidates(&q, &normal).len()
     }
 
     /// Term-frequency u of exact agreement on the query's forename and surname: the
@@ -1157,23 +1585,40 @@ impl Index {
     }
 
     pub fn search_prepared(&self, q: &Prepared, top_k: usize, threshold: f64) -> Vec<Candidate> {
+        self.search_prepared_with(q, top_k, threshold, true)
+    }
+
+    /// `search_prepared`; without `values` the explanation rows carry no compared
+    /// values (`ehm match` without `--explain` prints only the scores).
+    pub(crate) fn search_prepared_with(
+        &self,
+        q: &Prepared,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
         if top_k == 0 {
             return Vec::new();
         }
         let others: Vec<&NameInfo> = q.others.iter().collect();
         let qs = q.side(&others);
-        let tf = self.query_tf(q);
         let prior = self.prior();
-        let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
         // Keep weak candidates too: they may compete with stronger ones.
-        let floor = logit2(threshold).min(-10.0);
-        for c in self.candidates(q) {
-            let cmp = self.with_side(c as usize, |r| compare(&qs, r, &self.weights, &tf));
-            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
-            if lo >= floor {
-                scored.push((lo, c, cmp));
-            }
-        }
+        let scored = self.scored_candidates(q, &qs, logit2(threshold).min(-10.0));
+        self.rank(&qs, scored, prior, top_k, threshold, values)
+    }
+
+    /// The candidates of a query from their log2 odds: competition between different
+    /// people, the threshold, the best `top_k`, and their explanations.
+    fn rank(
+        &self,
+        qs: &Side<'_>,
+        mut scored: Vec<(f64, u32, Comparison)>,
+        prior: f64,
+        top_k: usize,
+        threshold: f64,
+        values: bool,
+    ) -> Vec<Candidate> {
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         // A query is one person: candidates that are clearly different people from each
         // other compete for the same probability mass (twins when the query lacks a
@@ -1181,24 +1626,39 @@ impl Index {
         // duplicates of one another do not compete.
         let top: Vec<(f64, u32, Comparison)> =
             scored.iter().take(EXCLUSIVE_CANDIDATES).cloned().collect();
-        // Each unordered pair of the top candidates is compared once.
-        let mut distinct = [[false; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
+        // Each unordered pair of the top candidates is compared once: `same[i][j]` is
+        // the probability that records i and j are one person.
+        let mut same = [[1.0f64; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
+        // Twins (or siblings born the same day) whom the query's forename and sex do not
+        // tell apart: their records' household fields (a postcode recorded for one and
+        // not the other) are not evidence for either child, so each competes with the
+        // other at least as strongly as it is itself supported.
+        let mut tied = [[false; EXCLUSIVE_CANDIDATES]; EXCLUSIVE_CANDIDATES];
         for i in 0..top.len() {
             for j in i + 1..top.len() {
-                if self.distinct_people(top[i].1, top[j].1) {
-                    distinct[i][j] = true;
-                    distinct[j][i] = true;
-                }
+                let (q, twins) = self.same_person(top[i].1, top[j].1);
+                same[i][j] = q;
+                same[j][i] = q;
+                let (a, b) = (&top[i].2, &top[j].2);
+                let t = twins
+                    && a.levels[crate::compare::FORENAME] == b.levels[crate::compare::FORENAME]
+                    && a.levels[crate::compare::GENDER] == b.levels[crate::compare::GENDER];
+                tied[i][j] = t;
+                tied[j][i] = t;
             }
         }
         let mut out: Vec<(f64, u32, Comparison, f64)> = Vec::with_capacity(scored.len());
         for (i, (lo, c, cmp)) in scored.into_iter().enumerate() {
             let odds = lo.exp2();
+            // Another candidate's odds compete in proportion to the probability that it
+            // is a different person from this one.
             let mut rivals = 0.0;
             if i < EXCLUSIVE_CANDIDATES {
                 for (j, (lo2, _, _)) in top.iter().enumerate() {
-                    if distinct[i][j] && *lo2 > lo - 12.0 {
-                        rivals += lo2.exp2();
+                    if tied[i][j] {
+                        rivals += lo2.max(lo).exp2();
+                    } else if j != i && *lo2 > lo - 12.0 {
+                        rivals += (1.0 - same[i][j]) * lo2.exp2();
                     }
                 }
             }
@@ -1213,12 +1673,19 @@ impl Index {
         }
         out.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.1.cmp(&b.1)));
         out.truncate(top_k);
+        let qv = if values && !out.is_empty() {
+            Some(crate::explain::side_values(qs))
+        } else {
+            None
+        };
         out.into_iter()
             .map(|(lo, c, cmp, p)| {
                 let mut explanation = explain(&cmp, prior, self.ceiling(&cmp));
-                self.with_side(c as usize, |r| {
-                    crate::explain::fill_values(&mut explanation, &qs, r)
-                });
+                if let Some(qv) = &qv {
+                    self.with_side(c as usize, |r| {
+                        crate::explain::fill_values(&mut explanation, qv, r)
+                    });
+                }
                 if p < probability(lo) {
                     explanation.push(FieldComparison {
                         field: "competing_candidates",
@@ -1236,11 +1703,64 @@ impl Index {
             .collect()
     }
 
-    /// Whether two indexed records are different people: the posterior that they are
-    /// one person (their mutual comparison with the index prior) is below one half, or
-    /// their forenames are two different established names. Two namesakes born years
-    /// apart therefore compete; a record and its duplicate do not.
-    fn distinct_people(&self, a: u32, b: u32) -> bool {
+    /// Every candidate of a query with its final log2 odds (after the sibling guard) of
+    /// at least `floor`, unsorted: the ordinary blocks, and the wide blocks unless an
+    /// ordinary candidate is near-certain.
+    fn scored_candidates(
+        &self,
+        q: &Prepared,
+        qs: &Side<'_>,
+        floor: f64,
+    ) -> Vec<(f64, u32, Comparison)> {
+        let tf = self.query_tf(q);
+        let prior = self.prior();
+        let mut scored: Vec<(f64, u32, Comparison)> = Vec::new();
+        let normal = self.candidates(q);
+        let mut best = f64::NEG_INFINITY;
+        let mut score = |c: u32, scored: &mut Vec<(f64, u32, Comparison)>| {
+            let cmp = self.with_side(c as usize, |r| compare(qs, r, &self.weights, &tf));
+            let lo = cmp.log_odds_ceiling(prior, self.ceiling(&cmp));
+            best = best.max(lo);
+            if lo >= floor {
+                scored.push((lo, c, cmp));
+            }
+            best
+        };
+        let mut top = f64::NEG_INFINITY;
+        for &c in &normal {
+            top = score(c, &mut scored);
+        }
+        // Fallback for queries with two or more errors: rank the wide blocks.
+        if top < WIDE_SKIP_LOG_ODDS {
+            for c in self.wide_candidates(q, &normal) {
+                score(c, &mut scored);
+            }
+        }
+        scored
+    }
+
+    /// Ids of every candidate `search` scores for a query (for measuring blocking recall).
+    pub fn candidate_ids(&self, query: &Person) -> Vec<&str> {
+        let q = Prepared::new(query);
+        let others: Vec<&NameInfo> = q.others.iter().collect();
+        let qs = q.side(&others);
+        self.scored_candidates(&q, &qs, f64::NEG_INFINITY)
+            .into_iter()
+            .map(|(_, c, _)| &*self.ids[c as usize])
+            .collect()
+    }
+
+    /// Probability that two indexed records are one person: their mutual comparison
+    /// with the prior odds that two given records of the index are duplicates,
+    /// `DUPLICATE_SHARE / N_eff` (not the query prior: a query is looked up because it is
+    /// probably on record, two index records are probably two people). Zero when the
+    /// sibling guard applies between them (the same household but different forenames:
+    /// a brother or sister, twins above all) or their forenames are two different
+    /// established names (Ava / Eva). Two namesakes born years apart therefore compete
+    /// for a query; a record and its duplicate do not. The flag says whether they look
+    /// like twins: the sibling guard applies, they were born the same day and share a
+    /// surname and a postcode or address.
+    fn same_person(&self, a: u32, b: u32) -> (f64, bool) {
         let tf = QueryTf {
             f: None,
             s: None,
@@ -1249,9 +1769,17 @@ impl Index {
         let cmp = self.with_side(a as usize, |x| {
             self.with_side(b as usize, |y| compare(x, y, &self.weights, &tf))
         });
-        // Two different established forenames (Ava / Eva) are two children even when
-        // everything else agrees, as it does for twins.
-        cmp.log_odds_ceiling(self.prior(), self.ceiling(&cmp)) < 0.0 || cmp.forenames_established
+        if cmp.forenames_established || cmp.conflict().is_some() {
+            use crate::compare::{ADDRESS, DOB, POSTCODE, SURNAME, level::*};
+            let l = cmp.levels;
+            let twins = cmp.conflict().is_some()
+                && l[DOB] == D_EXACT
+                && l[SURNAME] < S_DISAGREE
+                && (l[POSTCODE] == P_EXACT || l[ADDRESS] == A_EXACT || l[ADDRESS] == A_SIMILAR);
+            return (0.0, twins);
+        }
+        let prior = (DUPLICATE_SHARE / (1.0 - DUPLICATE_SHARE)).log2() - self.n_eff.log2();
+        (probability(prior + cmp.sum()), false)
     }
 
     /// Comparison-level vectors of (query, candidate) pairs produced by blocking.
@@ -1332,6 +1860,43 @@ pub fn score_pair(
     let (sa, sb) = (qa.side(&oa), qb.side(&ob));
     let cmp = compare(&sa, &sb, &params.weights(), &NoTf);
     let mut e = explain(&cmp, prior, crate::compare::CONFLICT_CEILING);
-    crate::explain::fill_values(&mut e, &sa, &sb);
+    crate::explain::fill_values(&mut e, &crate::explain::side_values(&sa), &sb);
     (probability(cmp.log_odds(prior)), e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::Generator;
+
+    #[test]
+    fn a_comparison_rescored_for_other_weights_is_the_comparison_made_with_them() {
+        let mut g = Generator::new(3);
+        let (persons, queries, _) = g.scenario(3000, 600);
+        let index = Index::build(persons);
+        let w0 = Params::default().weights();
+        // Very different weights, so that swap decisions change.
+        let mut p1 = index.params().clone();
+        for f in 0..NF {
+            p1.m[f].reverse();
+        }
+        let w1 = p1.weights();
+        let mut n = 0;
+        for q in &queries {
+            let q = Prepared::new(&q.person);
+            let others: Vec<&NameInfo> = q.others.iter().collect();
+            let qs = q.side(&others);
+            let tf = index.query_tf(&q);
+            let normal = index.candidates(&q);
+            let wide = index.wide_candidates(&q, &normal);
+            for c in normal.into_iter().chain(wide) {
+                let mut a = index.with_side(c as usize, |r| compare(&qs, r, &w0, &tf));
+                let b = index.with_side(c as usize, |r| compare(&qs, r, &w1, &tf));
+                a.rescore(&w1);
+                assert_eq!(a, b);
+                n += 1;
+            }
+        }
+        assert!(n > 2_000, "{n}");
+    }
 }

@@ -215,6 +215,12 @@ impl Gender {
     /// recorded sex (non-binary, transgender, indeterminate, gender-dysphoria, unborn,
     /// unknown, ...) are `Ok(None)`: they carry no evidence either way.
     pub fn parse(s: &str) -> Result<Option<Gender>, ()> {
+        // The common one-letter codes without building a key.
+        match s.trim().as_bytes() {
+            [b'M' | b'm' | b'1'] => return Ok(Some(Gender::Male)),
+            [b'F' | b'f' | b'2'] => return Ok(Some(Gender::Female)),
+            _ => {}
+        }
         let k: String = s
             .trim()
             .chars()

@@ -7,7 +7,11 @@ use std::sync::OnceLock;
 /// ASCII-fold (accents removed via `deunicode`), lower-case, drop apostrophes, and turn every
 /// other non-alphanumeric character (hyphens, dots, commas, ...) into a single space.
 pub fn fold(s: &str) -> String {
-    let ascii = deunicode::deunicode(s);
+    let ascii: std::borrow::Cow<'_, str> = if s.is_ascii() {
+        s.into()
+    } else {
+        deunicode::deunicode(s).into()
+    };
     let mut out = String::with_capacity(ascii.len());
     let mut pending_space = false;
     for ch in ascii.chars() {
@@ -193,14 +197,20 @@ pub fn share_group(a: &[u16], b: &[u16]) -> bool {
 /// Normalised UK postcode: `"SW1A 1AA"` for a full postcode, `"SW1A"` for an outward
 /// code alone, `None` for anything that is not a UK postcode.
 pub fn normalize_postcode(s: &str) -> Option<String> {
-    let compact: Vec<u8> = s
-        .bytes()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    if compact.len() >= 5 && compact.len() <= 7 {
-        let (out, inw) = compact.split_at(compact.len() - 3);
-        let mut inw = inw.to_vec();
+    // Letters and digits, upper-cased, on the stack (a postcode has at most 7).
+    let mut buf = [0u8; 8];
+    let mut n = 0usize;
+    for c in s.bytes().filter(u8::is_ascii_alphanumeric) {
+        if n == buf.len() {
+            return None;
+        }
+        buf[n] = c.to_ascii_uppercase();
+        n += 1;
+    }
+    let compact = &buf[..n];
+    if (5..=7).contains(&n) {
+        let (out, inw) = compact.split_at(n - 3);
+        let mut inw = [inw[0], inw[1], inw[2]];
         // Common keying slips in the inward code: letter O for zero, digit 0 for O.
         if inw[0] == b'O' {
             inw[0] = b'0';
@@ -215,15 +225,15 @@ pub fn normalize_postcode(s: &str) -> Option<String> {
             && inw[1].is_ascii_alphabetic()
             && inw[2].is_ascii_alphabetic()
         {
-            return Some(format!(
-                "{} {}",
-                std::str::from_utf8(out).ok()?,
-                std::str::from_utf8(&inw).ok()?
-            ));
+            let mut r = String::with_capacity(n + 1);
+            r.push_str(std::str::from_utf8(out).ok()?);
+            r.push(' ');
+            r.push_str(std::str::from_utf8(&inw).ok()?);
+            return Some(r);
         }
     }
-    if (2..=4).contains(&compact.len()) && valid_outward(&compact) {
-        return String::from_utf8(compact).ok();
+    if (2..=4).contains(&n) && valid_outward(compact) {
+        return std::str::from_utf8(compact).ok().map(str::to_string);
     }
     None
 }

@@ -465,6 +465,17 @@ fn thread_cpu_ns() -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
+/// CPU time of the whole process (all threads) in seconds.
+fn process_cpu_s() -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes into the timespec we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+}
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -558,11 +569,30 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         t.elapsed().as_secs_f64()
     )?;
     let rss_before = rss_kib("VmRSS:");
+    // Indexed persons to update in the delta benchmark (a spread sample).
+    let persons_sample: Vec<Person> = if args.delta > 0 && !persons.is_empty() {
+        (0..args.delta / 2)
+            .map(|k| persons[(k * 7919) % persons.len()].clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let t = Instant::now();
+    let cpu0 = process_cpu_s();
     let index = Index::build(persons);
     let build = t.elapsed().as_secs_f64();
+    let cpu = match (cpu0, process_cpu_s()) {
+        (Some(a), Some(b)) => format!(", {:.2} s CPU over all threads", b - a),
+        _ => String::new(),
+    };
     let rss = rss_kib("VmRSS:");
-    writeln!(out, "index build: {build:.2} s for {} persons", index.len())?;
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    writeln!(
+        out,
+        "index build: {build:.2} s wall{cpu} for {} persons (load average {})",
+        index.len(),
+        load.split_whitespace().next().unwrap_or("?")
+    )?;
     writeln!(
         out,
         "memory: VmRSS {:.0} MiB after build ({:.0} MiB before build, peak VmHWM {:.0} MiB)",
@@ -585,10 +615,65 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         model.match_share
     )?;
     index.set_model(model);
+    let with_truth: Vec<&Query> = queries.iter().filter(|q| q.truth.is_some()).collect();
+    let found = with_truth
+        .iter()
+        .filter(|q| {
+            let t = q.truth.as_deref().unwrap_or_default();
+            index.candidate_ids(&q.person).contains(&t)
+        })
+        .count();
+    writeln!(
+        out,
+        "pairs completeness (true record among the candidates): {:.4} ({} of {} queries with a true record missed)",
+        found as f64 / with_truth.len().max(1) as f64,
+        with_truth.len() - found,
+        with_truth.len()
+    )?;
+    time_queries(&index, &queries, out)?;
+    if args.delta > 0 {
+        // Updates as the portal makes them: changed versions of indexed children (a new
+        // address and postcode) and new children, all in the delta overlay.
+        let mut g2 = Generator::new(args.seed ^ 0xDE17A);
+        let (fresh, _) = g2.population(args.delta - args.delta / 2);
+        let (movers, _) = g2.population(persons_sample.len());
+        let mut upserts: Vec<Person> = Vec::with_capacity(args.delta);
+        for (p, m) in persons_sample.iter().zip(movers) {
+            let mut p = p.clone();
+            p.postcode = m.postcode;
+            p.address = m.address;
+            upserts.push(p);
+        }
+        for (k, mut p) in fresh.into_iter().enumerate() {
+            p.id = format!("NEW{k:07}");
+            upserts.push(p);
+        }
+        let t = Instant::now();
+        for p in &upserts {
+            index.upsert(p);
+        }
+        writeln!(
+            out,
+            "delta overlay: {} upserts in {:.3} s ({} records in the overlay, {} of them replacing indexed ones)",
+            upserts.len(),
+            t.elapsed().as_secs_f64(),
+            index.delta_len(),
+            persons_sample.len()
+        )?;
+        time_queries(&index, &queries, out)?;
+    }
+    if args.end_to_end {
+        end_to_end(args.seed, out)?;
+    }
+    Ok(())
+}
+
+/// Time the queries one by one (CPU and wall) and report accuracy.
+fn time_queries(index: &Index, queries: &[Query], out: &mut dyn Write) -> std::io::Result<()> {
     let mut lat = Vec::with_capacity(queries.len());
     let mut cpu = Vec::with_capacity(queries.len());
     let mut results: Vec<Vec<(String, f64)>> = Vec::with_capacity(queries.len());
-    for q in &queries {
+    for q in queries {
         let c0 = thread_cpu_ns();
         let t = Instant::now();
         let c = index.search(&q.person, 5, 0.0001);
@@ -616,7 +701,7 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(0.0)
     )?;
-    let (best, curve) = evaluate(&queries, &results);
+    let (best, curve) = evaluate(queries, &results);
     writeln!(
         out,
         "best threshold {:.4}: precision {:.4}, recall {:.4}, F1 {:.4}, twin pairs merged {}",
@@ -628,9 +713,6 @@ pub fn bench(args: &BenchMatchArgs, out: &mut dyn Write) -> std::io::Result<()> 
             "at threshold 0.5: precision {:.4}, recall {:.4}, F1 {:.4}, twin pairs merged {}",
             a.precision, a.recall, a.f1, a.twins_merged
         )?;
-    }
-    if args.end_to_end {
-        end_to_end(args.seed, out)?;
     }
     Ok(())
 }

@@ -250,3 +250,91 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_namesake_in_the_same_postcode_yields_to_the_querys_own_record() {
+    // Two different children who share a forename and a postcode. A referral about the
+    // first agrees with it on everything; the second must compete with it rather than
+    // be reported too (even when nearly every referral is known to be on record).
+    let own = Person::new("OWN")
+        .first("Joel")
+        .last("Waller")
+        .born("2014-07-16")
+        .postcode("LS6 2AB")
+        .address("12 Quarry Street");
+    let namesake = Person::new("OTHER")
+        .first("Joel")
+        .last("Greenhalgh")
+        .postcode("LS6 2AB")
+        .address("70 Wangara Street");
+    let mut index = index_with(vec![own, namesake]);
+    let mut model = index.model().clone();
+    model.match_share = 0.98;
+    index.set_model(model);
+    let q = Person::new("Q")
+        .first("Joel")
+        .last("Waller")
+        .born("2014-07-16")
+        .postcode("LS6 2AB")
+        .address("12 Quarry Stret");
+    let found = index.search(&q, 5, 0.0);
+    assert_eq!(found[0].person_id, "OWN", "{found:?}");
+    assert!(found[0].score > 0.99, "{found:?}");
+    let other = found.iter().find(|c| c.person_id == "OTHER");
+    assert!(other.is_none_or(|c| c.score < 0.1), "{other:?}");
+}
+
+#[test]
+fn a_misspelt_forename_with_a_common_surname_and_nothing_else_is_still_a_candidate() {
+    // No DOB, no address: the forename's sound and first letters are both wrong, and the
+    // surname alone is shared by many. The wide surname block, ranked by the query's
+    // remaining fields (here the sex), still brings the child in.
+    let mut extra: Vec<Person> = (0..40)
+        .map(|i| {
+            Person::new(format!("J{i}"))
+                .first(["Oliver", "Amelia", "Harry", "Isla", "Jack"][i % 5])
+                .last("Jones")
+                .born(&format!("20{:02}-03-0{}", 5 + i % 15, 1 + i % 9))
+        })
+        .collect();
+    extra.push(
+        Person::new("CHILD")
+            .first("Fenlia")
+            .last("Jones")
+            .born("2020-06-28")
+            .sex(Gender::Female),
+    );
+    let index = index_with(extra);
+    let q = Person::new("Q")
+        .first("Fvnlia")
+        .last("Jones")
+        .sex(Gender::Female);
+    let found = index.search(&q, 100, 0.0);
+    assert!(found.iter().any(|c| c.person_id == "CHILD"), "{found:?}");
+}
+
+#[test]
+fn household_details_recorded_for_one_twin_only_do_not_pick_that_twin() {
+    // Twins share everything but the forename and sex; one twin's record lacks the
+    // postcode. A referral without a forename or sex, from a new address, cannot tell
+    // them apart: the twin with less recorded (so less to disagree with) must not win.
+    let twin = |id: &str, first: &str, g: Gender| {
+        Person::new(id)
+            .first(first)
+            .last("Bradwell")
+            .born("2009-03-04")
+            .sex(g)
+            .address("133 Oak Avenue")
+    };
+    let index = index_with(vec![
+        twin("AYA", "Aya", Gender::Female).postcode("HX3 4RJ"),
+        twin("OWEN", "Owen", Gender::Male),
+    ]);
+    let q = Person::new("Q")
+        .last("Bradwell-Martin")
+        .born("2009-04-03")
+        .postcode("B5 9DT")
+        .address("47 School Lane");
+    let found = index.search(&q, 5, 0.0);
+    assert!(found.iter().all(|c| c.score < 0.5), "{found:?}");
+}

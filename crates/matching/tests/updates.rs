@@ -235,3 +235,23 @@ fn persons_are_read_row_by_row_with_bad_rows_reported_by_number() {
         ehm_matching::cli::read_persons_with(&dir.path().join("none.csv"), |_, _, _| {}).is_err()
     );
 }
+
+#[test]
+fn an_upserted_person_is_in_the_wide_blocks_too_and_a_removed_one_is_not() {
+    // A referral with an error in every key the ordinary blocks use (forename misspelt
+    // beyond its sound and first letters, no DOB, another address) is found through the
+    // wide surname block, also while the person is only in the delta overlay.
+    let mut index = Index::build(population(5000));
+    index.upsert(&maisie());
+    let q = Person::new("Q")
+        .first("Mvisie")
+        .last("Quarrington")
+        .sex(Gender::Female);
+    assert!(index.candidate_ids(&q).contains(&"NEW-1"));
+    assert!(index.remove("NEW-1"));
+    assert!(!index.candidate_ids(&q).contains(&"NEW-1"));
+    index.upsert(&maisie());
+    index.compact();
+    assert_eq!(index.delta_len(), 0);
+    assert!(index.candidate_ids(&q).contains(&"NEW-1"));
+}
