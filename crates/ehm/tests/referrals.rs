@@ -1469,7 +1469,7 @@ async fn before_go_live_a_referral_cannot_be_started_or_submitted() {
             .unwrap()
             .expect("the draft");
         assert_eq!(
-            (row.status.as_str(), row.reference),
+            (row.status.code(), row.reference),
             ("draft", None),
             "{backend:?}: submitted before go-live"
         );

@@ -29,8 +29,7 @@ pub use persons::{
     UpsertCounts,
 };
 pub use referrals::{
-    AttachmentRow, DraftPurge, NewPendingSave, PendingSave, ReferralRow, STATUS_DRAFT,
-    STATUS_SUBMITTED, SaveOutcome, Submission,
+    AttachmentRow, DraftPurge, NewPendingSave, PendingSave, ReferralRow, SaveOutcome, Submission,
 };
 pub use sessions::SessionRow;
 pub use throttle::Gate;

@@ -1,27 +1,42 @@
 use crate::{Backend, Result, StorageError, Store, Tx, from_ms, is_unique_violation, to_ms};
+use ehm_domain::mash::ReferralStatus;
+use ehm_domain::referral::{ReferenceNumber, ReferralDraft, ReferralType};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
-/// A referral as stored: the draft document (JSON of what was typed) plus bookkeeping.
-/// Household members, children and professionals live inside the document, so deleting
-/// the row deletes them by construction; attachments cascade.
+/// A referral as stored: what was typed (the draft document, decoded) plus bookkeeping.
+/// Household members, children and professionals live inside the document (stored as
+/// JSON), so deleting the row deletes them by construction; attachments cascade.
 #[derive(Debug, Clone)]
 pub struct ReferralRow {
     pub id: i64,
     pub public_id: String,
     pub owner_id: i64,
-    pub status: String,
+    pub status: ReferralStatus,
     pub version: i64,
-    pub data: String,
+    pub draft: ReferralDraft,
     pub created_at: OffsetDateTime,
     pub saved_at: OffsetDateTime,
     pub submitted_at: Option<OffsetDateTime>,
-    pub reference: Option<String>,
+    pub reference: Option<ReferenceNumber>,
 }
 
-pub const STATUS_DRAFT: &str = "draft";
-pub const STATUS_SUBMITTED: &str = "submitted";
+impl ReferralRow {
+    pub fn is_draft(&self) -> bool {
+        self.status == ReferralStatus::Draft
+    }
+
+    /// "EH-XXXX-XXXX", once submitted.
+    pub fn reference_text(&self) -> Option<String> {
+        self.reference.as_ref().map(ToString::to_string)
+    }
+}
+
+fn encode(draft: &ReferralDraft) -> Result<String> {
+    serde_json::to_string(draft)
+        .map_err(|e| StorageError::Corrupt(format!("encoding a draft: {e}")))
+}
 
 /// The outcome of a save that names the version it was based on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +56,9 @@ pub struct Submission<'a> {
     pub id: i64,
     /// The version the referrer checked: a draft changed since is not submitted.
     pub expected_version: i64,
-    pub data: &'a str,
-    pub reference: &'a str,
-    pub referral_type: &'a str,
+    pub draft: &'a ReferralDraft,
+    pub reference: &'a ReferenceNumber,
+    pub referral_type: ReferralType,
 }
 
 #[derive(Debug, Clone)]
@@ -85,17 +100,29 @@ const COLUMNS: &str =
     "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
 
 fn from_row(r: &AnyRow) -> Result<ReferralRow> {
+    let id: i64 = r.try_get("id")?;
+    let status: String = r.try_get("status")?;
+    let data: String = r.try_get("data")?;
+    let reference: Option<String> = r.try_get("reference")?;
     Ok(ReferralRow {
-        id: r.try_get("id")?,
+        id,
         public_id: r.try_get("public_id")?,
         owner_id: r.try_get("owner_id")?,
-        status: r.try_get("status")?,
+        status: ReferralStatus::parse(&status)
+            .map_err(|_| StorageError::Corrupt(format!("referral {id} has an unknown status")))?,
         version: r.try_get("version")?,
-        data: r.try_get("data")?,
+        draft: serde_json::from_str(&data)
+            .map_err(|e| StorageError::Corrupt(format!("referral {id} does not decode: {e}")))?,
         created_at: from_ms(r.try_get("created_at")?),
         saved_at: from_ms(r.try_get("saved_at")?),
         submitted_at: r.try_get::<Option<i64>, _>("submitted_at")?.map(from_ms),
-        reference: r.try_get("reference")?,
+        reference: reference
+            .map(|s| {
+                ReferenceNumber::parse(&s).map_err(|_| {
+                    StorageError::Corrupt(format!("referral {id} has a malformed reference"))
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -123,7 +150,7 @@ impl Store {
         &self,
         public_id: &str,
         owner_id: i64,
-        data: &str,
+        draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<ReferralRow> {
         let row = sqlx::query(&format!(
@@ -132,8 +159,8 @@ impl Store {
         ))
         .bind(public_id)
         .bind(owner_id)
-        .bind(STATUS_DRAFT)
-        .bind(data)
+        .bind(ReferralStatus::Draft.code())
+        .bind(encode(draft)?)
         .bind(to_ms(now))
         .fetch_one(&self.pool)
         .await?;
@@ -169,18 +196,18 @@ impl Store {
         &self,
         id: i64,
         expected_version: i64,
-        data: &str,
+        draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
         let row = sqlx::query(
             "UPDATE referrals SET data = $1, version = version + 1, saved_at = $2 \
              WHERE id = $3 AND version = $4 AND status = $5 RETURNING version",
         )
-        .bind(data)
+        .bind(encode(draft)?)
         .bind(to_ms(now))
         .bind(id)
         .bind(expected_version)
-        .bind(STATUS_DRAFT)
+        .bind(ReferralStatus::Draft.code())
         .fetch_optional(&self.pool)
         .await?;
         if let Some(r) = row {
@@ -194,8 +221,8 @@ impl Store {
             .await?
             .map(|r| r.try_get("status"))
             .transpose()?;
-        Ok(match status.as_deref() {
-            Some(STATUS_DRAFT) => SaveOutcome::Conflict,
+        Ok(match status.as_deref().map(ReferralStatus::parse) {
+            Some(Ok(ReferralStatus::Draft)) => SaveOutcome::Conflict,
             _ => SaveOutcome::NotADraft,
         })
     }
@@ -215,14 +242,14 @@ impl Store {
             "UPDATE referrals SET status = $1, data = $2, reference = $3, referral_type = $4, submitted_at = $5, \
              saved_at = $5, version = version + 1 WHERE id = $6 AND version = $7 AND status = $8",
         )
-        .bind(STATUS_SUBMITTED)
-        .bind(sub.data)
-        .bind(sub.reference)
-        .bind(sub.referral_type)
+        .bind(ReferralStatus::Submitted.code())
+        .bind(encode(sub.draft)?)
+        .bind(sub.reference.to_string())
+        .bind(sub.referral_type.code())
         .bind(to_ms(now))
         .bind(sub.id)
         .bind(sub.expected_version)
-        .bind(STATUS_DRAFT)
+        .bind(ReferralStatus::Draft.code())
         .execute(&mut **tx)
         .await
         .map_err(|e| if is_unique_violation(&e) { StorageError::ReferenceTaken } else { e.into() })?;
@@ -236,12 +263,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND referral_id IN (SELECT id FROM referrals WHERE status = $2)")
             .bind(id)
-            .bind(STATUS_DRAFT)
+            .bind(ReferralStatus::Draft.code())
             .execute(&mut *tx)
             .await?;
         let done = sqlx::query("DELETE FROM referrals WHERE id = $1 AND status = $2")
             .bind(id)
-            .bind(STATUS_DRAFT)
+            .bind(ReferralStatus::Draft.code())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -256,13 +283,13 @@ impl Store {
         let attachments = sqlx::query(
             "DELETE FROM attachments WHERE referral_id IN (SELECT id FROM referrals WHERE status = $1 AND saved_at < $2)",
         )
-        .bind(STATUS_DRAFT)
+        .bind(ReferralStatus::Draft.code())
         .bind(to_ms(cutoff))
         .execute(&mut *tx)
         .await?
         .rows_affected();
         let drafts = sqlx::query("DELETE FROM referrals WHERE status = $1 AND saved_at < $2")
-            .bind(STATUS_DRAFT)
+            .bind(ReferralStatus::Draft.code())
             .bind(to_ms(cutoff))
             .execute(&mut *tx)
             .await?
@@ -443,7 +470,7 @@ impl Store {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM referrals WHERE owner_id = $1 AND status = $2")
                 .bind(owner_id)
-                .bind(STATUS_DRAFT)
+                .bind(ReferralStatus::Draft.code())
                 .fetch_one(&self.pool)
                 .await?;
         Ok(row.try_get("n")?)

@@ -7,7 +7,7 @@ use ehm_domain::mash::{
     Assignee, Decision, Outcome, Rationale, ReferralStatus, ReturnComment, Transition,
     UnlinkReason, WorkflowState, allocate, apply,
 };
-use ehm_domain::referral::ReferenceNumber;
+use ehm_domain::referral::{ReferenceNumber, ReferralType};
 use ehm_storage::{
     AssignedFilter, AuditEntry, AuditFilter, LinkOutcome, NewUser, PersonData, PersonUpdate, Store,
     Submission, TrayFilter, TraySort,
@@ -72,10 +72,11 @@ async fn submitted(
     received: OffsetDateTime,
 ) -> (i64, String) {
     let draft = store
-        .create_draft(&format!("pid-{n}"), owner, "{}", received)
+        .create_draft(&format!("pid-{n}"), owner, &Default::default(), received)
         .await
         .unwrap();
-    let reference = ReferenceNumber::generate((n * 7919 + 13).to_le_bytes()).to_string();
+    let number = ReferenceNumber::generate((n * 7919 + 13).to_le_bytes());
+    let reference = number.to_string();
     let mut tx = store.begin().await.unwrap();
     assert!(
         store
@@ -84,9 +85,9 @@ async fn submitted(
                 &Submission {
                     id: draft.id,
                     expected_version: 1,
-                    data: "{}",
-                    reference: &reference,
-                    referral_type,
+                    draft: &Default::default(),
+                    reference: &number,
+                    referral_type: ReferralType::parse(referral_type).unwrap(),
                 },
                 received,
             )
@@ -625,7 +626,7 @@ async fn the_work_tray_filters_sorts_searches_and_pages() {
         let manager = user(&store, "mgr@example.org", Role::Manager).await;
         // A draft never shows.
         store
-            .create_draft("draft-1", owner.user_id, "{}", base)
+            .create_draft("draft-1", owner.user_id, &Default::default(), base)
             .await
             .unwrap();
         let mut ids = Vec::new();

@@ -2,6 +2,7 @@
 //! script started one (EHM_TEST_POSTGRES_URL). Both backends pass the same tests.
 
 use ehm_domain::account::{Email, Role};
+use ehm_domain::referral::{ReferenceNumber, ReferralDraft, ReferralType};
 use ehm_storage::{
     AuditEntry, CodeAttempt, CodePurpose, Gate, NewMail, NewUser, StorageError, Store, from_ms,
     to_ms,
@@ -440,14 +441,29 @@ async fn a_password_change_ends_every_session_of_that_user_only() {
     }
 }
 
+/// A draft whose concerns say `concerns`.
+fn doc(concerns: &str) -> ReferralDraft {
+    ReferralDraft {
+        concerns: concerns.to_string(),
+        ..Default::default()
+    }
+}
+
 async fn draft(
     store: &Store,
     owner: i64,
     pid: &str,
-    data: &str,
+    concerns: &str,
     saved: OffsetDateTime,
 ) -> ehm_storage::ReferralRow {
-    store.create_draft(pid, owner, data, saved).await.unwrap()
+    store
+        .create_draft(pid, owner, &doc(concerns), saved)
+        .await
+        .unwrap()
+}
+
+fn reference(seed: u8) -> ReferenceNumber {
+    ReferenceNumber::generate([seed; 8])
 }
 
 #[tokio::test]
@@ -460,7 +476,7 @@ async fn drafts_are_purged_thirty_days_after_their_last_save_with_their_attachme
             &store,
             owner,
             "old",
-            "{\"concerns\":\"OLD-DRAFT-MARKER-7Q\"}",
+            "OLD-DRAFT-MARKER-7Q",
             now - retention - Duration::minutes(1),
         )
         .await;
@@ -479,7 +495,7 @@ async fn drafts_are_purged_thirty_days_after_their_last_save_with_their_attachme
                 .save_draft(
                     resaved.id,
                     resaved.version,
-                    "{\"x\":1}",
+                    &doc("x"),
                     now - Duration::days(1)
                 )
                 .await
@@ -567,11 +583,11 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
         let now = OffsetDateTime::now_utc();
         let d = draft(&store, owner, "tabs", "{}", now).await;
         assert_eq!(
-            store.save_draft(d.id, 1, "{\"tab\":1}", now).await.unwrap(),
+            store.save_draft(d.id, 1, &doc("tab 1"), now).await.unwrap(),
             ehm_storage::SaveOutcome::Saved { version: 2 }
         );
         assert_eq!(
-            store.save_draft(d.id, 1, "{\"tab\":2}", now).await.unwrap(),
+            store.save_draft(d.id, 1, &doc("tab 2"), now).await.unwrap(),
             ehm_storage::SaveOutcome::Conflict
         );
         assert_eq!(
@@ -580,8 +596,9 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
                 .await
                 .unwrap()
                 .unwrap()
-                .data,
-            "{\"tab\":1}"
+                .draft
+                .concerns,
+            "tab 1"
         );
         let mut tx = store.begin().await.unwrap();
         assert!(
@@ -591,9 +608,9 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
                     &ehm_storage::Submission {
                         id: d.id,
                         expected_version: 2,
-                        data: "{\"tab\":1}",
-                        reference: "EH-AAAA-AAAA",
-                        referral_type: "early-help",
+                        draft: &doc("tab 1"),
+                        reference: &reference(1),
+                        referral_type: ReferralType::EarlyHelpService,
                     },
                     now
                 )
@@ -602,7 +619,7 @@ async fn a_save_based_on_an_old_version_is_refused_not_silently_applied() {
         );
         tx.commit().await.unwrap();
         assert_eq!(
-            store.save_draft(d.id, 3, "{}", now).await.unwrap(),
+            store.save_draft(d.id, 3, &doc(""), now).await.unwrap(),
             ehm_storage::SaveOutcome::NotADraft
         );
         // Submitted referrals are never purged or deleted as drafts.
@@ -633,9 +650,9 @@ async fn a_reference_number_is_unique() {
                     &ehm_storage::Submission {
                         id: a.id,
                         expected_version: 1,
-                        data: "{}",
-                        reference: "EH-7KQ4-M2XP",
-                        referral_type: "csc"
+                        draft: &doc(""),
+                        reference: &reference(7),
+                        referral_type: ReferralType::ChildrensSocialCare,
                     },
                     now
                 )
@@ -650,9 +667,9 @@ async fn a_reference_number_is_unique() {
                 &ehm_storage::Submission {
                     id: b.id,
                     expected_version: 1,
-                    data: "{}",
-                    reference: "EH-7KQ4-M2XP",
-                    referral_type: "csc",
+                    draft: &doc(""),
+                    reference: &reference(7),
+                    referral_type: ReferralType::ChildrensSocialCare,
                 },
                 now,
             )

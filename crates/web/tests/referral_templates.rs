@@ -206,7 +206,7 @@ impl Portal {
             .await
             .unwrap()
             .expect("the referral");
-        serde_json::from_str(&row.data).unwrap()
+        row.draft
     }
 
     /// Fills in every section of `pid` with [`full_sections`]; `later` are saved with "No,

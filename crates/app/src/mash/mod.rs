@@ -10,7 +10,7 @@ pub mod tray;
 use ehm_domain::access::{Actor, Permission, allowed};
 use ehm_storage::WorkflowRow;
 
-use crate::referrals::{Loaded, decode, facts, refused};
+use crate::referrals::{Loaded, facts, refused};
 use crate::{App, Result};
 
 /// A submitted referral opened by a member of MASH staff, with its workflow state.
@@ -43,7 +43,7 @@ pub async fn open_for_staff(
     let Some(workflow) = app.store.workflow(row.id).await? else {
         return Ok(None);
     };
-    let draft = decode(&row)?;
+    let draft = row.draft.clone();
     Ok(Some(StaffReferral {
         loaded: Loaded { row, draft, actor },
         workflow,

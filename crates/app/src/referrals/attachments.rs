@@ -5,7 +5,7 @@ use ehm_domain::referral::{
 };
 use ehm_storage::{AttachmentRow, SaveOutcome as Stored};
 
-use super::{Loaded, encode, now, record};
+use super::{Loaded, now, record};
 use crate::{App, Result, crypto};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,12 +47,7 @@ pub async fn add_attachment(
     draft.mark_saved(Section::Attachments);
     match app
         .store
-        .save_draft(
-            l.row.id,
-            version.unwrap_or(l.row.version),
-            &encode(&draft)?,
-            now(),
-        )
+        .save_draft(l.row.id, version.unwrap_or(l.row.version), &draft, now())
         .await?
     {
         Stored::Saved { .. } => {
@@ -84,13 +79,13 @@ pub async fn remove_attachment(app: &App, l: &Loaded, aid: &str, ip: &str) -> Re
             let Some(row) = app.store.referral_by_public_id(&l.row.public_id).await? else {
                 return Ok(());
             };
-            draft = super::decode(&row)?;
+            draft = row.draft.clone();
             current = row;
         }
         draft.attachments.retain(|a| a.id != aid);
         if let Stored::Saved { .. } = app
             .store
-            .save_draft(current.id, current.version, &encode(&draft)?, now())
+            .save_draft(current.id, current.version, &draft, now())
             .await?
         {
             app.store.delete_attachment(l.row.id, aid).await?;

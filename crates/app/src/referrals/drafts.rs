@@ -6,7 +6,7 @@ use ehm_domain::referral::form::{FormAction, apply_form, new_draft};
 use ehm_domain::referral::{ReferralDraft, Section};
 use ehm_storage::{ReferralRow, SaveOutcome as Stored};
 
-use super::{Loaded, MAX_OPEN_DRAFTS, decode, encode, now, record};
+use super::{Loaded, MAX_OPEN_DRAFTS, now, record};
 use crate::audit::{self, Event};
 use crate::{App, Result, crypto};
 
@@ -47,15 +47,10 @@ pub async fn create_draft(app: &App, actor: Actor, ip: &str) -> Result<CreateOut
     }
     let row = app
         .store
-        .create_draft(
-            &crypto::random_token(),
-            actor.user_id,
-            &encode(&new_draft())?,
-            now(),
-        )
+        .create_draft(&crypto::random_token(), actor.user_id, &new_draft(), now())
         .await?;
     let l = Loaded {
-        draft: decode(&row)?,
+        draft: row.draft.clone(),
         row,
         actor,
     };
@@ -100,17 +95,13 @@ pub async fn save_section(
     let mut draft = l.draft.clone();
     let action = apply_form(section, &mut draft, fields);
     let t = now();
-    match app
-        .store
-        .save_draft(l.row.id, version, &encode(&draft)?, t)
-        .await?
-    {
+    match app.store.save_draft(l.row.id, version, &draft, t).await? {
         Stored::Saved { version } => {
             let loaded = Loaded {
                 row: ReferralRow {
                     version,
                     saved_at: t,
-                    data: encode(&draft)?,
+                    draft: draft.clone(),
                     ..l.row.clone()
                 },
                 draft,
@@ -123,7 +114,7 @@ pub async fn save_section(
             let Some(row) = app.store.referral_by_public_id(&l.row.public_id).await? else {
                 return Ok(SaveOutcome::NotADraft);
             };
-            let saved = decode(&row)?;
+            let saved = row.draft.clone();
             let mut yours = saved.clone();
             apply_form(section, &mut yours, fields);
             Ok(SaveOutcome::Conflict {

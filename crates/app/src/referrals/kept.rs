@@ -4,7 +4,7 @@
 use ehm_domain::access::Actor;
 use ehm_domain::form_fields::FormFields;
 use ehm_domain::referral::Section;
-use ehm_storage::{NewPendingSave, STATUS_DRAFT};
+use ehm_storage::NewPendingSave;
 
 use super::{Opened, SaveOutcome, now, open, save_section};
 use crate::{App, Result};
@@ -24,7 +24,7 @@ pub async fn keep_answers(
     let Some(row) = app.store.referral_by_public_id(pid).await? else {
         return Ok(false);
     };
-    if row.owner_id != user_id || row.status != STATUS_DRAFT {
+    if row.owner_id != user_id || !row.is_draft() {
         return Ok(false);
     }
     let base_version = fields

@@ -15,7 +15,7 @@ pub use submit::{SubmitOutcome, recipients, submit};
 
 use ehm_domain::access::{Actor, Permission, ReferralFacts, allowed};
 use ehm_domain::referral::ReferralDraft;
-use ehm_storage::{AuditEntry, ReferralRow, STATUS_DRAFT};
+use ehm_storage::{AuditEntry, ReferralRow};
 use time::OffsetDateTime;
 
 use crate::audit::{self, Event};
@@ -34,7 +34,7 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn is_draft(&self) -> bool {
-        self.row.status == STATUS_DRAFT
+        self.row.is_draft()
     }
     pub fn public_id(&self) -> &str {
         &self.row.public_id
@@ -44,17 +44,8 @@ impl Loaded {
 pub fn facts(row: &ReferralRow) -> ReferralFacts {
     ReferralFacts {
         owner_id: row.owner_id,
-        draft: row.status == STATUS_DRAFT,
+        draft: row.is_draft(),
     }
-}
-
-pub(crate) fn decode(row: &ReferralRow) -> Result<ReferralDraft> {
-    serde_json::from_str(&row.data)
-        .map_err(|e| anyhow::anyhow!("referral {} does not decode: {e}", row.id).into())
-}
-
-pub(crate) fn encode(draft: &ReferralDraft) -> Result<String> {
-    serde_json::to_string(draft).map_err(|e| anyhow::anyhow!("encoding a draft: {e}").into())
 }
 
 /// How an actor may open a referral.
@@ -80,7 +71,7 @@ pub async fn open(app: &App, actor: Actor, pid: &str, ip: &str) -> Result<Opened
         refused(app, actor, &row, ip).await?;
         return Ok(Opened::NotFound);
     }
-    let draft = decode(&row)?;
+    let draft = row.draft.clone();
     let l = Loaded { row, draft, actor };
     Ok(if editable {
         Opened::Editable(l)
@@ -109,7 +100,7 @@ pub async fn open_as_author(
         refused(app, actor, &row, ip).await?;
         return Ok(None);
     }
-    let draft = decode(&row)?;
+    let draft = row.draft.clone();
     Ok(Some(Loaded { row, draft, actor }))
 }
 

@@ -4,7 +4,7 @@
 use ehm_domain::referral::{BirthStatus, ReferenceNumber, ReferralDraft, parse_referral};
 use ehm_storage::{NewMail, StorageError, Submission};
 
-use super::{Loaded, encode, entry, now};
+use super::{Loaded, entry, now};
 use crate::{App, Result, crypto, mails};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,13 +59,12 @@ pub async fn submit(
     let Ok(referral) = parse_referral(&l.draft, today) else {
         return Ok(SubmitOutcome::Incomplete);
     };
-    let data = encode(&l.draft)?;
     let to = recipients(&l.draft, account_email);
     // A clash of references is astronomically unlikely; draw again if it happens.
     for _ in 0..5 {
         let mut random = [0u8; 8];
         random.copy_from_slice(&crypto::random_bytes(8));
-        let reference = ReferenceNumber::generate(random).to_string();
+        let reference = ReferenceNumber::generate(random);
         let t = now();
         let mut tx = app.store.begin().await?;
         match app
@@ -75,9 +74,9 @@ pub async fn submit(
                 &Submission {
                     id: l.row.id,
                     expected_version: l.row.version,
-                    data: &data,
+                    draft: &l.draft,
                     reference: &reference,
-                    referral_type: referral.referral_type.code(),
+                    referral_type: referral.referral_type,
                 },
                 t,
             )
@@ -111,6 +110,7 @@ pub async fn submit(
         app.store
             .set_tray_fields(&mut tx, l.row.id, &names, &dobs.join(";"), due)
             .await?;
+        let reference = reference.to_string();
         let mail = mails::referral_submitted(&app.settings, &reference)?;
         for address in &to {
             let message_id = crypto::random_token();

@@ -59,7 +59,7 @@ pub(crate) async fn render(
         session,
         status,
         "pages/mash/referral.html",
-        &format!("Referral {}", l.row.reference.clone().unwrap_or_default()),
+        &format!("Referral {}", l.row.reference_text().unwrap_or_default()),
         errors,
         context! {
             referral => referral_ctx(state, l),

@@ -131,7 +131,7 @@ pub async fn upload(
                 return Err(AppError::NotFound);
             };
             let fresh = Loaded {
-                draft: serde_json::from_str(&row.data).unwrap_or_default(),
+                draft: row.draft.clone(),
                 row,
                 actor: l.actor,
             };

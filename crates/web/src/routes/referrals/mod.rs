@@ -16,7 +16,6 @@ use ehm_app::referrals::{self as uc, CreateOutcome, Loaded, Opened, SaveOutcome}
 use ehm_domain::referral::{
     ReferralDraft, Section, SectionStatus, parse_referral, section_status, summary,
 };
-use ehm_storage::STATUS_DRAFT;
 use minijinja::{Value, context};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -148,9 +147,9 @@ pub(crate) fn title_of(draft: &ReferralDraft) -> String {
 pub(crate) fn referral_ctx(state: &AppState, l: &Loaded) -> Value {
     context! {
         pid => &l.row.public_id,
-        status => &l.row.status,
+        status => l.row.status.code(),
         version => l.row.version,
-        reference => &l.row.reference,
+        reference => l.row.reference_text(),
         title => title_of(&l.draft),
         deletion_date => l.is_draft().then(|| long_date(l.row.saved_at + state.settings.draft_retention)),
     }
@@ -199,19 +198,19 @@ pub async fn referrer_home(
     let mut drafts = Vec::new();
     let mut submitted = Vec::new();
     for row in state.store.referrals_of(actor.user_id).await? {
-        let draft: ReferralDraft = serde_json::from_str(&row.data).unwrap_or_default();
+        let draft = &row.draft;
         let href = format!("/referrals/{}", row.public_id);
-        if row.status == STATUS_DRAFT {
+        if row.is_draft() {
             drafts.push(DraftItem {
-                title: title_of(&draft),
+                title: title_of(draft),
                 saved_text: date_time(row.saved_at),
                 deletion_date: long_date(row.saved_at + state.settings.draft_retention),
                 href,
             });
         } else {
             submitted.push(SubmittedItem {
-                title: title_of(&draft),
-                reference: row.reference.clone().unwrap_or_default(),
+                title: title_of(draft),
+                reference: row.reference_text().unwrap_or_default(),
                 submitted_text: row.submitted_at.map(date_time).unwrap_or_default(),
                 href,
             });

@@ -19,7 +19,7 @@ pub async fn pdf(
     uc::record(&state.app, &l, "pdf-referral", &ip).await?;
     let doc = crate::pdf::document(
         &l.draft,
-        l.row.reference.as_deref(),
+        l.row.reference_text().as_deref(),
         time::OffsetDateTime::now_utc(),
     );
     let bytes = tokio::task::spawn_blocking(move || ehm_pdf::render(&doc))
@@ -28,8 +28,7 @@ pub async fn pdf(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("rendering a referral PDF: {e}")))?;
     let name = l
         .row
-        .reference
-        .clone()
+        .reference_text()
         .unwrap_or_else(|| "draft-referral".into());
     Ok((
         [

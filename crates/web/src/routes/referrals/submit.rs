@@ -114,7 +114,7 @@ pub async fn confirmation(
         &Errors::default(),
         context! {
             referral => referral_ctx(&state, &l),
-            reference => &l.row.reference,
+            reference => l.row.reference_text(),
             recipients,
             view_href => format!("/referrals/{pid}"),
             pdf_href => format!("/referrals/{pid}/pdf"),
