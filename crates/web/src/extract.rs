@@ -99,3 +99,38 @@ impl<M: StageMarker> FromRequestParts<AppState> for PendingUser<M> {
         }
     }
 }
+
+/// The signed-in actor, the referral named by the path's `{pid}`, and the client address:
+/// what every referral-scoped extractor starts from. Signed-out visitors go to sign in.
+pub struct ActorOnReferral {
+    pub actor: ehm_domain::access::Actor,
+    pub pid: String,
+    pub ip: String,
+}
+
+impl FromRequestParts<AppState> for ActorOnReferral {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let actor = crate::guard::actor(&session).map_err(IntoResponse::into_response)?;
+        let axum::extract::Path(params) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|_| crate::error::AppError::NotFound.into_response())?;
+        let pid = params
+            .get("pid")
+            .cloned()
+            .ok_or(crate::error::AppError::NotFound.into_response())?;
+        let crate::client::ClientIp(ip) = crate::client::ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(crate::client::ClientIp("unknown".into()));
+        Ok(Self { actor, pid, ip })
+    }
+}

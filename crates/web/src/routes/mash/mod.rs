@@ -6,16 +6,13 @@
 pub mod referral;
 pub mod tray;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use ehm_app::mash::{StaffReferral, open_for_staff};
-use std::collections::HashMap;
 
-use crate::client::ClientIp;
 use crate::error::AppError;
-use crate::guard::actor;
-use crate::session::Session;
+use crate::extract::ActorOnReferral;
 use crate::state::AppState;
 
 /// The submitted referral named by the path's `{pid}`, for MASH staff. Anyone else, and
@@ -26,20 +23,9 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let actor = actor(&session).map_err(IntoResponse::into_response)?;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| AppError::NotFound.into_response())?;
-        let pid = params
-            .get("pid")
-            .ok_or(AppError::NotFound.into_response())?;
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientIp("unknown".into()));
-        match open_for_staff(&state.app, actor, pid, &ip).await {
+        let ActorOnReferral { actor, pid, ip } =
+            ActorOnReferral::from_request_parts(parts, state).await?;
+        match open_for_staff(&state.app, actor, &pid, &ip).await {
             Ok(Some(r)) => Ok(Staff(r)),
             Ok(None) => Err(AppError::NotFound.into_response()),
             Err(e) => Err(AppError::from(e).into_response()),

@@ -8,7 +8,7 @@ pub mod pdf;
 pub mod sections;
 pub mod submit;
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -18,12 +18,12 @@ use ehm_domain::referral::{
 };
 use minijinja::{Value, context};
 use serde::Serialize;
-use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use super::see_other;
 use crate::client::ClientIp;
 use crate::error::{AppError, AppResult};
+use crate::extract::ActorOnReferral;
 use crate::guard::actor;
 use crate::render::{Errors, page, page_with_status};
 use crate::session::Session;
@@ -47,31 +47,10 @@ pub(crate) fn date_time(t: OffsetDateTime) -> String {
     t.format(&f).unwrap_or_default()
 }
 
-/// The signed-in actor, the path's `{pid}` and the client address.
-async fn who_and_which(
-    parts: &mut Parts,
-    state: &AppState,
-) -> Result<(ehm_domain::access::Actor, String, String), Response> {
-    let session = Session::from_request_parts(parts, state)
-        .await
-        .map_err(IntoResponse::into_response)?;
-    let actor = actor(&session).map_err(IntoResponse::into_response)?;
-    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-        .await
-        .map_err(|_| AppError::NotFound.into_response())?;
-    let pid = params
-        .get("pid")
-        .cloned()
-        .ok_or(AppError::NotFound.into_response())?;
-    let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-        .await
-        .unwrap_or(ClientIp("unknown".into()));
-    Ok((actor, pid, ip))
-}
-
 /// The referral named by the path's `{pid}`, opened for the signed-in actor.
 async fn open_from_path(parts: &mut Parts, state: &AppState) -> Result<(Opened, String), Response> {
-    let (actor, pid, ip) = who_and_which(parts, state).await?;
+    let ActorOnReferral { actor, pid, ip } =
+        ActorOnReferral::from_request_parts(parts, state).await?;
     let opened = uc::open(&state.app, actor, &pid, &ip)
         .await
         .map_err(|e| AppError::from(e).into_response())?;
@@ -117,7 +96,8 @@ impl FromRequestParts<AppState> for Authored {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let (actor, pid, ip) = who_and_which(parts, state).await?;
+        let ActorOnReferral { actor, pid, ip } =
+            ActorOnReferral::from_request_parts(parts, state).await?;
         match uc::open_as_author(&state.app, actor, &pid, &ip).await {
             Ok(Some(l)) => Ok(Authored(l)),
             Ok(None) => Err(AppError::NotFound.into_response()),
