@@ -281,10 +281,101 @@ async fn walk(conn: &mut sqlx::AnyConnection) -> Result<Walker> {
     }
 }
 
+/// An audit record waiting for the next group commit.
+struct Pending {
+    actor_user_id: Option<i64>,
+    action: String,
+    object_type: String,
+    object_id: String,
+    outcome: String,
+    ip: String,
+    at: OffsetDateTime,
+    done: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+}
+
+/// Most records one group commit writes.
+const BATCH: usize = 256;
+
+/// Writes audit records that stand on their own (page views, sign-in attempts) in group
+/// commits: whatever has queued while the previous commit was running is written in one
+/// transaction, and each caller returns only once its record is durable. Under load this
+/// turns one commit per page view into one per batch; alone, a record costs what it did.
+pub(crate) struct Batcher {
+    queue: tokio::sync::mpsc::UnboundedSender<Pending>,
+}
+
+impl Batcher {
+    fn start(store: Store) -> Batcher {
+        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let result = store.write_batch(&batch).await.map_err(|e| e.to_string());
+                for p in batch {
+                    let _ = p.done.send(result.clone());
+                }
+            }
+        });
+        Batcher { queue }
+    }
+}
+
 impl Store {
+    /// Record `e` durably (it is committed when this returns), in a group commit with any
+    /// other records written at the same moment.
     pub async fn audit(&self, e: &AuditEntry<'_>, now: OffsetDateTime) -> Result<()> {
+        let batcher = self
+            .audit_batcher
+            .get_or_init(|| async { Batcher::start(self.clone()) })
+            .await;
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let pending = Pending {
+            actor_user_id: e.actor_user_id,
+            action: e.action.to_owned(),
+            object_type: e.object_type.to_owned(),
+            object_id: e.object_id.to_owned(),
+            outcome: e.outcome.to_owned(),
+            ip: e.ip.to_owned(),
+            at: now,
+            done,
+        };
+        if batcher.queue.send(pending).is_err() {
+            // The writer's runtime has gone (a command finishing): write directly.
+            let mut tx = self.pool.begin().await?;
+            self.audit_tx(&mut tx, e, now).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(crate::StorageError::Corrupt(format!(
+                "audit group commit failed: {message}"
+            ))),
+            Err(_) => Err(crate::StorageError::Corrupt(
+                "audit writer stopped before committing".into(),
+            )),
+        }
+    }
+
+    async fn write_batch(&self, batch: &[Pending]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        self.audit_tx(&mut tx, e, now).await?;
+        for p in batch {
+            let e = AuditEntry {
+                actor_user_id: p.actor_user_id,
+                action: &p.action,
+                object_type: &p.object_type,
+                object_id: &p.object_id,
+                outcome: &p.outcome,
+                ip: &p.ip,
+            };
+            self.audit_tx(&mut tx, &e, p.at).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

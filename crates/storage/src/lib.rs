@@ -86,6 +86,8 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Group commit of audit records written on their own (see [`audit`]).
+    audit_batcher: std::sync::Arc<tokio::sync::OnceCell<audit::Batcher>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -129,7 +131,11 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            audit_batcher: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {

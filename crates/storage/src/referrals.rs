@@ -191,9 +191,27 @@ impl Store {
 
     /// Save a draft if nobody saved it since `expected_version` (optimistic concurrency).
     /// Every save restarts the retention period (`saved_at`).
-    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn save_draft(
         &self,
+        id: i64,
+        expected_version: i64,
+        draft: &ReferralDraft,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = self
+            .save_draft_tx(&mut tx, id, expected_version, draft, now)
+            .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`Store::save_draft`] inside `tx`, so the save commits with its audit record (one
+    /// commit per save). Nothing is written unless it returns `Saved`.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
+    pub async fn save_draft_tx(
+        &self,
+        tx: &mut Tx<'_>,
         id: i64,
         expected_version: i64,
         draft: &ReferralDraft,
@@ -208,7 +226,7 @@ impl Store {
         .bind(id)
         .bind(expected_version)
         .bind(ReferralStatus::Draft.code())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut **tx)
         .await?;
         if let Some(r) = row {
             return Ok(SaveOutcome::Saved {
@@ -217,7 +235,7 @@ impl Store {
         }
         let status: Option<String> = sqlx::query("SELECT status FROM referrals WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut **tx)
             .await?
             .map(|r| r.try_get("status"))
             .transpose()?;

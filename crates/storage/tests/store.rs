@@ -680,3 +680,43 @@ async fn a_reference_number_is_unique() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_audit_records_are_group_committed_into_one_intact_chain() {
+    for (db, store) in stores().await {
+        let now = OffsetDateTime::now_utc();
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move {
+                    let id = format!("r{i}");
+                    s.audit(
+                        &AuditEntry {
+                            actor_user_id: Some(i),
+                            action: "view-referral",
+                            object_type: "referral",
+                            object_id: &id,
+                            outcome: "success",
+                            ip: "192.0.2.1",
+                        },
+                        now,
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        // Every caller returned after its record was committed: all 200 are there.
+        let rows = store.list_audit(1000, 0).await.unwrap();
+        assert_eq!(rows.len(), 200, "{:?}", db.backend);
+        let report = store.verify_audit_chain().await.unwrap();
+        assert!(
+            report.first_broken.is_none(),
+            "{:?}: {report:?}",
+            db.backend
+        );
+        assert_eq!(report.rows, 200);
+    }
+}

@@ -6,7 +6,7 @@ use ehm_domain::referral::form::{FormAction, apply_form, new_draft};
 use ehm_domain::referral::{ReferralDraft, Section};
 use ehm_storage::{ReferralRow, SaveOutcome as Stored};
 
-use super::{Loaded, MAX_OPEN_DRAFTS, now, record};
+use super::{Loaded, MAX_OPEN_DRAFTS, entry, now, record};
 use crate::audit::{self, Event};
 use crate::{App, Result, crypto};
 
@@ -95,8 +95,19 @@ pub async fn save_section(
     let mut draft = l.draft.clone();
     let action = apply_form(section, &mut draft, fields);
     let t = now();
-    match app.store.save_draft(l.row.id, version, &draft, t).await? {
+    // One commit: the draft and its audit record together.
+    let mut tx = app.store.begin().await?;
+    match app
+        .store
+        .save_draft_tx(&mut tx, l.row.id, version, &draft, t)
+        .await?
+    {
         Stored::Saved { version } => {
+            let id = l.row.id.to_string();
+            app.store
+                .audit_tx(&mut tx, &entry(&l.actor, "save-draft", &id, ip), t)
+                .await?;
+            ehm_storage::commit(tx).await?;
             let loaded = Loaded {
                 row: ReferralRow {
                     version,
@@ -107,10 +118,10 @@ pub async fn save_section(
                 draft,
                 actor: l.actor,
             };
-            record(app, &loaded, "save-draft", ip).await?;
             Ok(SaveOutcome::Saved { loaded, action })
         }
         Stored::Conflict => {
+            drop(tx);
             let Some(row) = app.store.referral_by_public_id(&l.row.public_id).await? else {
                 return Ok(SaveOutcome::NotADraft);
             };
