@@ -37,7 +37,7 @@ const SECTION: &str = "concerns";
 #[derive(clap::Args)]
 pub struct Args {
     /// Concurrent clients; each has its own account, session and draft.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1000))]
     clients: u32,
     /// How long the save phase runs.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -50,6 +50,10 @@ pub struct Args {
     /// accounts and drafts are left in it.
     #[arg(long)]
     database_url: Option<String>,
+    /// Seconds of `wrk` load per page for the anonymous-page comparison with a bare axum
+    /// "hello world" (0 skips it; needs `wrk` on the PATH).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
+    page_seconds: u64,
     /// How many times to render the ~20-page referral PDF (0 skips it).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pdf_runs: u32,
@@ -210,7 +214,10 @@ async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
         .await
     });
 
-    let result = drive(args, &store, &base).await;
+    let mut result = drive(args, &store, &base).await;
+    if result.is_ok() && args.page_seconds > 0 {
+        result = pages(&base, args.page_seconds).await;
+    }
 
     let _ = stop_tx.send(());
     match tokio::time::timeout(Duration::from_secs(10), server).await {
@@ -220,6 +227,67 @@ async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
     }
     store.pool().close().await;
     result
+}
+
+// ----------------------------------------------------------------- page phase
+
+/// Requests per second `wrk` gets from `url` with 64 connections on 2 threads.
+async fn wrk(url: &str, seconds: u64) -> anyhow::Result<f64> {
+    let out = tokio::process::Command::new("wrk")
+        .args(["-t2", "-c64", &format!("-d{seconds}s"), "--latency", url])
+        .output()
+        .await
+        .context("cannot run wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output: {text}"))?;
+    if let Some(bad) = text.lines().find(|l| l.contains("Non-2xx or 3xx responses")) {
+        bail!("{url}: {bad}");
+    }
+    Ok(rate)
+}
+
+/// Anonymous pages against a bare axum "hello world" served by this same process, with
+/// the same load tool in the same run (`wrk -t2 -c64`).
+async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
+    if std::process::Command::new("wrk").arg("--version").output().is_err() {
+        println!("\nPages: skipped (wrk is not installed: apt-get install wrk)");
+        return Ok(());
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let hello_url = format!("http://{}/", listener.local_addr()?);
+    let hello = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, world!" }));
+    let hello_server = tokio::spawn(async move { axum::serve(listener, hello).await });
+    println!("\nPages: wrk -t2 -c64 for {seconds} s each, against a bare axum hello world in the same process");
+    let baseline = wrk(&hello_url, seconds).await?;
+    println!("  {:<34} {:>10.0} req/s  100%", "axum hello world (baseline)", baseline);
+    let css = static_css_path(base).await?;
+    for (label, path) in [
+        ("GET /health", "/health".to_string()),
+        ("GET / (start page, signed out)", "/".to_string()),
+        ("GET /sign-in (signed out)", "/sign-in".to_string()),
+        ("GET static CSS (hashed, gzip off)", css),
+    ] {
+        let rate = wrk(&format!("{base}{path}"), seconds).await?;
+        println!(
+            "  {label:<34} {rate:>10.0} req/s  {:>3.0}%",
+            100.0 * rate / baseline
+        );
+    }
+    hello_server.abort();
+    Ok(())
+}
+
+/// The content-hashed URL of the main stylesheet, as the start page links it.
+async fn static_css_path(base: &str) -> anyhow::Result<String> {
+    let page = reqwest::get(format!("{base}/")).await?.text().await?;
+    page.split('"')
+        .find(|s| s.starts_with("/static/") && s.ends_with(".css"))
+        .map(str::to_string)
+        .context("no stylesheet link on the start page")
 }
 
 async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
