@@ -49,3 +49,44 @@ pub async fn authorize(
         _ => AppError::Forbidden,
     })
 }
+
+/// A permission about no particular object, as a type: `Allowed<ManageUsers>` in a
+/// handler's arguments means the signed-in user holds it (checked and, if refused,
+/// audited before the handler runs).
+pub trait Need: Send + Sync + 'static {
+    const PERMISSION: Permission;
+    /// What the audit record of a refusal names.
+    const OBJECT: (&'static str, &'static str);
+}
+
+pub struct ManageUsers;
+impl Need for ManageUsers {
+    const PERMISSION: Permission = Permission::ManageUsers;
+    const OBJECT: (&'static str, &'static str) = ("users", "all");
+}
+
+pub struct Allowed<N: Need> {
+    pub actor: Actor,
+    pub ip: String,
+    _n: std::marker::PhantomData<N>,
+}
+
+impl<N: Need> axum::extract::FromRequestParts<AppState> for Allowed<N> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let crate::client::ClientIp(ip) = crate::client::ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(crate::client::ClientIp("unknown".into()));
+        let actor = authorize(state, &session, N::PERMISSION, N::OBJECT, &ip).await?;
+        Ok(Self {
+            actor,
+            ip,
+            _n: std::marker::PhantomData,
+        })
+    }
+}

@@ -244,7 +244,10 @@ async fn wrk(url: &str, seconds: u64) -> anyhow::Result<f64> {
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .with_context(|| format!("no Requests/sec in wrk's output: {text}"))?;
-    if let Some(bad) = text.lines().find(|l| l.contains("Non-2xx or 3xx responses")) {
+    if let Some(bad) = text
+        .lines()
+        .find(|l| l.contains("Non-2xx or 3xx responses"))
+    {
         bail!("{url}: {bad}");
     }
     Ok(rate)
@@ -253,7 +256,11 @@ async fn wrk(url: &str, seconds: u64) -> anyhow::Result<f64> {
 /// Anonymous pages against a bare axum "hello world" served by this same process, with
 /// the same load tool in the same run (`wrk -t2 -c64`).
 async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
-    if std::process::Command::new("wrk").arg("--version").output().is_err() {
+    if std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("\nPages: skipped (wrk is not installed: apt-get install wrk)");
         return Ok(());
     }
@@ -261,9 +268,14 @@ async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
     let hello_url = format!("http://{}/", listener.local_addr()?);
     let hello = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, world!" }));
     let hello_server = tokio::spawn(async move { axum::serve(listener, hello).await });
-    println!("\nPages: wrk -t2 -c64 for {seconds} s each, against a bare axum hello world in the same process");
+    println!(
+        "\nPages: wrk -t2 -c64 for {seconds} s each, against a bare axum hello world in the same process"
+    );
     let baseline = wrk(&hello_url, seconds).await?;
-    println!("  {:<34} {:>10.0} req/s  100%", "axum hello world (baseline)", baseline);
+    println!(
+        "  {:<34} {:>10.0} req/s  100%",
+        "axum hello world (baseline)", baseline
+    );
     let css = static_css_path(base).await?;
     for (label, path) in [
         ("GET /health", "/health".to_string()),

@@ -14,7 +14,7 @@ use super::see_other;
 use crate::client::ClientIp;
 use crate::csrf::PostedForm;
 use crate::error::AppResult;
-use crate::guard::authorize;
+use crate::guard::{Allowed, ManageUsers, authorize};
 use crate::render::{Errors, page};
 use crate::session::Session;
 use crate::state::AppState;
@@ -32,16 +32,8 @@ struct UserRow {
 pub async fn users(
     State(state): State<AppState>,
     session: Session,
-    ClientIp(ip): ClientIp,
+    _: Allowed<ManageUsers>,
 ) -> AppResult<Response> {
-    authorize(
-        &state,
-        &session,
-        Permission::ManageUsers,
-        ("users", "all"),
-        &ip,
-    )
-    .await?;
     let users: Vec<UserRow> = state
         .store
         .list_users()
@@ -99,16 +91,8 @@ fn role_items() -> Vec<minijinja::Value> {
 pub async fn new_user_form(
     State(state): State<AppState>,
     session: Session,
-    ClientIp(ip): ClientIp,
+    _: Allowed<ManageUsers>,
 ) -> AppResult<Response> {
-    authorize(
-        &state,
-        &session,
-        Permission::ManageUsers,
-        ("users", "new"),
-        &ip,
-    )
-    .await?;
     Ok(page(
         &state,
         &session,
@@ -123,17 +107,9 @@ pub async fn new_user_form(
 pub async fn new_user(
     State(state): State<AppState>,
     session: Session,
-    ClientIp(ip): ClientIp,
+    Allowed { actor, ip, .. }: Allowed<ManageUsers>,
     PostedForm(form): PostedForm<NewUserForm>,
 ) -> AppResult<Response> {
-    let actor = authorize(
-        &state,
-        &session,
-        Permission::ManageUsers,
-        ("users", "new"),
-        &ip,
-    )
-    .await?;
     match accounts::create_staff(
         &state.app,
         actor.user_id,
