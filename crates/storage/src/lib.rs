@@ -83,6 +83,47 @@ pub enum StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+impl StorageError {
+    /// The database cannot be reached or cannot take writes right now (server down or
+    /// restarting, connection lost, no connection free in time, disk full, file locked):
+    /// a passing condition, worth "try again in a minute" (503), not a fault of the
+    /// request or of the code (500).
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::error::DatabaseError as _;
+        let StorageError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    let code = pg.code();
+                    // 08: connection exception; 53: insufficient resources (disk full,
+                    // out of memory, too many connections); 57P: the server is shutting
+                    // down, restarting or not yet accepting; 25006: read-only (a standby).
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                        || code == "25006"
+                } else if let Some(lite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    // The primary result code (low byte of the extended one): BUSY, LOCKED,
+                    // NOMEM, READONLY, IOERR, FULL, CANTOPEN.
+                    let code: i64 = lite.code().and_then(|c| c.parse().ok()).unwrap_or(0);
+                    matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
