@@ -162,6 +162,22 @@ impl Store {
                             Ok(())
                         })
                     })
+                    // A COMMIT (or a statement) that fails with SQLITE_FULL or SQLITE_IOERR
+                    // can make SQLite roll the whole transaction back by itself; sqlx's own
+                    // count of open transactions then disagrees with SQLite's, and the next
+                    // transaction given up on that connection ("ROLLBACK TO SAVEPOINT")
+                    // leaves one open: later writes on it would be acknowledged but never
+                    // committed, and every other writer locked out. So a connection that
+                    // comes back to the pool still counting a transaction is closed (which
+                    // rolls back whatever is open), never reused. The ping first lets a
+                    // rollback queued by a dropped transaction finish.
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Connection;
+                            conn.ping().await?;
+                            Ok(!conn.is_in_transaction())
+                        })
+                    })
                     .connect(url)
                     .await?
             }
