@@ -34,6 +34,9 @@ enum Command {
     Routes,
     /// Import or update the person index from a CSV file (the columns of `ehm match`).
     ImportPersons(commands::import_persons::Args),
+    /// Copy the SQLite database to a new FILE while the portal serves (prints the pg_dump
+    /// procedure for PostgreSQL).
+    Backup(commands::backup::Args),
     /// Check the audit log: `ehm audit verify`.
     #[command(subcommand)]
     Audit(commands::audit::Command),
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::ImportPersons(args) => commands::import_persons::run(args),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Backup(args) => commands::backup::run(args),
         Command::Match(args) => ehm_matching::cli::run_match(&args, &mut std::io::stderr())
             .map_err(|e| anyhow::anyhow!("{e}")),
         Command::BenchMatch(args) => {

@@ -82,6 +82,47 @@ pub enum StorageError {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+impl StorageError {
+    /// The database cannot be reached or cannot take writes right now (server down or
+    /// restarting, connection lost, no connection free in time, disk full, file locked):
+    /// a passing condition, worth "try again in a minute" (503), not a fault of the
+    /// request or of the code (500).
+    pub fn is_unavailable(&self) -> bool {
+        use sqlx::error::DatabaseError as _;
+        let StorageError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    let code = pg.code();
+                    // 08: connection exception; 53: insufficient resources (disk full,
+                    // out of memory, too many connections); 57P: the server is shutting
+                    // down, restarting or not yet accepting; 25006: read-only (a standby).
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                        || code == "25006"
+                } else if let Some(lite) = db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    // The primary result code (low byte of the extended one): BUSY, LOCKED,
+                    // NOMEM, READONLY, IOERR, FULL, CANTOPEN.
+                    let code: i64 = lite.code().and_then(|c| c.parse().ok()).unwrap_or(0);
+                    matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -120,6 +161,22 @@ impl Store {
                             conn.execute("PRAGMA secure_delete = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             Ok(())
+                        })
+                    })
+                    // A COMMIT (or a statement) that fails with SQLITE_FULL or SQLITE_IOERR
+                    // can make SQLite roll the whole transaction back by itself; sqlx's own
+                    // count of open transactions then disagrees with SQLite's, and the next
+                    // transaction given up on that connection ("ROLLBACK TO SAVEPOINT")
+                    // leaves one open: later writes on it would be acknowledged but never
+                    // committed, and every other writer locked out. So a connection that
+                    // comes back to the pool still counting a transaction is closed (which
+                    // rolls back whatever is open), never reused. The ping first lets a
+                    // rollback queued by a dropped transaction finish.
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Connection;
+                            conn.ping().await?;
+                            Ok(!conn.is_in_transaction())
                         })
                     })
                     .connect(url)

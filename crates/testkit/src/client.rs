@@ -75,6 +75,35 @@ impl Client {
         self.post_encoded(path, &all).await
     }
 
+    /// Like [`Client::post_form`], but a transport error (the app was killed, the
+    /// connection reset) is returned instead of panicking.
+    pub async fn try_post_form(&self, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<Page> {
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !fields.iter().any(|(k, _)| *k == CSRF_FIELD)
+            && let Some(token) = self.csrf_token()
+        {
+            all.push((CSRF_FIELD.to_string(), token));
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&all)
+            .finish();
+        self.try_request(
+            Method::POST,
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(body.into_bytes()),
+        )
+        .await
+    }
+
+    /// GET `path`; a transport error is returned instead of panicking.
+    pub async fn try_get(&self, path: &str) -> anyhow::Result<Page> {
+        self.try_request(Method::GET, path, &[], None).await
+    }
+
     /// POST a form exactly as given (no `csrf_token` added).
     pub async fn post_form_without_csrf(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let all: Vec<(String, String)> = fields

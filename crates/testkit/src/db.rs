@@ -98,23 +98,29 @@ impl TestDb {
                 let admin = postgres_admin_url().context(
                     "EHM_TEST_POSTGRES_URL is not set (scripts/test starts a throwaway PostgreSQL)",
                 )?;
-                let name = format!("ehm_test_{}", crate::unique_suffix());
-                let mut conn = connect(&admin).await?;
-                sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
-                    .execute(&mut conn)
-                    .await
-                    .with_context(|| format!("CREATE DATABASE {name}"))?;
-                let _ = conn.close().await;
-                let mut url = url::Url::parse(&admin).context("parsing EHM_TEST_POSTGRES_URL")?;
-                url.set_path(&format!("/{name}"));
-                Ok(TestDb {
-                    url: url.to_string(),
-                    backend,
-                    pg: Some((admin, name)),
-                    _dir: None,
-                })
+                Self::try_create_on(&admin).await
             }
         }
+    }
+
+    /// A fresh PostgreSQL database on the server of `admin` (an admin URL such as
+    /// [`crate::PgServer::admin_url`]), dropped (best effort) on drop.
+    pub async fn try_create_on(admin: &str) -> Result<TestDb> {
+        let name = format!("ehm_test_{}", crate::unique_suffix());
+        let mut conn = connect(admin).await?;
+        sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("CREATE DATABASE {name}"))?;
+        let _ = conn.close().await;
+        let mut url = url::Url::parse(admin).context("parsing the PostgreSQL admin URL")?;
+        url.set_path(&format!("/{name}"));
+        Ok(TestDb {
+            url: url.to_string(),
+            backend: Backend::Postgres,
+            pg: Some((admin.to_string(), name)),
+            _dir: None,
+        })
     }
 
     /// The database's name (PostgreSQL) or file path (SQLite).

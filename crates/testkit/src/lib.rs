@@ -30,11 +30,13 @@
 mod app;
 mod client;
 mod db;
+mod pg;
 mod smtp;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use client::{Client, Page};
 pub use db::{Backend, TestDb, backends};
+pub use pg::{PgServer, pg_bin_dir, running_as_root};
 pub use smtp::{ReceivedMail, SmtpSink};
 
 /// The repository root (two levels above this crate).
@@ -45,6 +47,12 @@ pub fn repo_root() -> std::path::PathBuf {
         .and_then(|p| p.parent())
         .map(|p| p.to_path_buf())
         .unwrap_or_else(|| manifest.to_path_buf())
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound, then released).
+pub fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
 }
 
 /// A name that is unique within this machine for a while: pid, time, counter.

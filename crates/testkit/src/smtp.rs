@@ -160,6 +160,7 @@ pub struct SmtpSink {
     port: u16,
     dir: tempfile::TempDir,
     taken: Mutex<HashSet<PathBuf>>,
+    reject: Vec<String>,
 }
 
 impl SmtpSink {
@@ -186,54 +187,43 @@ impl SmtpSink {
     }
 
     async fn try_start_with(reject: &[&str]) -> Result<SmtpSink> {
-        let script = std::env::var_os("EHM_SMTP_SINK_SCRIPT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| crate::repo_root().join("scripts/smtp_sink.py"));
-        let python = std::env::var("EHM_PYTHON").unwrap_or_else(|_| "python3".to_string());
         let dir = tempfile::Builder::new().prefix("ehm-smtp-").tempdir()?;
-        let mail_dir = dir.path().join("mail");
-        let log_path = dir.path().join("sink.log");
-        let log = std::fs::File::create(&log_path)?;
-        let mut cmd = Command::new(&python);
-        cmd.arg(&script)
-            .arg("--dir")
-            .arg(&mail_dir)
-            .arg("--exit-on-stdin-eof");
-        for addr in reject {
-            cmd.arg("--reject-rcpt").arg(addr);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("spawning {python} {}", script.display()))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
-        let log_text = || std::fs::read_to_string(&log_path).unwrap_or_default();
-        let port: u16 = match first {
-            Ok(Ok(Some(line))) => line
-                .trim()
-                .parse()
-                .with_context(|| format!("smtp_sink.py printed {line:?}, not a port"))?,
-            Ok(Ok(None)) => bail!(
-                "smtp_sink.py exited before printing its port (is aiosmtpd installed? \
-                 `python3 -m pip install aiosmtpd`):\n{}",
-                log_text()
-            ),
-            Ok(Err(e)) => bail!("reading smtp_sink.py's stdout: {e}\n{}", log_text()),
-            Err(_) => bail!("smtp_sink.py printed no port within 20 s:\n{}", log_text()),
-        };
-        // Keep reading stdout so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let reject: Vec<String> = reject.iter().map(|a| a.to_string()).collect();
+        let (child, port) = spawn_sink(dir.path(), 0, &reject).await?;
         Ok(SmtpSink {
             child,
             port,
             dir,
             taken: Mutex::new(HashSet::new()),
+            reject,
         })
+    }
+
+    /// Stops the server (SIGKILL: an outage, not a shutdown) and waits until it has
+    /// exited; connections to its port are refused until [`SmtpSink::restart`].
+    pub async fn stop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// Starts the server again on the same port, storing into the same folder (what it
+    /// received before is kept). Files of the new run are numbered from 1 again, so
+    /// [`SmtpSink::all`]'s order mixes the runs.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop().await;
+        let mut last = None;
+        // The port was just freed; another process could take it, so try a few times.
+        for _ in 0..20 {
+            match spawn_sink(self.dir.path(), self.port, &self.reject).await {
+                Ok((child, _)) => {
+                    self.child = child;
+                    return Ok(());
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow!("smtp sink did not restart")))
     }
 
     /// `smtp://127.0.0.1:PORT`, for `EHM_SMTP_URL`.
@@ -304,6 +294,58 @@ impl SmtpSink {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// Runs `scripts/smtp_sink.py` storing into `dir/mail` on `port` (0: a free one);
+/// returns the process and its port.
+async fn spawn_sink(dir: &Path, port: u16, reject: &[String]) -> Result<(Child, u16)> {
+    let script = std::env::var_os("EHM_SMTP_SINK_SCRIPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::repo_root().join("scripts/smtp_sink.py"));
+    let python = std::env::var("EHM_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let mail_dir = dir.join("mail");
+    let log_path = dir.join("sink.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)?;
+    let mut cmd = Command::new(&python);
+    cmd.arg(&script)
+        .arg("--dir")
+        .arg(&mail_dir)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--exit-on-stdin-eof");
+    for addr in reject {
+        cmd.arg("--reject-rcpt").arg(addr);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {python} {}", script.display()))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await;
+    let log_text = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let port: u16 = match first {
+        Ok(Ok(Some(line))) => line
+            .trim()
+            .parse()
+            .with_context(|| format!("smtp_sink.py printed {line:?}, not a port"))?,
+        Ok(Ok(None)) => bail!(
+            "smtp_sink.py exited before printing its port (is aiosmtpd installed? \
+             `python3 -m pip install aiosmtpd`; port {port} taken?):\n{}",
+            log_text()
+        ),
+        Ok(Err(e)) => bail!("reading smtp_sink.py's stdout: {e}\n{}", log_text()),
+        Err(_) => bail!("smtp_sink.py printed no port within 20 s:\n{}", log_text()),
+    };
+    // Keep reading stdout so the process never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, port))
 }
 
 impl Drop for SmtpSink {

@@ -1,5 +1,9 @@
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use minijinja::context;
 
 /// Errors a handler can end with. Each becomes a proper page: never a panic, and a 500
 /// page that reveals nothing. The cause chain is kept and logged once, here at the
@@ -46,7 +50,7 @@ impl From<ehm_app::crypto::CryptoError> for AppError {
 }
 
 /// The error and its causes on one line: "storage: database error: pool timed out".
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -90,6 +94,18 @@ impl IntoResponse for AppError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
                 return res;
             }
+            AppError::Storage(e) if e.is_unavailable() => {
+                tracing::error!(error = %chain(&self), "request failed: database unavailable");
+                let mut res = crate::render::plain_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Sorry, the service is unavailable",
+                    "Try again in a minute. Nothing you had saved has been lost. If a child is in immediate danger call 999.",
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                res.extensions_mut().insert(DatabaseUnavailable);
+                return res;
+            }
             AppError::Storage(_) | AppError::Internal(_) => {
                 tracing::error!(error = %chain(&self), "request failed");
                 (
@@ -105,9 +121,102 @@ impl IntoResponse for AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// Marks a 503 answered because the database could not be reached (see
+/// [`keep_posted_form`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DatabaseUnavailable;
+
+/// The largest form [`keep_posted_form`] keeps (the CSRF layer's limit for forms).
+const MAX_KEPT_FORM_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Fields that are not answers: sent back, not shown.
+const NOT_SHOWN: [&str; 5] = ["csrf_token", "version", "action", "completed", "return_to"];
+
+/// Middleware: a URL-encoded form posted while the database is unavailable (so that even
+/// the session could not be read) is not lost. Instead of the bare 503 page, the person
+/// gets "Sorry, your answers could not be saved. They are still on this page": what they
+/// typed, and the same form (every field, its CSRF token and version included) to send
+/// again with one button once the database is back. Nothing is stored anywhere: the
+/// answers live in the page. Other requests pass through untouched.
+pub async fn keep_posted_form(req: Request, next: Next) -> Response {
+    let is_form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let length = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Only a plain same-site path is offered as the form's action again.
+    let path = req.uri().path();
+    let plain_path = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\');
+    if !is_form || !plain_path || length.is_none_or(|n| n > MAX_KEPT_FORM_BYTES) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_KEPT_FORM_BYTES as usize).await else {
+        return crate::render::plain_page(
+            StatusCode::BAD_REQUEST,
+            "Sorry, the form could not be read",
+            "What was sent was not a form this service can read. Go back and try again.",
+        );
+    };
+    let action = parts.uri.to_string();
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    if res.extensions().get::<DatabaseUnavailable>().is_none() {
+        return res;
+    }
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) else {
+        return res;
+    };
+    let shown: Vec<minijinja::Value> = pairs
+        .iter()
+        .filter(|(name, value)| !NOT_SHOWN.contains(&name.as_str()) && !value.trim().is_empty())
+        .map(|(name, value)| context! { label => label(name), value })
+        .collect();
+    let fields: Vec<minijinja::Value> = pairs
+        .iter()
+        .map(|(name, value)| context! { name, value })
+        .collect();
+    let title = "Sorry, your answers could not be saved";
+    match crate::render::plain_template(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "pages/not_saved.html",
+        context! { page_title => title, heading => title, action, shown, fields },
+    ) {
+        Some(mut kept) => {
+            kept.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            kept
+        }
+        None => res,
+    }
+}
+
+/// "child-0-first-name" → "Child 0 first name".
+fn label(name: &str) -> String {
+    let spaced = name.replace(['-', '_'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_names_read_as_labels() {
+        assert_eq!(label("child-0-first-name"), "Child 0 first name");
+        assert_eq!(label(""), "");
+    }
 
     #[test]
     fn the_cause_chain_is_kept() {

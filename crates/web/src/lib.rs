@@ -39,7 +39,8 @@ pub fn route_table() -> Vec<(axum::http::Method, &'static str)> {
 pub fn app(state: AppState) -> Router {
     let pages = routes::router()
         .layer(middleware::from_fn_with_state(state.clone(), csrf::verify))
-        .layer(middleware::from_fn_with_state(state.clone(), session::load));
+        .layer(middleware::from_fn_with_state(state.clone(), session::load))
+        .layer(middleware::from_fn(error::keep_posted_form));
     Router::new()
         .merge(pages)
         .route("/health", axum::routing::get(routes::health))

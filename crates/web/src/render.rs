@@ -188,6 +188,18 @@ fn nav_for(role: ehm_domain::account::Role) -> Vec<NavItem> {
     items
 }
 
+/// A page for errors raised outside a handler's state, from `template` with `ctx` (plus
+/// the service name); None if the templates are not loaded or the page fails.
+pub fn plain_template(status: StatusCode, template: &str, ctx: Value) -> Option<Response> {
+    let env = FOR_ERRORS.get()?;
+    let html = env
+        .get_template(template)
+        .and_then(|t| t.render(context! { service_name => "Early Help referral portal", ..ctx }))
+        .map_err(|e| tracing::error!(template, error = %format!("{e:#}"), "template failed"))
+        .ok()?;
+    Some((status, Html(html)).into_response())
+}
+
 /// A minimal page for errors raised outside a handler's state (404, 500).
 pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = FOR_ERRORS.get().and_then(|env| {

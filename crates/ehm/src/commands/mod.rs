@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod backup;
 pub mod bench;
 pub mod create_user;
 pub mod demo;

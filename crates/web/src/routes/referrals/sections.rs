@@ -42,6 +42,19 @@ pub(crate) fn render_section(
     errors: &Errors,
     return_to_check: bool,
 ) -> Response {
+    render_section_with(state, session, l, section, errors, return_to_check, None)
+}
+
+/// The section page with a banner above it: `notice` = (status, message).
+fn render_section_with(
+    state: &AppState,
+    session: &Session,
+    l: &Loaded,
+    section: Section,
+    errors: &Errors,
+    return_to_check: bool,
+    notice: Option<(StatusCode, &str)>,
+) -> Response {
     let mut draft = l.draft.clone();
     ensure_a_child(&mut draft);
     // Suggest the account's name and email the first time; the referrer can change
@@ -57,22 +70,71 @@ pub(crate) fn render_section(
             draft.referrer.email = user.email.clone();
         }
     }
-    page(
+    let ctx = context! {
+        referral => referral_ctx(state, l),
+        section => context! { slug => section.slug(), title => section.title() },
+        d => Value::from_serialize(&draft),
+        opt => Value::from_serialize(form_options()),
+        form_action => format!("/referrals/{}/{}", l.row.public_id, section.slug()),
+        return_to => return_to_check.then_some("check"),
+    };
+    match notice {
+        None => page(
+            state,
+            session,
+            "pages/referral/section.html",
+            section.title(),
+            errors,
+            ctx,
+        ),
+        Some((status, flash)) => {
+            let mut res = page_with_status(
+                state,
+                session,
+                status,
+                "pages/referral/section.html",
+                section.title(),
+                errors,
+                context! { flash, ..ctx },
+            );
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+            res
+        }
+    }
+}
+
+/// What a referrer sees when their answers could not be written (the database is
+/// unavailable or full): the same section, with what they typed, and a banner; nothing is
+/// lost and "Save and continue" tries again.
+fn not_saved(
+    state: &AppState,
+    session: &Session,
+    l: &Loaded,
+    section: Section,
+    fields: &ehm_domain::form_fields::FormFields,
+    return_to_check: bool,
+    error: &ehm_storage::StorageError,
+) -> Response {
+    tracing::error!(error = %crate::error::chain(error), "a section could not be saved");
+    let mut typed = l.clone();
+    ehm_domain::referral::form::apply_form(section, &mut typed.draft, fields);
+    render_section_with(
         state,
         session,
-        "pages/referral/section.html",
-        section.title(),
-        errors,
-        context! {
-            referral => referral_ctx(state, l),
-            section => context! { slug => section.slug(), title => section.title() },
-            d => Value::from_serialize(&draft),
-            opt => Value::from_serialize(form_options()),
-            form_action => format!("/referrals/{}/{}", l.row.public_id, section.slug()),
-            return_to => return_to_check.then_some("check"),
-        },
+        &typed,
+        section,
+        &Errors::default(),
+        return_to_check,
+        Some((StatusCode::SERVICE_UNAVAILABLE, NOT_SAVED)),
     )
 }
+
+/// The banner of [`not_saved`].
+pub(crate) const NOT_SAVED: &str =
+    "Sorry, your answers could not be saved. They are still on this page: try again in a minute.";
 
 #[derive(serde::Deserialize, Default)]
 pub struct SectionQuery {
@@ -132,7 +194,22 @@ pub async fn section_save(
     let version = posted.0.get("version").and_then(|v| v.trim().parse().ok());
     let back_to_check = posted.0.get("return_to") == Some("check");
     let fields = posted.0.without(&["csrf_token", "version", "return_to"]);
-    match uc::save_section(&state.app, &l, section, &fields, version, &ip).await? {
+    let outcome = match uc::save_section(&state.app, &l, section, &fields, version, &ip).await {
+        Ok(outcome) => outcome,
+        Err(ehm_app::Error::Storage(e)) => {
+            return Ok(not_saved(
+                &state,
+                &session,
+                &l,
+                section,
+                &fields,
+                back_to_check,
+                &e,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match outcome {
         SaveOutcome::Saved { loaded, action } => {
             if action.stays_on_page() {
                 let again = if back_to_check {
