@@ -33,8 +33,8 @@ use crate::{App, FieldErrors, Result};
 
 /// Candidates shown per child.
 pub const TOP_K: usize = 5;
-/// Candidates scoring below this (1%) are not shown.
-pub const THRESHOLD: f64 = 0.01;
+/// Candidates scoring below this (0.1%) are not shown.
+pub const THRESHOLD: f64 = 0.001;
 /// Longest "other names" on a person record (as the importer).
 pub const OTHER_NAMES_MAX: usize = 500;
 /// Attempts at a fresh person id before giving up (a clash is about one in 78 billion).
@@ -363,7 +363,8 @@ pub fn person_id_field(child: usize) -> String {
     format!("child-{child}-person-id")
 }
 
-async fn may_change(app: &App, r: &StaffReferral, ip: &str) -> Result<bool> {
+/// Whether the actor may change the links of `r` (`EditPerson`); a refusal is audited.
+pub async fn may_change_links(app: &App, r: &StaffReferral, ip: &str) -> Result<bool> {
     let actor = r.loaded.actor;
     if allowed(actor, Permission::EditPerson) {
         return Ok(true);
@@ -399,7 +400,7 @@ pub async fn link(
     person_id: &str,
     ip: &str,
 ) -> Result<LinkChange> {
-    if !may_change(app, r, ip).await? {
+    if !may_change_links(app, r, ip).await? {
         return Ok(LinkChange::NotAllowed);
     }
     let l = &r.loaded;
@@ -495,7 +496,7 @@ pub async fn unlink(
     reason: &str,
     ip: &str,
 ) -> Result<LinkChange> {
-    if !may_change(app, r, ip).await? {
+    if !may_change_links(app, r, ip).await? {
         return Ok(LinkChange::NotAllowed);
     }
     let l = &r.loaded;
@@ -578,7 +579,7 @@ pub async fn create_person(
     child: usize,
     ip: &str,
 ) -> Result<LinkChange> {
-    if !may_change(app, r, ip).await? {
+    if !may_change_links(app, r, ip).await? {
         return Ok(LinkChange::NotAllowed);
     }
     let l = &r.loaded;
