@@ -13,6 +13,7 @@ pub mod audit;
 pub mod crypto;
 pub mod mails;
 pub mod mash;
+pub mod person_index;
 pub mod referrals;
 mod settings;
 
@@ -21,11 +22,15 @@ pub use settings::Settings;
 use ehm_storage::{StorageError, Store};
 use std::sync::Arc;
 
-/// What every use case needs: the database and the settings.
+/// What every use case needs: the database, the settings and the matching index over
+/// the person index.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
     pub settings: Arc<Settings>,
+    /// Not loaded until something (`ehm serve`) calls [`person_index::PersonIndex::load`]
+    /// or runs [`person_index::PersonIndex::run`].
+    pub persons: person_index::PersonIndex,
 }
 
 impl App {
@@ -33,6 +38,7 @@ impl App {
         Self {
             store,
             settings: Arc::new(settings),
+            persons: person_index::PersonIndex::empty(),
         }
     }
 }

@@ -173,12 +173,100 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
             _ => FORBIDDEN,
         },
         ("GET", "/mash/referrals/{pid}") => staff(OK),
+        // Person index and links.
+        ("POST", "/mash/referrals/{pid}/children/{child}/link") => {
+            // Posted without a person id.
+            change_links(a, s, Expect(422, None))
+        }
+        ("POST", "/mash/referrals/{pid}/children/{child}/new-person") => {
+            // The child is already linked (the matrix links every submitted referral's).
+            change_links(a, s, Expect(422, None))
+        }
+        ("GET", "/mash/referrals/{pid}/links/{link}/unlink") => change_links(a, s, OK),
+        // Posted without a reason.
+        ("POST", "/mash/referrals/{pid}/links/{link}/unlink") => {
+            change_links(a, s, Expect(422, None))
+        }
+        ("GET", "/mash/persons/{id}") => person_page(a, false, OK),
+        ("GET", "/mash/persons/{id}/edit") => person_page(a, true, OK),
+        // Posted without the version the form showed: unreadable, nothing saved.
+        ("POST", "/mash/persons/{id}/edit") => person_page(a, true, Expect(400, None)),
         // Administrators.
         ("GET", "/admin/users" | "/admin/users/new" | "/admin/audit") => admin_only(OK),
         ("POST", "/admin/users/new") => admin_only(Expect(422, None)),
         // Demo mode is off.
         ("GET", "/demo/mailbox") => NOT_FOUND,
         _ => panic!("route {method} {route} has no row in the access matrix: add one"),
+    }
+}
+
+/// Changing a referral's links to person records: business support and managers; social
+/// workers may see the referral but not change its links (403); anyone else who may not
+/// work on the referral, and everyone for a draft, gets 404.
+fn change_links(a: Actor, s: State, ok: Expect) -> Expect {
+    match a {
+        SignedOut => SIGN_IN,
+        _ if !a.is_mash() || s == State::Draft => NOT_FOUND,
+        SocialWorker => FORBIDDEN,
+        _ => ok,
+    }
+}
+
+/// A person record: MASH staff read it, business support and managers correct it; it is
+/// not about one referral, so anyone else gets 403 (not 404).
+fn person_page(a: Actor, edit: bool, ok: Expect) -> Expect {
+    match a {
+        SignedOut => SIGN_IN,
+        BusinessSupport | Manager => ok,
+        SocialWorker if !edit => ok,
+        _ => FORBIDDEN,
+    }
+}
+
+/// The person every submitted referral's child is linked to (see [`link_child`]).
+const MATRIX_PERSON: &str = "CM-MATRIX-1";
+
+async fn add_matrix_person(env: &Env) {
+    let store = common::store(env).await;
+    let p = ehm_storage::PersonData {
+        id: MATRIX_PERSON.into(),
+        first_name: Some("Amira".into()),
+        last_name: Some("Testwell".into()),
+        dob: Some("2016-02-14".into()),
+        postcode: Some("AB1 2XY".into()),
+        ..Default::default()
+    };
+    store
+        .upsert_persons_batch(&[p], time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+}
+
+/// Links the first child of the submitted referral at `pid_path` to [`MATRIX_PERSON`]
+/// (straight in the database) and returns the link's id.
+async fn link_child(env: &Env, pid_path: &str) -> String {
+    let store = common::store(env).await;
+    let r = store
+        .referral_by_public_id(pid_path.trim_start_matches("/referrals/"))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let out = store
+        .link_person(
+            &mut tx,
+            r.id,
+            0,
+            MATRIX_PERSON,
+            1,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    ehm_storage::commit(tx).await.unwrap();
+    match out {
+        ehm_storage::LinkOutcome::Linked { link_id } => link_id.to_string(),
+        other => panic!("linking the matrix referral: {other:?}"),
     }
 }
 
@@ -257,6 +345,14 @@ async fn referral(owner: &Client, state: State, seed: u32) -> (String, String) {
     (draft, aid)
 }
 
+/// The link of a submitted referral's first child (a draft has none: "0").
+async fn link_of(env: &Env, s: State, pid_path: &str) -> String {
+    match s {
+        State::Draft => "0".into(),
+        State::Submitted => link_child(env, pid_path).await,
+    }
+}
+
 async fn client_for(env: &Env, a: Actor) -> Client {
     let email = match a {
         SignedOut => return env.app.client(),
@@ -270,8 +366,11 @@ async fn client_for(env: &Env, a: Actor) -> Client {
     signed_in(env, email).await.0
 }
 
-fn concrete(route: &str, pid_path: &str, aid: &str) -> String {
+fn concrete(route: &str, pid_path: &str, aid: &str, link: &str) -> String {
     route
+        .replace("{child}", "0")
+        .replace("{link}", link)
+        .replace("{id}", MATRIX_PERSON)
         .replace(
             "/mash/referrals/{pid}",
             &pid_path.replace("/referrals/", "/mash/referrals/"),
@@ -320,6 +419,7 @@ async fn matrix(backend: Backend) {
     ] {
         create_user(&env, email, role, "Test Person");
     }
+    add_matrix_person(&env).await;
     let routes = routes();
     assert!(routes.len() > 40, "ehm routes listed only {}", routes.len());
     let mut failures = Vec::new();
@@ -334,6 +434,7 @@ async fn matrix(backend: Backend) {
             for s in [State::Draft, State::Submitted] {
                 seed += 1;
                 let (pid_path, aid) = referral(&owner, s, seed).await;
+                let link = link_of(&env, s, &pid_path).await;
                 run_row(
                     &c,
                     a,
@@ -341,6 +442,7 @@ async fn matrix(backend: Backend) {
                     &routes,
                     &pid_path,
                     &aid,
+                    &link,
                     &mut failures,
                     &mut cells,
                 )
@@ -351,6 +453,7 @@ async fn matrix(backend: Backend) {
         for s in [State::Draft, State::Submitted] {
             seed += 1;
             let (pid_path, aid) = referral(&c, s, seed).await;
+            let link = link_of(&env, s, &pid_path).await;
             run_row(
                 &c,
                 a,
@@ -358,6 +461,7 @@ async fn matrix(backend: Backend) {
                 &routes,
                 &pid_path,
                 &aid,
+                &link,
                 &mut failures,
                 &mut cells,
             )
@@ -380,6 +484,7 @@ async fn run_row(
     routes: &[(String, String)],
     pid_path: &str,
     aid: &str,
+    link: &str,
     failures: &mut Vec<String>,
     cells: &mut usize,
 ) {
@@ -391,7 +496,7 @@ async fn run_row(
         }
         seen.insert((method.clone(), route.clone()), ());
         let want = expect(method, route, a, s);
-        let path = concrete(route, pid_path, aid);
+        let path = concrete(route, pid_path, aid, link);
         let got = cell(c, method, &path).await;
         *cells += 1;
         let want_location = want.1.map(|l| l.replace("{pid}", pid_path));

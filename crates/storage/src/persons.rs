@@ -369,6 +369,22 @@ impl Store {
         rows.iter().map(person_from_row).collect()
     }
 
+    /// The answers (`data` JSON) of the most recently submitted referrals, newest first, at
+    /// most `limit`, with their row ids: the past referral children the matching model is
+    /// fitted on (walks the `submitted_at` index).
+    pub async fn recent_referral_data(&self, limit: i64) -> Result<Vec<(i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, data FROM referrals WHERE submitted_at IS NOT NULL \
+             ORDER BY submitted_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("data")?)))
+            .collect()
+    }
+
     /// Number of people in the index.
     pub async fn persons_count(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM persons")

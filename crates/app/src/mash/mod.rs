@@ -5,6 +5,7 @@
 //! (`Permission::WorkOnReferral`); which workflow step each member of staff may then take
 //! is decided by the referral's own rules (`ehm_domain::mash::workflow`).
 
+pub mod persons;
 pub mod tray;
 
 use ehm_domain::access::{Actor, Permission, allowed};

@@ -68,6 +68,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ));
     let retention =
         ehm_jobs::purge::Retention::new(time::Duration::days(config.draft_retention_days));
+    // The matching index over the person index: loaded now, kept current by polling the
+    // database (changes made by any instance), its model fitted on past referrals.
+    let persons = tokio::spawn(
+        state
+            .app
+            .persons
+            .clone()
+            .run(store.clone(), stop_rx.clone()),
+    );
     let purge = tokio::spawn(periodic_purge(store.clone(), retention, stop_rx));
 
     let mut out = std::io::stdout().lock();
@@ -127,6 +136,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
         let _ = outbox.await;
         let _ = purge.await;
+        let _ = persons.await;
     })
     .await;
     Ok(())

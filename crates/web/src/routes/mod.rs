@@ -96,6 +96,14 @@ fn routes() -> Vec<Route> {
         // The MASH.
         route!(GET "/mash" => mash::tray::tray),
         route!(GET "/mash/referrals/{pid}" => mash::referral::show),
+        // Person index and links.
+        route!(POST "/mash/referrals/{pid}/children/{child}/link" => mash::persons::link),
+        route!(POST "/mash/referrals/{pid}/children/{child}/new-person" => mash::persons::new_person),
+        route!(GET "/mash/referrals/{pid}/links/{link}/unlink" => mash::persons::unlink_form),
+        route!(POST "/mash/referrals/{pid}/links/{link}/unlink" => mash::persons::unlink),
+        route!(GET "/mash/persons/{id}" => mash::persons::show),
+        route!(GET "/mash/persons/{id}/edit" => mash::persons::edit_form),
+        route!(POST "/mash/persons/{id}/edit" => mash::persons::edit),
         // Administrators.
         route!(GET "/admin/users" => admin::users),
         route!(GET "/admin/users/new" => admin::new_user_form),

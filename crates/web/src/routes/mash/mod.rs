@@ -3,6 +3,7 @@
 //! [`Staff`] extractor (`Permission::WorkOnReferral`); which workflow step someone may
 //! take is decided by the referral's own rules in `ehm_domain::mash::workflow`.
 
+pub mod persons;
 pub mod referral;
 pub mod tray;
 

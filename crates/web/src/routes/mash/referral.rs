@@ -81,7 +81,7 @@ pub(crate) async fn render(
 pub(crate) async fn panels(state: &AppState, r: &StaffReferral) -> AppResult<Panels> {
     let _ = (state, r);
     Ok(Panels {
-        match_ctx: context! {},
+        match_ctx: super::persons::match_context(state, r).await?,
         workflow_ctx: context! {},
     })
 }
