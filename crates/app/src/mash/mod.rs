@@ -6,6 +6,7 @@
 //! is decided by the referral's own rules (`ehm_domain::mash::workflow`).
 
 pub mod tray;
+pub mod workflow;
 
 use ehm_domain::access::{Actor, Permission, allowed};
 use ehm_storage::WorkflowRow;
