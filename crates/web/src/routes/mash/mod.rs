@@ -5,6 +5,7 @@
 
 pub mod referral;
 pub mod tray;
+pub mod workflow;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
