@@ -53,6 +53,14 @@ pub enum Email<'a> {
     StaffAccountCreated { role_label: &'a str },
     /// A referral was submitted; `reference` is its `EH-…` reference number.
     ReferralSubmitted { reference: &'a str },
+    /// A manager authorised the MASH decision: the outcome for the referrer, worded
+    /// as `ehm_domain::mash::feedback` words it (no rationale, no names but the referrer's).
+    ReferralOutcome {
+        reference: &'a str,
+        referrer_name: &'a str,
+        outcome_label: &'a str,
+        outcome_text: &'a str,
+    },
 }
 
 impl Email<'_> {
@@ -74,6 +82,7 @@ impl Email<'_> {
             Email::AccountExists => "account_exists",
             Email::StaffAccountCreated { .. } => "staff_account_created",
             Email::ReferralSubmitted { .. } => "referral_submitted",
+            Email::ReferralOutcome { .. } => "referral_outcome",
         }
     }
 
@@ -109,6 +118,17 @@ impl Email<'_> {
             }
             Email::ReferralSubmitted { reference } => {
                 data.insert("reference".into(), Value::from(reference));
+            }
+            Email::ReferralOutcome {
+                reference,
+                referrer_name,
+                outcome_label,
+                outcome_text,
+            } => {
+                data.insert("reference".into(), Value::from(reference));
+                data.insert("referrer_name".into(), Value::from(referrer_name));
+                data.insert("outcome_label".into(), Value::from(outcome_label));
+                data.insert("outcome_text".into(), Value::from(outcome_text));
             }
         }
         data
@@ -233,11 +253,24 @@ pub fn referral_submitted(s: &Settings, reference: &str) -> crate::Result<Mail> 
     Email::ReferralSubmitted { reference }.render(s)
 }
 
+/// The outcome email for `f`. Its subject and plain text are exactly those of
+/// `ehm_domain::mash::feedback` (a test holds the two together), so the email and the
+/// outcome letter cannot drift apart.
+pub fn referral_outcome(s: &Settings, f: &ehm_domain::mash::Feedback<'_>) -> crate::Result<Mail> {
+    Email::ReferralOutcome {
+        reference: f.reference,
+        referrer_name: f.referrer_name.trim(),
+        outcome_label: f.outcome.label(),
+        outcome_text: f.outcome.for_referrer(),
+    }
+    .render(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ALL: [Email<'static>; 6] = [
+    const ALL: [Email<'static>; 7] = [
         Email::Code {
             kind: CodeMail::ConfirmEmail,
             code: "12345678",
@@ -257,7 +290,53 @@ mod tests {
         Email::ReferralSubmitted {
             reference: "EH-7K3M-Q9XA",
         },
+        Email::ReferralOutcome {
+            reference: "EH-7K3M-Q9XA",
+            referrer_name: "Sam Teacher",
+            outcome_label: "Early Help Service",
+            outcome_text: "A family support worker will contact the family.",
+        },
     ];
+
+    fn settings() -> Settings {
+        Settings {
+            service_name: "Early Help referral portal".into(),
+            organisation_name: "Example Council".into(),
+            public_url: "https://example.org".into(),
+            mash_phone: "01632 960000".into(),
+            go_live: None,
+            draft_retention: time::Duration::days(30),
+            login_code: false,
+            decision_target_days: 1,
+        }
+    }
+
+    /// The outcome email says exactly what the domain's feedback says, for every outcome,
+    /// and its HTML carries the same facts (escaped).
+    #[test]
+    fn the_outcome_email_is_the_domains_feedback_word_for_word() {
+        use ehm_domain::mash::{Feedback, Outcome, feedback};
+        for outcome in Outcome::ALL {
+            let f = Feedback {
+                reference: "EH-7K3M-Q9XA",
+                outcome,
+                referrer_name: " Sam O'Teacher ",
+                referrer_organisation: "Example Primary School",
+                children: &[],
+                council: "Example Council",
+                mash_phone: "01632 960000",
+                date: "26 November 2026",
+            };
+            let (subject, body, _) = feedback(&f);
+            let mail = referral_outcome(&settings(), &f).unwrap();
+            assert_eq!(mail.subject, subject);
+            assert_eq!(mail.text, body, "{outcome:?}");
+            assert!(mail.html.contains("Dear Sam O&#x27;Teacher,"));
+            assert!(mail.html.contains(&outcome.label().replace('\'', "&#x27;")));
+            assert!(mail.html.contains("EH-7K3M-Q9XA"));
+            assert!(mail.html.contains("01632 960000"));
+        }
+    }
 
     /// Every template file is a shared part (`_…`) or half of the pair of an [`Email`], and
     /// every email has both halves: no orphan template, no email without its HTML.

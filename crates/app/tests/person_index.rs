@@ -74,13 +74,12 @@ async fn submit(store: &Store, owner: i64, n: u64, child: &Person) {
         children: vec![child_of(child)],
         ..ReferralDraft::default()
     };
-    let data = serde_json::to_string(&draft).unwrap();
     let now = OffsetDateTime::now_utc();
     let row = store
-        .create_draft(&format!("pid-{n}"), owner, &data, now)
+        .create_draft(&format!("pid-{n}"), owner, &draft, now)
         .await
         .unwrap();
-    let reference = ReferenceNumber::generate((n * 7919 + 13).to_le_bytes()).to_string();
+    let reference = ReferenceNumber::generate((n * 7919 + 13).to_le_bytes());
     let mut tx = store.begin().await.unwrap();
     assert!(
         store
@@ -89,9 +88,9 @@ async fn submit(store: &Store, owner: i64, n: u64, child: &Person) {
                 &Submission {
                     id: row.id,
                     expected_version: 1,
-                    data: &data,
+                    draft: &draft,
                     reference: &reference,
-                    referral_type: "early-help-service",
+                    referral_type: ehm_domain::referral::ReferralType::EarlyHelpService,
                 },
                 now,
             )

@@ -55,6 +55,7 @@ struct Expect(u16, Option<&'static str>);
 const OK: Expect = Expect(200, None);
 const NOT_FOUND: Expect = Expect(404, None);
 const FORBIDDEN: Expect = Expect(403, None);
+const CONFLICT: Expect = Expect(409, None);
 const SIGN_IN: Expect = Expect(303, Some("/sign-in"));
 
 fn to(path: &'static str) -> Expect {
@@ -96,6 +97,9 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
             (true, true) => ok,
             _ => NOT_FOUND,
         }
+    };
+    let workflow = |roles: &[Actor], ok: Expect| -> Expect {
+        staff(if roles.contains(&a) { ok } else { FORBIDDEN })
     };
     let admin_only = |ok: Expect| -> Expect {
         match a {
@@ -191,6 +195,27 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
         ("GET", "/mash/persons/{id}/edit") => person_page(a, true, OK),
         // Posted without the version the form showed: unreadable, nothing saved.
         ("POST", "/mash/persons/{id}/edit") => person_page(a, true, Expect(400, None)),
+        // Workflow. The referral is freshly submitted and the forms are posted empty; which
+        // step a member of staff may take is the workflow rules' answer: 403 for a step
+        // their role may not take, 409 for one not possible in this status, 422 for an
+        // allocation without a worker chosen. Start triage runs last of these (route order)
+        // and is the one step that succeeds.
+        ("POST", "/mash/referrals/{pid}/start-triage") => {
+            workflow(&[BusinessSupport, Manager], to("/mash{pid}"))
+        }
+        ("POST", "/mash/referrals/{pid}/allocate") => {
+            workflow(&[BusinessSupport, Manager], Expect(422, None))
+        }
+        ("POST", "/mash/referrals/{pid}/send-for-decision" | "/mash/referrals/{pid}/close") => {
+            workflow(&[BusinessSupport, Manager], CONFLICT)
+        }
+        ("GET" | "POST", "/mash/referrals/{pid}/decision") => {
+            workflow(&[SocialWorker, Manager], CONFLICT)
+        }
+        ("POST", "/mash/referrals/{pid}/authorise")
+        | ("GET" | "POST", "/mash/referrals/{pid}/return") => workflow(&[Manager], CONFLICT),
+        // The letter exists once feedback is sent.
+        ("GET", "/mash/referrals/{pid}/letter") => staff(CONFLICT),
         // Administrators.
         ("GET", "/admin/users" | "/admin/users/new" | "/admin/audit") => admin_only(OK),
         ("POST", "/admin/users/new") => admin_only(Expect(422, None)),

@@ -282,7 +282,7 @@ async fn journey(backend: Backend) {
         .await
         .unwrap()
         .unwrap()
-        .reference
+        .reference_text()
         .unwrap();
     assert!(
         person

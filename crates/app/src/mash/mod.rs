@@ -7,6 +7,7 @@
 
 pub mod persons;
 pub mod tray;
+pub mod workflow;
 
 use ehm_domain::access::{Actor, Permission, allowed};
 use ehm_storage::WorkflowRow;

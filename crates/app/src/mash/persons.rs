@@ -240,7 +240,7 @@ async fn related(
             continue;
         }
         let organisation = match app.store.referral_by_public_id(&pr.public_id).await? {
-            Some(row) => crate::referrals::decode(&row)?.organisation.name,
+            Some(row) => row.draft.organisation.name,
             None => continue,
         };
         let status = ReferralStatus::parse(&pr.status).ok();

@@ -5,7 +5,9 @@ use axum::response::Response;
 use ehm_app::accounts::{self, NewStaffOutcome};
 use ehm_domain::access::Permission;
 use ehm_domain::account::Role;
-use ehm_storage::AuditEntry;
+use ehm_domain::mash::PersonId;
+use ehm_domain::referral::ReferenceNumber;
+use ehm_storage::{AuditEntry, AuditFilter, TrayFilter, TraySort};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
@@ -142,10 +144,54 @@ pub async fn new_user(
     }
 }
 
-#[derive(Deserialize)]
+/// The audit search's filters as typed (GET parameters), kept to show them again.
+#[derive(Deserialize, Default, Serialize, Clone)]
+#[serde(default)]
 pub struct AuditQuery {
-    #[serde(default)]
-    page: Option<i64>,
+    /// A person record's id (the person index's).
+    person: String,
+    /// A referral's reference number ("EH-…").
+    reference: String,
+    /// A user's email address: what they did.
+    user: String,
+    #[serde(rename = "from-day")]
+    from_day: String,
+    #[serde(rename = "from-month")]
+    from_month: String,
+    #[serde(rename = "from-year")]
+    from_year: String,
+    #[serde(rename = "to-day")]
+    to_day: String,
+    #[serde(rename = "to-month")]
+    to_month: String,
+    #[serde(rename = "to-year")]
+    to_year: String,
+    page: String,
+}
+
+impl AuditQuery {
+    /// The query string of these filters (no page), for the page links.
+    fn filters(&self) -> String {
+        let q = AuditQuery {
+            page: String::new(),
+            ..self.clone()
+        };
+        let pairs: Vec<(&str, String)> = [
+            ("person", q.person),
+            ("reference", q.reference),
+            ("user", q.user),
+            ("from-day", q.from_day),
+            ("from-month", q.from_month),
+            ("from-year", q.from_year),
+            ("to-day", q.to_day),
+            ("to-month", q.to_month),
+            ("to-year", q.to_year),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
 }
 
 #[derive(Serialize)]
@@ -158,6 +204,113 @@ struct AuditRow {
     ip: String,
 }
 
+/// Rows per page of the audit log.
+const AUDIT_PAGE: i64 = 100;
+
+/// A day typed as three fields, as the first instant of that day in UTC (the log's time).
+/// `None` when all three are empty.
+fn day_start(
+    errors: &mut Errors,
+    id: &str,
+    subject: &str,
+    (d, m, y): (&str, &str, &str),
+) -> Option<time::OffsetDateTime> {
+    if [d, m, y].iter().all(|p| p.trim().is_empty()) {
+        return None;
+    }
+    match ehm_domain::referral::dob::parse_date_input(d, m, y) {
+        Ok(date) => Some(date.midnight().assume_utc()),
+        Err(e) => {
+            errors.add(&format!("{id}-{}", e.parts.first()), e.message(subject, ""));
+            None
+        }
+    }
+}
+
+/// The search's filters, or what is wrong with them.
+async fn audit_filter(state: &AppState, q: &AuditQuery) -> AppResult<(AuditFilter, Errors)> {
+    let mut errors = Errors::default();
+    let mut f = AuditFilter::default();
+    let person = q.person.trim();
+    let reference = q.reference.trim();
+    if !person.is_empty() && !reference.is_empty() {
+        errors.add("person", "Search for a person or a referral, not both");
+    } else if !person.is_empty() {
+        match PersonId::parse(person) {
+            Ok(p) => {
+                f.object_type = Some("person".into());
+                f.object_id = Some(p.to_string());
+            }
+            Err(_) => errors.add("person", "Person ID must be 64 characters or less"),
+        }
+    } else if !reference.is_empty() {
+        match ReferenceNumber::parse(reference) {
+            Ok(r) => {
+                // Referrals are audited by their row id; the tray's search finds a
+                // submitted referral by its reference (drafts have none).
+                let found = state
+                    .store
+                    .work_tray(
+                        &TrayFilter {
+                            search: Some(r.to_string()),
+                            ..Default::default()
+                        },
+                        TraySort::Received,
+                        false,
+                        1,
+                        0,
+                    )
+                    .await?;
+                f.object_type = Some("referral".into());
+                // No such referral: a search that finds nothing, not an error.
+                f.object_id = Some(
+                    found
+                        .rows
+                        .first()
+                        .map(|row| row.id.to_string())
+                        .unwrap_or_else(|| "none".into()),
+                );
+            }
+            Err(_) => errors.add(
+                "reference",
+                "Enter a reference number in the right format, like EH-7KQ4-MCX4",
+            ),
+        }
+    }
+    let user = q.user.trim();
+    if !user.is_empty() {
+        match state.store.user_by_email(user).await? {
+            Some(u) => f.user_id = Some(u.id),
+            None => errors.add("user", "There is no account with this email address"),
+        }
+    }
+    f.from = day_start(
+        &mut errors,
+        "from",
+        "The first day",
+        (&q.from_day, &q.from_month, &q.from_year),
+    );
+    // Up to the end of the last day.
+    f.to = day_start(
+        &mut errors,
+        "to",
+        "The last day",
+        (&q.to_day, &q.to_month, &q.to_year),
+    )
+    .map(|t| t + time::Duration::days(1));
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && to <= from
+    {
+        errors.add(
+            "to-day",
+            "The last day must be the same as or after the first day",
+        );
+    }
+    Ok((f, errors))
+}
+
+/// The audit log, newest first, searchable by person, referral, user and days
+/// (GET parameters, so a search can be bookmarked and paged), 100 rows a page.
 #[tracing::instrument(skip_all)]
 pub async fn audit(
     State(state): State<AppState>,
@@ -173,20 +326,43 @@ pub async fn audit(
         &ip,
     )
     .await?;
-    let per_page = 100;
-    let page_no = q.page.unwrap_or(1).max(1);
+    let page_no = q
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
-    let rows: Vec<AuditRow> = state
-        .store
-        .list_audit(per_page, (page_no - 1) * per_page)
-        .await?
+    let (filter, errors) = audit_filter(&state, &q).await?;
+    let (found, total) = if errors.is_empty() {
+        let p = state
+            .store
+            .search_audit(&filter, AUDIT_PAGE, (page_no - 1) * AUDIT_PAGE)
+            .await?;
+        (p.rows, p.total)
+    } else {
+        (Vec::new(), 0)
+    };
+    // Who, by email: an administrator manages the accounts, so may see them.
+    let mut emails: std::collections::HashMap<i64, String> = Default::default();
+    for id in found.iter().filter_map(|r| r.actor_user_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = emails.entry(id)
+            && let Some(u) = state.store.user_by_id(id).await?
+        {
+            e.insert(u.email);
+        }
+    }
+    let rows: Vec<AuditRow> = found
         .into_iter()
         .map(|r| AuditRow {
             at: r.at.format(&f).unwrap_or_default(),
-            actor: r
-                .actor_user_id
-                .map(|i| format!("user {i}"))
-                .unwrap_or_else(|| "anonymous".into()),
+            actor: match r.actor_user_id {
+                Some(i) => match emails.get(&i) {
+                    Some(e) => format!("{e} (user {i})"),
+                    None => format!("user {i}"),
+                },
+                None => "anonymous".into(),
+            },
             action: r.action,
             object: format!("{} {}", r.object_type, r.object_id),
             outcome: r.outcome,
@@ -205,13 +381,31 @@ pub async fn audit(
         .store
         .audit(&entry, time::OffsetDateTime::now_utc())
         .await?;
-    let has_next = rows.len() as i64 == per_page;
+    let pages = ((total + AUDIT_PAGE - 1) / AUDIT_PAGE).max(1);
+    let filters = q.filters();
+    let href_prefix = if filters.is_empty() {
+        "/admin/audit?page=".to_string()
+    } else {
+        format!("/admin/audit?{filters}&page=")
+    };
+    let searched = !filters.is_empty();
+    let first = (page_no - 1) * AUDIT_PAGE + 1;
     Ok(page(
         &state,
         &session,
         "pages/admin_audit.html",
         "Audit log",
-        &Errors::default(),
-        context! { rows, page_no, has_next },
+        &errors,
+        context! {
+            rows,
+            page_no,
+            pages,
+            total,
+            first,
+            last => (first - 1 + AUDIT_PAGE).min(total),
+            href_prefix,
+            searched,
+            q,
+        },
     ))
 }

@@ -104,6 +104,19 @@ fn routes() -> Vec<Route> {
         route!(GET "/mash/persons/{id}" => mash::persons::show),
         route!(GET "/mash/persons/{id}/edit" => mash::persons::edit_form),
         route!(POST "/mash/persons/{id}/edit" => mash::persons::edit),
+        // Workflow.
+        route!(POST "/mash/referrals/{pid}/allocate" => mash::workflow::allocate),
+        route!(POST "/mash/referrals/{pid}/send-for-decision" => mash::workflow::send_for_decision),
+        route!(GET "/mash/referrals/{pid}/decision" => mash::workflow::decision_form),
+        route!(POST "/mash/referrals/{pid}/decision" => mash::workflow::decision),
+        route!(POST "/mash/referrals/{pid}/authorise" => mash::workflow::authorise),
+        route!(GET "/mash/referrals/{pid}/return" => mash::workflow::return_form),
+        route!(POST "/mash/referrals/{pid}/return" => mash::workflow::return_decision),
+        route!(POST "/mash/referrals/{pid}/close" => mash::workflow::close),
+        route!(GET "/mash/referrals/{pid}/letter" => mash::workflow::letter),
+        // Last of the workflow block: the access matrix runs the routes in this order on a
+        // freshly submitted referral, so the cells above it see it still submitted.
+        route!(POST "/mash/referrals/{pid}/start-triage" => mash::workflow::start_triage),
         // Administrators.
         route!(GET "/admin/users" => admin::users),
         route!(GET "/admin/users/new" => admin::new_user_form),

@@ -6,6 +6,7 @@
 pub mod persons;
 pub mod referral;
 pub mod tray;
+pub mod workflow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

@@ -82,7 +82,7 @@ pub(crate) async fn panels(state: &AppState, r: &StaffReferral) -> AppResult<Pan
     let _ = (state, r);
     Ok(Panels {
         match_ctx: super::persons::match_context(state, r).await?,
-        workflow_ctx: context! {},
+        workflow_ctx: super::workflow::workflow_context(state, r).await?,
     })
 }
 
