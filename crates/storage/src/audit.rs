@@ -290,7 +290,8 @@ struct Pending {
     outcome: String,
     ip: String,
     at: OffsetDateTime,
-    done: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+    /// The outcome: on failure, whether the database was unavailable, and the error.
+    done: tokio::sync::oneshot::Sender<std::result::Result<(), (bool, String)>>,
 }
 
 /// Most records one group commit writes.
@@ -316,7 +317,10 @@ impl Batcher {
                         Err(_) => break,
                     }
                 }
-                let result = store.write_batch(&batch).await.map_err(|e| e.to_string());
+                let result = store
+                    .write_batch(&batch)
+                    .await
+                    .map_err(|e| (e.is_unavailable(), e.to_string()));
                 for p in batch {
                     let _ = p.done.send(result.clone());
                 }
@@ -354,7 +358,10 @@ impl Store {
         }
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(crate::StorageError::Corrupt(format!(
+            Ok(Err((true, message))) => Err(crate::StorageError::Unavailable(format!(
+                "audit group commit failed: {message}"
+            ))),
+            Ok(Err((false, message))) => Err(crate::StorageError::Corrupt(format!(
                 "audit group commit failed: {message}"
             ))),
             Err(_) => Err(crate::StorageError::Corrupt(

@@ -78,6 +78,10 @@ pub enum StorageError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The database could not take a write made on this request's behalf elsewhere (a
+    /// group commit) because it was unavailable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -89,8 +93,10 @@ impl StorageError {
     /// request or of the code (500).
     pub fn is_unavailable(&self) -> bool {
         use sqlx::error::DatabaseError as _;
-        let StorageError::Database(e) = self else {
-            return false;
+        let e = match self {
+            StorageError::Database(e) => e,
+            StorageError::Unavailable(_) => return true,
+            _ => return false,
         };
         match e {
             sqlx::Error::PoolTimedOut

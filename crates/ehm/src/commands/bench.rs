@@ -31,7 +31,7 @@ use crate::commands::runtime;
 use crate::config::Config;
 
 const SESSION_COOKIE: &str = "__Host-ehm_session";
-const PASSWORD: &str = "bench-walnut-heron-lantern-42";
+pub(super) const PASSWORD: &str = "bench-walnut-heron-lantern-42";
 const SECTION: &str = "concerns";
 
 #[derive(clap::Args)]
@@ -57,6 +57,22 @@ pub struct Args {
     /// How many times to render the ~20-page referral PDF (0 skips it).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     pdf_runs: u32,
+    /// Run the MASH staff benchmark instead (work tray and referral pages at volume, on
+    /// a fresh SQLite file or the empty database of --database-url; see bench_staff.rs).
+    #[arg(long)]
+    staff: bool,
+    /// --staff: people in the person index.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=5_000_000))]
+    persons: u64,
+    /// --staff: submitted referrals in the tray.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(100..=2_000_000))]
+    referrals: u64,
+    /// --staff: staff signed in at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=200))]
+    staff_sessions: u64,
+    /// --staff: requests per session for each view measured.
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    staff_requests: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -79,6 +95,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     print!("{out}");
 
     let rt = runtime()?;
+    if args.staff {
+        let result = rt.block_on(super::bench_staff::bench(
+            &config,
+            super::bench_staff::StaffArgs {
+                database_url: args.database_url.as_deref(),
+                persons: args.persons as usize,
+                referrals: args.referrals as usize,
+                sessions: args.staff_sessions as usize,
+                requests: args.staff_requests as usize,
+            },
+        ));
+        println!("Load average at end: {}", load_average());
+        return result;
+    }
     let saves_result = rt.block_on(save_bench(&args, &config));
     drop(rt);
 
@@ -92,7 +122,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     pdf_result
 }
 
-fn init_quiet_tracing() {
+pub(super) fn init_quiet_tracing() {
     use tracing_subscriber::EnvFilter;
     // Warnings only: request logging would cost time and bury the figures.
     let filter =
@@ -106,7 +136,7 @@ fn init_quiet_tracing() {
         .try_init();
 }
 
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get().to_string())
         .unwrap_or_else(|_| "unknown".into());
@@ -122,7 +152,7 @@ fn machine() -> String {
     format!("{cores} CPUs available to this process ({model})")
 }
 
-fn load_average() -> String {
+pub(super) fn load_average() -> String {
     match std::fs::read_to_string("/proc/loadavg") {
         Ok(s) => {
             let v: Vec<&str> = s.split_whitespace().take(3).collect();
@@ -135,10 +165,10 @@ fn load_average() -> String {
 // ------------------------------------------------------------------- save phase
 
 /// A temporary folder removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new() -> anyhow::Result<Self> {
+    pub(super) fn new() -> anyhow::Result<Self> {
         let hex: String = ehm_web::random_bytes(6)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -640,7 +670,7 @@ fn attr_after<'a>(html: &'a str, marker: &str) -> Option<&'a str> {
     rest.find('"').map(|end| &rest[..end])
 }
 
-fn csrf_of(html: &str) -> Option<String> {
+pub(super) fn csrf_of(html: &str) -> Option<String> {
     attr_after(html, "<meta name=\"csrf-token\" content=\"")
         .filter(|t| !t.is_empty())
         .map(str::to_string)
@@ -652,10 +682,10 @@ fn version_of(html: &str) -> Option<i64> {
 
 /// An `application/x-www-form-urlencoded` body.
 #[derive(Default)]
-struct Form(String);
+pub(super) struct Form(pub(super) String);
 
 impl Form {
-    fn add(&mut self, name: &str, value: &str) -> &mut Self {
+    pub(super) fn add(&mut self, name: &str, value: &str) -> &mut Self {
         if !self.0.is_empty() {
             self.0.push('&');
         }
@@ -741,10 +771,10 @@ impl Stats {
 }
 
 /// Percentiles of a set of durations (nearest rank), for printing in ms.
-struct Dist(Option<[f64; 5]>);
+pub(super) struct Dist(Option<[f64; 5]>);
 
 impl Dist {
-    fn of(samples: &mut [Duration]) -> Dist {
+    pub(super) fn of(samples: &mut [Duration]) -> Dist {
         if samples.is_empty() {
             return Dist(None);
         }
@@ -887,7 +917,7 @@ fn prose(seed: usize, len: usize) -> String {
 /// A complete referral with every free-text answer long (concerns at its 20,000
 /// character limit, the others at theirs), four children, three adults, four professionals:
 /// 20 pages.
-fn long_referral() -> ReferralDraft {
+pub(super) fn long_referral() -> ReferralDraft {
     use ehm_domain::referral::{CONCERNS_MAX, PREVIOUS_REFERENCES_MAX, SECTION_TEXT_MAX};
     let child = |first: &str, day: &str, school: &str| ChildDraft {
         first_name: first.into(),

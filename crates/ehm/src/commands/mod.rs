@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod backup;
 pub mod bench;
+mod bench_staff;
 pub mod create_user;
 pub mod demo;
 pub mod import_persons;
