@@ -166,6 +166,9 @@ impl Store {
                             // Deleted personal data is overwritten, not left in free pages.
                             conn.execute("PRAGMA secure_delete = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            // 32 MiB of pages per connection (the default is 2 MiB): the
+                            // tray's indexes stay in memory instead of being re-read.
+                            conn.execute("PRAGMA cache_size = -32768").await?;
                             Ok(())
                         })
                     })

@@ -497,9 +497,17 @@ impl Store {
                 total: 0,
             });
         }
-        if statuses.len() == ReferralStatus::IN_TRAY.len() {
+        let narrowed = filter.service.is_some()
+            || filter.assigned.is_some()
+            || filter.overdue_at.is_some()
+            || filter
+                .search
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty());
+        if statuses.len() == ReferralStatus::IN_TRAY.len() && !narrowed {
             // Every status but draft: exactly the referrals with a submission time, which
-            // lets the database walk the submitted_at index in order.
+            // lets the database walk the submitted_at index in order. With other filters
+            // the status list below lets it scan the narrow covering index instead.
             conds.push("r.submitted_at IS NOT NULL".into());
         } else {
             let list: Vec<String> = statuses
@@ -582,11 +590,15 @@ impl Store {
         };
         let l = p(&mut binds, Bind::Int(limit.clamp(1, 500)));
         let o = p(&mut binds, Bind::Int(offset.max(0)));
+        // Two steps: the page's ids from the covering index alone (filters and order use
+        // only its columns), then those rows. The referral's answers sit in the same row;
+        // reading rows only to filter or sort them would read the answers too.
         let sql = format!(
             "SELECT r.id, r.public_id, r.reference, r.status, r.referral_type, r.submitted_at, \
              r.decision_due_at, r.assigned_to, u.display_name AS assigned_name, r.child_display, r.child_dobs \
-             FROM referrals r LEFT JOIN users u ON u.id = r.assigned_to \
-             WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
+             FROM (SELECT r.id FROM referrals r WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}) page \
+             JOIN referrals r ON r.id = page.id LEFT JOIN users u ON u.id = r.assigned_to \
+             ORDER BY {order}"
         );
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&self.pool)

@@ -65,6 +65,12 @@ impl Need for ManageUsers {
     const OBJECT: (&'static str, &'static str) = ("users", "all");
 }
 
+pub struct ViewAudit;
+impl Need for ViewAudit {
+    const PERMISSION: Permission = Permission::ViewAudit;
+    const OBJECT: (&'static str, &'static str) = ("audit", "all");
+}
+
 pub struct Allowed<N: Need> {
     pub actor: Actor,
     pub ip: String,

@@ -3,7 +3,6 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use ehm_app::accounts::{self, NewStaffOutcome};
-use ehm_domain::access::Permission;
 use ehm_domain::account::Role;
 use ehm_domain::mash::PersonId;
 use ehm_domain::referral::ReferenceNumber;
@@ -13,10 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::errors_of;
 use super::see_other;
-use crate::client::ClientIp;
 use crate::csrf::PostedForm;
 use crate::error::AppResult;
-use crate::guard::{Allowed, ManageUsers, authorize};
+use crate::guard::{Allowed, ManageUsers, ViewAudit};
 use crate::render::{Errors, page};
 use crate::session::Session;
 use crate::state::AppState;
@@ -315,17 +313,9 @@ async fn audit_filter(state: &AppState, q: &AuditQuery) -> AppResult<(AuditFilte
 pub async fn audit(
     State(state): State<AppState>,
     session: Session,
-    ClientIp(ip): ClientIp,
+    Allowed { actor, ip, .. }: Allowed<ViewAudit>,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    let actor = authorize(
-        &state,
-        &session,
-        Permission::ViewAudit,
-        ("audit", "all"),
-        &ip,
-    )
-    .await?;
     let page_no = q
         .page
         .trim()
