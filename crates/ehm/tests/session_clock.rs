@@ -7,7 +7,7 @@ use ehm_testkit::{Backend, Client, backends};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{Env, PASSWORD, create_user, mails, new_draft, start, version};
+use common::{Env, PASSWORD, create_user, mails, new_draft, start};
 
 const SESSION_COOKIE: &str = "__Host-ehm_session";
 
