@@ -216,7 +216,7 @@ test('the session-timeout warning appears, is accessible, and "Stay signed in" k
     const email = 'kim.nurse@sampleton-health.example.org';
     await createUser(app, { role: 'referrer', email, name: 'Kim Nurse', password: PASSWORD });
 
-    // Without a session the keep-alive is refused, so a 204 below means a live session.
+    // Without a session the keep-alive is refused, so a 200 below means a live session.
     const anonymous = await fetch(`${app.baseUrl}/session/keep-alive`, { method: 'POST' });
     assert.ok([401, 403].includes(anonymous.status), `anonymous keep-alive answered ${anonymous.status}`);
 
@@ -246,7 +246,8 @@ test('the session-timeout warning appears, is accessible, and "Stay signed in" k
     );
     await dialog.getByRole('button', { name: 'Stay signed in' }).click();
     const response = await keepAlive;
-    assert.equal(response.status(), 204, 'the keep-alive POST did not answer 204');
+    assert.equal(response.status(), 200, 'the keep-alive POST did not answer 200');
+    assert.equal((await response.json()).signed_in, true);
     assert.match(response.request().postData() ?? '', /csrf_token=/);
     await page.waitForFunction(() => !document.querySelector('dialog#app-timeout-dialog').open, null, { timeout: 5000 });
     // The timer restarted: the warning does not come straight back.

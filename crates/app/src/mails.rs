@@ -51,6 +51,8 @@ pub enum Email<'a> {
     AccountExists,
     /// An administrator created a staff account (`role_label` as `Role::label` gives it).
     StaffAccountCreated { role_label: &'a str },
+    /// The account's password was changed by its signed-in owner.
+    PasswordChanged,
     /// A referral was submitted; `reference` is its `EH-…` reference number.
     ReferralSubmitted { reference: &'a str },
     /// A manager authorised the MASH decision: the outcome for the referrer, worded
@@ -81,6 +83,7 @@ impl Email<'_> {
             } => "reset_password_code",
             Email::AccountExists => "account_exists",
             Email::StaffAccountCreated { .. } => "staff_account_created",
+            Email::PasswordChanged => "password_changed",
             Email::ReferralSubmitted { .. } => "referral_submitted",
             Email::ReferralOutcome { .. } => "referral_outcome",
         }
@@ -112,7 +115,7 @@ impl Email<'_> {
             Email::Code { code, .. } => {
                 data.insert("code".into(), Value::from(code));
             }
-            Email::AccountExists => {}
+            Email::AccountExists | Email::PasswordChanged => {}
             Email::StaffAccountCreated { role_label } => {
                 data.insert("role_label".into(), Value::from(role_label));
             }
@@ -249,6 +252,10 @@ pub fn staff_account_created(s: &Settings, role_label: &str) -> crate::Result<Ma
     Email::StaffAccountCreated { role_label }.render(s)
 }
 
+pub fn password_changed(s: &Settings) -> crate::Result<Mail> {
+    Email::PasswordChanged.render(s)
+}
+
 pub fn referral_submitted(s: &Settings, reference: &str) -> crate::Result<Mail> {
     Email::ReferralSubmitted { reference }.render(s)
 }
@@ -270,7 +277,7 @@ pub fn referral_outcome(s: &Settings, f: &ehm_domain::mash::Feedback<'_>) -> cra
 mod tests {
     use super::*;
 
-    const ALL: [Email<'static>; 7] = [
+    const ALL: [Email<'static>; 8] = [
         Email::Code {
             kind: CodeMail::ConfirmEmail,
             code: "12345678",
@@ -287,6 +294,7 @@ mod tests {
         Email::StaffAccountCreated {
             role_label: "MASH manager",
         },
+        Email::PasswordChanged,
         Email::ReferralSubmitted {
             reference: "EH-7K3M-Q9XA",
         },

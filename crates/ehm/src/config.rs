@@ -43,6 +43,8 @@ pub struct Config {
     pub go_live: Option<OffsetDateTime>,
     pub draft_retention_days: i64,
     pub session_idle: time::Duration,
+    /// How long before the idle timeout the pages warn (two minutes).
+    pub session_warning: time::Duration,
     pub session_max: time::Duration,
     pub decision_target_days: u32,
     pub trusted_proxies: Vec<ehm_web::IpNet>,
@@ -173,6 +175,13 @@ impl Config {
             }
             None => time::Duration::minutes(session_idle_minutes),
         };
+        // For tests of the timeout only: the warning in seconds (two minutes otherwise).
+        let session_warning = match env("EHM_SESSION_WARNING_SECONDS") {
+            Some(v) => {
+                time::Duration::seconds(parse_int("EHM_SESSION_WARNING_SECONDS", &v, 1, 24 * 3600)?)
+            }
+            None => time::Duration::minutes(2),
+        };
         let session_max_hours = match env("EHM_SESSION_MAX_HOURS") {
             Some(v) => parse_int("EHM_SESSION_MAX_HOURS", &v, 1, 7 * 24)?,
             None => f.session_max_hours.unwrap_or(12),
@@ -207,6 +216,7 @@ impl Config {
             go_live,
             draft_retention_days,
             session_idle,
+            session_warning,
             session_max,
             decision_target_days,
             trusted_proxies,

@@ -134,9 +134,26 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
         ("GET" | "POST", "/reset-password") => to("/forgot-password"),
         ("POST", "/session/keep-alive") => {
             if a.signed_in() {
-                Expect(204, None)
+                OK
             } else {
                 Expect(401, None)
+            }
+        }
+        // Anyone may ask how long their session has left (signed out: "not signed in").
+        ("GET", "/session/status") => OK,
+        // Changing one's password: anyone signed in; posted empty, the fields' errors.
+        ("GET", "/account/password") => {
+            if a.signed_in() {
+                OK
+            } else {
+                SIGN_IN
+            }
+        }
+        ("POST", "/account/password") => {
+            if a.signed_in() {
+                Expect(422, None)
+            } else {
+                SIGN_IN
             }
         }
         ("POST", "/sign-out") => to("/signed-out"),
@@ -161,6 +178,10 @@ fn expect(method: &str, route: &str, a: Actor, s: State) -> Expect {
         ("GET", "/referrals/{pid}/{slug}") => edit(OK),
         // Posted without its version: refused as unreadable, nothing saved.
         ("POST", "/referrals/{pid}/{slug}") => edit(Expect(400, None)),
+        // Kept answers waiting for a choice: none here, so the section itself; posted
+        // without a choice, back to the choice.
+        ("GET", "/referrals/{pid}/{slug}/conflict") => edit(to("{pid}/concerns")),
+        ("POST", "/referrals/{pid}/{slug}/conflict") => edit(to("{pid}/concerns/conflict")),
         ("GET", "/referrals/{pid}/attachments") => edit(OK),
         // Posted without a file.
         ("POST", "/referrals/{pid}/attachments") => edit(Expect(422, None)),

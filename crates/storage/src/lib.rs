@@ -29,7 +29,8 @@ pub use persons::{
     UpsertCounts,
 };
 pub use referrals::{
-    AttachmentRow, DraftPurge, NewPendingSave, PendingSave, ReferralRow, SaveOutcome, Submission,
+    AttachmentRow, DraftPurge, NewPendingSave, PendingKind, PendingSave, ReferralRow, SaveOutcome,
+    Submission,
 };
 pub use sessions::SessionRow;
 pub use throttle::Gate;

@@ -86,6 +86,34 @@ pub struct PendingSave {
     /// The posted fields as a JSON array of `[name, value]` pairs, in order.
     pub fields_json: String,
     pub created_at: OffsetDateTime,
+    /// What the row waits for.
+    pub kind: PendingKind,
+}
+
+/// What a row of kept answers waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingKind {
+    /// Posted after a timeout: saved when its author signs in again.
+    Kept,
+    /// Could not be saved because the same section changed since it was typed: its author
+    /// chooses between the two versions.
+    Conflict,
+}
+
+impl PendingKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            PendingKind::Kept => "kept",
+            PendingKind::Conflict => "conflict",
+        }
+    }
+    fn parse(s: &str) -> PendingKind {
+        if s == "conflict" {
+            PendingKind::Conflict
+        } else {
+            PendingKind::Kept
+        }
+    }
 }
 
 pub struct NewPendingSave<'a> {
@@ -94,7 +122,25 @@ pub struct NewPendingSave<'a> {
     pub section: &'a str,
     pub base_version: i64,
     pub fields_json: &'a str,
+    pub kind: PendingKind,
 }
+
+fn pending_from_row(r: &AnyRow) -> Result<PendingSave> {
+    let kind: String = r.try_get("kind")?;
+    Ok(PendingSave {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        referral_id: r.try_get("referral_id")?,
+        referral_public_id: r.try_get("public_id")?,
+        section: r.try_get("section")?,
+        base_version: r.try_get("base_version")?,
+        fields_json: r.try_get("fields")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        kind: PendingKind::parse(&kind),
+    })
+}
+
+const PENDING_COLUMNS: &str = "p.id, p.user_id, p.referral_id, r.public_id, p.section, p.base_version, p.fields, p.created_at, p.kind";
 
 const COLUMNS: &str =
     "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
@@ -423,8 +469,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO pending_saves (user_id, referral_id, section, base_version, fields, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO pending_saves (user_id, referral_id, section, base_version, fields, created_at, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(p.user_id)
         .bind(p.referral_id)
@@ -432,44 +478,58 @@ impl Store {
         .bind(p.base_version)
         .bind(p.fields_json)
         .bind(to_ms(now))
+        .bind(p.kind.code())
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("id")?)
     }
 
-    /// The kept answers of `user_id`, oldest first.
+    /// The kept answers of `user_id` waiting for them to sign in again, oldest first.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn pending_saves_of(&self, user_id: i64) -> Result<Vec<PendingSave>> {
-        let rows = sqlx::query(
-            "SELECT p.id, p.user_id, p.referral_id, r.public_id, p.section, p.base_version, p.fields, p.created_at \
-             FROM pending_saves p JOIN referrals r ON r.id = p.referral_id \
-             WHERE p.user_id = $1 ORDER BY p.id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PENDING_COLUMNS} FROM pending_saves p JOIN referrals r ON r.id = p.referral_id \
+             WHERE p.user_id = $1 AND p.kind = 'kept' ORDER BY p.id"
+        ))
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingSave {
-                    id: r.try_get("id")?,
-                    user_id: r.try_get("user_id")?,
-                    referral_id: r.try_get("referral_id")?,
-                    referral_public_id: r.try_get("public_id")?,
-                    section: r.try_get("section")?,
-                    base_version: r.try_get("base_version")?,
-                    fields_json: r.try_get("fields")?,
-                    created_at: from_ms(r.try_get("created_at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(pending_from_row).collect()
     }
 
+    /// The answers of a draft that wait for its author to choose between them and what was
+    /// saved since (conflicts), oldest first.
+    #[tracing::instrument(level = "debug", skip_all, fields(referral_id = referral_id))]
+    pub async fn conflicts_of(&self, referral_id: i64) -> Result<Vec<PendingSave>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PENDING_COLUMNS} FROM pending_saves p JOIN referrals r ON r.id = p.referral_id \
+             WHERE p.referral_id = $1 AND p.kind = 'conflict' ORDER BY p.id"
+        ))
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(pending_from_row).collect()
+    }
+
+    /// Turn kept answers into a conflict waiting for their author.
+    #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
+    pub async fn mark_pending_conflict(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE pending_saves SET kind = 'conflict' WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many kept answers of `user_id` wait for them to sign in again.
     #[tracing::instrument(level = "debug", skip_all, fields(user_id = user_id))]
     pub async fn count_pending_saves(&self, user_id: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM pending_saves WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM pending_saves WHERE user_id = $1 AND kind = 'kept'",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get("n")?)
     }
 

@@ -83,6 +83,19 @@ impl Store {
         Ok(())
     }
 
+    /// A signed-in session that has timed out: it stays, signed out, with its user and its
+    /// CSRF token, so that answers its pages post afterwards can be kept; `stage`
+    /// says so. Its journey data is dropped.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn expire_session(&self, id_hash: &str, stage: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET stage = $1, data = '{}' WHERE id_hash = $2")
+            .bind(stage)
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")

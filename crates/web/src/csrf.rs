@@ -13,8 +13,8 @@
 //! ([`Posted`]).
 //!
 //! One exception keeps typed work: a referral section posted by a session that has
-//! just timed out, carrying *that* session's valid token, is kept server-side for its user
-//! and saved once they sign in again.
+//! timed out (within an hour), carrying *that* session's token, is kept server-side for its
+//! user and saved once they sign in again; every such post is kept, in order.
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
-use crate::session::{Session, SessionData};
+use crate::session::Session;
 use crate::state::AppState;
 
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
@@ -178,7 +178,7 @@ pub async fn verify(State(state): State<AppState>, req: Request, next: Next) -> 
         && matches(&exp.csrf_token, &given)
         && let Some((pid, slug)) = section_save(parts.uri.path())
     {
-        return keep_answers(&state, &session, exp.user_id, &pid, &slug, posted).await;
+        return keep_answers(&state, exp.user_id, &pid, &slug, posted).await;
     }
     tracing::warn!(path = %parts.uri.path(), "CSRF token missing or wrong");
     rejected()
@@ -226,7 +226,6 @@ fn section_save(path: &str) -> Option<(String, String)> {
 
 async fn keep_answers(
     state: &AppState,
-    session: &Session,
     user_id: i64,
     pid: &str,
     slug: &str,
@@ -234,14 +233,10 @@ async fn keep_answers(
 ) -> Response {
     let kept = ehm_app::referrals::keep_answers(&state.app, user_id, pid, slug, &posted.0).await;
     match kept {
+        // The timed-out session stays (signed out) so that every other page still open can
+        // post its answers too; the sign-in page says what was kept.
         Ok(true) => {
             tracing::info!(user_id, "answers posted after a timeout kept until sign-in");
-            let data = SessionData::with_flash(
-                "We have kept the answers you entered. Sign in again and they will be saved to your draft.",
-            );
-            if let Err(e) = session.sign_out(&state.store, &data).await {
-                return e.into_response();
-            }
             super::routes::see_other("/sign-in?timeout=1")
         }
         Ok(false) => rejected(),

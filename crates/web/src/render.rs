@@ -137,6 +137,12 @@ pub fn page_with_status(
         nav => nav,
         session_timeout_seconds => user.map(|_| s.session_idle.whole_seconds()),
         session_expires_at => session.expires_at.map(|t| t.unix_timestamp()),
+        // The server's clock for the page: how long until it signs the person out.
+        session_expires_in_ms => user.and(session.expires_at).map(|t| {
+            (t - time::OffsetDateTime::now_utc()).whole_milliseconds().max(0) as i64
+        }),
+        // Typing in a page counts as activity, sent at most this often.
+        session_activity_seconds => (s.session_idle.whole_seconds() / 10).clamp(1, 60),
         session_warning_seconds => s.session_warning.whole_seconds(),
         errors => errors.map(),
         errors_list => &errors.0,

@@ -48,6 +48,9 @@ pub enum Stage {
     /// Forgotten password: waiting for the emailed code and a new password.
     ResetPassword,
     SignedIn,
+    /// A signed-in session that timed out: signed out, kept only so that answers its pages
+    /// post afterwards (with its CSRF token) are kept for its user.
+    TimedOut,
 }
 
 impl Stage {
@@ -60,6 +63,7 @@ impl Stage {
             Stage::TotpEnrol => "totp-enrol",
             Stage::ResetPassword => "reset-password",
             Stage::SignedIn => "signed-in",
+            Stage::TimedOut => "timed-out",
         }
     }
     fn parse(s: &str) -> Stage {
@@ -70,6 +74,7 @@ impl Stage {
             "totp-enrol" => Stage::TotpEnrol,
             "reset-password" => Stage::ResetPassword,
             "signed-in" => Stage::SignedIn,
+            "timed-out" => Stage::TimedOut,
             _ => Stage::Anonymous,
         }
     }
@@ -145,11 +150,15 @@ pub struct Session {
     /// The account a pending stage is about.
     pub pending_user_id: Option<i64>,
     pub data: SessionData,
-    /// The previous session ended because of inactivity (or reached its maximum age).
+    /// The previous session ended because of inactivity (or reached its maximum age) on
+    /// this very request.
     pub timed_out: bool,
     pub expired: Option<Expired>,
-    /// When the signed-in session ends if nothing happens (for the page's timeout clock).
+    /// When the signed-in session ends if nothing happens: exactly what the server will
+    /// enforce (the activity written, not the request's time), for the pages' clock.
     pub expires_at: Option<OffsetDateTime>,
+    /// When the session row was created (sign-in, for a signed-in session).
+    created_at: OffsetDateTime,
     cookies: Arc<Mutex<CookieChanges>>,
 }
 
@@ -207,12 +216,23 @@ impl Session {
         Ok(())
     }
 
-    /// Record activity now (the keep-alive), whatever the lazy-write interval.
-    pub async fn touch(&self, store: &Store) -> Result<(), AppError> {
-        if let Some(h) = &self.id_hash {
-            store.touch_session(h, OffsetDateTime::now_utc()).await?;
-        }
-        Ok(())
+    /// Record activity now (the keep-alive), whatever the lazy-write interval. Returns when
+    /// the session now ends if nothing else happens.
+    pub async fn touch(
+        &self,
+        store: &Store,
+        settings: &crate::Settings,
+    ) -> Result<Option<OffsetDateTime>, AppError> {
+        let (Some(h), Some(expires_at)) = (&self.id_hash, self.expires_at) else {
+            return Ok(None);
+        };
+        let now = OffsetDateTime::now_utc();
+        store.touch_session(h, now).await?;
+        // The absolute limit is the same; only the idle part moves.
+        let absolute = self.created_at + settings.session_max;
+        Ok(Some(
+            (now + settings.session_idle).min(absolute).max(expires_at),
+        ))
     }
 
     /// Show a one-shot message, then forget it.
@@ -324,6 +344,13 @@ fn touch_interval(idle: Duration) -> Duration {
     (idle / 10_i32).min(Duration::minutes(1))
 }
 
+/// The session status endpoint: the one route whose requests are not activity (a
+/// background tab asking how long is left must not keep anyone signed in).
+pub const STATUS_PATH: &str = "/session/status";
+
+/// How long after it timed out a session's pages may still post answers to be kept.
+const KEEP_ANSWERS_FOR: Duration = Duration::hours(1);
+
 /// Middleware: load the session if there is one, enforce the idle timeout and the
 /// maximum age, record activity (lazily).
 pub async fn load(
@@ -334,6 +361,10 @@ pub async fn load(
     let now = OffsetDateTime::now_utc();
     let store = &state.store;
     let settings = &state.settings;
+    let passive = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .is_some_and(|p| p.as_str() == STATUS_PATH);
     let mut timed_out = false;
     let mut expired = None;
     let mut existing = None;
@@ -341,21 +372,45 @@ pub async fn load(
     if let Some(token) = cookie_value(req.headers(), COOKIE) {
         let hash = sha256_hex(&token);
         match store.session(&hash).await? {
-            Some(row) => {
-                let idle = now - row.last_seen_at > settings.session_idle;
-                let too_old = now - row.created_at > settings.session_max;
-                if idle || too_old {
-                    store.delete_session(&hash).await?;
-                    clear_session = true;
-                    let stage = Stage::parse(&row.stage);
-                    timed_out = stage != Stage::Anonymous;
-                    if stage == Stage::SignedIn
-                        && let Some(user_id) = row.user_id
+            Some(row) if Stage::parse(&row.stage) == Stage::TimedOut => {
+                // Signed out by a timeout: the pages still open may post what they hold.
+                match row.user_id {
+                    Some(user_id)
+                        if now - row.last_seen_at <= settings.session_idle + KEEP_ANSWERS_FOR =>
                     {
                         expired = Some(Expired {
                             user_id,
                             csrf_token: row.csrf_token.clone(),
                         });
+                    }
+                    _ => {
+                        store.delete_session(&hash).await?;
+                        clear_session = true;
+                    }
+                }
+            }
+            Some(row) => {
+                let idle = now - row.last_seen_at > settings.session_idle;
+                let too_old = now - row.created_at > settings.session_max;
+                if idle || too_old {
+                    let stage = Stage::parse(&row.stage);
+                    timed_out = stage != Stage::Anonymous;
+                    match (stage, row.user_id) {
+                        (Stage::SignedIn, Some(user_id)) => {
+                            // Kept, signed out, so that every page still open can post its
+                            // answers (each is kept); the cookie stays for that.
+                            store
+                                .expire_session(&hash, Stage::TimedOut.as_str())
+                                .await?;
+                            expired = Some(Expired {
+                                user_id,
+                                csrf_token: row.csrf_token.clone(),
+                            });
+                        }
+                        _ => {
+                            store.delete_session(&hash).await?;
+                            clear_session = true;
+                        }
                     }
                 } else {
                     existing = Some(row);
@@ -370,8 +425,11 @@ pub async fn load(
     };
     let session = match existing {
         Some(row) => {
-            if now - row.last_seen_at >= touch_interval(settings.session_idle) {
+            // Activity is written lazily; the expiry reported is the one that was written.
+            let mut last_seen = row.last_seen_at;
+            if !passive && now - row.last_seen_at >= touch_interval(settings.session_idle) {
                 store.touch_session(&row.id_hash, now).await?;
+                last_seen = now;
             }
             let mut stage = Stage::parse(&row.stage);
             let mut user = None;
@@ -384,9 +442,9 @@ pub async fn load(
                     None => stage = Stage::Anonymous,
                 }
             }
-            let expires_at = user
-                .as_ref()
-                .map(|_| (now + settings.session_idle).min(row.created_at + settings.session_max));
+            let expires_at = user.as_ref().map(|_| {
+                (last_seen + settings.session_idle).min(row.created_at + settings.session_max)
+            });
             cookies.clear_session = false;
             Session {
                 id_hash: Some(row.id_hash),
@@ -402,6 +460,7 @@ pub async fn load(
                 timed_out,
                 expired,
                 expires_at,
+                created_at: row.created_at,
                 cookies: Arc::default(),
             }
         }
@@ -424,6 +483,7 @@ pub async fn load(
                 timed_out,
                 expired,
                 expires_at: None,
+                created_at: now,
                 cookies: Arc::default(),
             }
         }

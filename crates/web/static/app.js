@@ -37,19 +37,34 @@ function handOverCharacterCounts () {
 handOverCharacterCounts()
 
 // ---------------------------------------------------------------------------
-// Session timeout warning
+// Session timeout warning: one clock for every tab, kept by the server
 //
 // Enabled when <body> has data-session-timeout-seconds (the layout only sets
 // it for signed-in users), with:
+//   data-session-expires-in-ms    how long the server will keep the session if
+//                                 nothing happens (the expiry it enforces)
 //   data-session-warning-seconds  how long before the timeout to warn (120)
-//   data-keepalive-url            POST here to stay signed in
+//   data-session-activity-seconds typing sends a keep-alive at most this often
+//   data-status-url               GET: {signed_in, expires_in_ms} (not activity)
+//   data-keepalive-url            POST here to stay signed in (activity)
 //   data-signout-url              POST here to sign out
 //   data-timed-out-url            where to go when the time is up
-// The timer starts at page load (the page load was a request that refreshed
-// the session) and restarts after a successful keep-alive.
+//
+// The server is the clock: the page starts from the expiry the server gave
+// it. Tabs of one browser tell each other what they learn (BroadcastChannel,
+// or a storage event), so a save or a keep-alive in one tab moves every tab's
+// clock. A tab about to warn, or whose time is up, first asks the server how
+// long is really left, and only warns or signs out if the server agrees.
+// When the server says the session is over, each tab saves what was typed in
+// its forms (the server keeps those answers until the person signs in again)
+// and goes to the sign-in page; it never signs out a session that is alive.
 // ---------------------------------------------------------------------------
 
 const SCREEN_READER_UPDATE_SECONDS = 15
+// While the warning shows, ask the server this often (another device, or a
+// browser without BroadcastChannel, may have kept the session alive).
+const WARNING_POLL_MS = 5000
+const CHANNEL = 'ehm-session-clock'
 
 function csrfToken () {
   const meta = document.querySelector('meta[name="csrf-token"]')
@@ -84,6 +99,8 @@ function buildDialog (hasAutosave) {
   const dialog = el('dialog', {
     class: 'app-timeout-dialog',
     id: 'app-timeout-dialog',
+    role: 'dialog',
+    'aria-modal': 'true',
     'aria-labelledby': 'app-timeout-dialog-title',
     'aria-describedby': 'app-timeout-dialog-description'
   })
@@ -125,24 +142,64 @@ function postForm (action, fields) {
   form.submit()
 }
 
-// Save typed work: send each form marked data-autosave-on-timeout with its
-// normal POST (same action and fields), without leaving the page.
-function autosaveForms () {
-  const forms = Array.from(document.querySelectorAll('form[data-autosave-on-timeout]'))
-  const sends = forms.map((form) => {
-    const data = new FormData(form)
-    const multipart = (form.getAttribute('enctype') || '').toLowerCase() === 'multipart/form-data'
-    // getAttribute, not form.action: a control named "action" would shadow it.
-    const action = new URL(form.getAttribute('action') || window.location.href, window.location.href)
-    return fetch(action, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'X-Autosave-On-Timeout': '1' },
-      body: multipart ? data : new URLSearchParams(data)
-    }).catch(() => {})
-  })
+// What a form holds, to tell whether anything was typed since the page loaded.
+function formState (form) {
+  const parts = []
+  for (const [name, value] of new FormData(form)) {
+    parts.push([name, typeof value === 'string' ? value : `file:${value.name}:${value.size}`])
+  }
+  return JSON.stringify(parts)
+}
+
+const autosaveForms = Array.from(document.querySelectorAll('form[data-autosave-on-timeout]'))
+const autosaveLoaded = new Map(autosaveForms.map((form) => [form, formState(form)]))
+
+// Save typed work: send each form marked data-autosave-on-timeout that was
+// changed since the page loaded, with its normal POST (same action and
+// fields), without leaving the page. A form nobody touched holds nothing new
+// and is not sent (an old page must not offer old answers as new).
+function autosave () {
+  const sends = autosaveForms
+    .filter((form) => formState(form) !== autosaveLoaded.get(form))
+    .map((form) => {
+      const data = new FormData(form)
+      const multipart = (form.getAttribute('enctype') || '').toLowerCase() === 'multipart/form-data'
+      // getAttribute, not form.action: a control named "action" would shadow it.
+      const action = new URL(form.getAttribute('action') || window.location.href, window.location.href)
+      return fetch(action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'X-Autosave-On-Timeout': '1' },
+        body: multipart ? data : new URLSearchParams(data)
+      }).catch(() => {})
+    })
   const timeLimit = new Promise((resolve) => setTimeout(resolve, 5000))
   return Promise.race([Promise.allSettled(sends), timeLimit])
+}
+
+// Messages between the tabs of this browser (same origin only).
+function openChannel (onMessage) {
+  if (typeof BroadcastChannel === 'function') {
+    const channel = new BroadcastChannel(CHANNEL)
+    channel.addEventListener('message', (event) => onMessage(event.data))
+    return (message) => channel.postMessage(message)
+  }
+  try {
+    const storage = window.localStorage
+    window.addEventListener('storage', (event) => {
+      if (event.key !== CHANNEL || !event.newValue) return
+      try {
+        onMessage(JSON.parse(event.newValue))
+      } catch (e) {}
+    })
+    return (message) => {
+      try {
+        storage.setItem(CHANNEL, JSON.stringify({ ...message, at: Date.now(), nonce: Math.random() }))
+      } catch (e) {}
+    }
+  } catch (e) {
+    return () => {}
+  }
 }
 
 function initSessionTimeout () {
@@ -154,30 +211,39 @@ function initSessionTimeout () {
   let warningSeconds = parseInt(data.sessionWarningSeconds, 10)
   if (!(warningSeconds > 0)) warningSeconds = 120
   warningSeconds = Math.min(warningSeconds, timeoutSeconds)
+  const warningMs = warningSeconds * 1000
+  let activityMs = parseInt(data.sessionActivitySeconds, 10) * 1000
+  if (!(activityMs > 0)) activityMs = 60000
 
+  const statusUrl = data.statusUrl || '/session/status'
   const keepAliveUrl = data.keepaliveUrl || '/session/keep-alive'
   const signOutUrl = data.signoutUrl || '/sign-out'
   const timedOutUrl = data.timedOutUrl || '/sign-in?timeout=1'
-  const hasAutosave = document.querySelector('form[data-autosave-on-timeout]') !== null
+  const hasAutosave = autosaveForms.length > 0
 
   const ui = buildDialog(hasAutosave)
-  let deadline = 0
+  let expiresIn = parseInt(data.sessionExpiresInMs, 10)
+  if (!(expiresIn >= 0)) expiresIn = timeoutSeconds * 1000
+  // When the session ends if nothing happens, on this browser's clock.
+  let deadline = Date.now() + expiresIn
   let lastSpokenBucket = null
   let returnFocusTo = null
   let finished = false
   let busy = false
+  let lastCheck = 0
+  let checking = null
+  let lastActivitySent = Date.now() // the page load was a request
 
-  function restart () {
-    deadline = Date.now() + timeoutSeconds * 1000
-  }
+  const share = openChannel(onMessage)
 
-  function remainingSeconds () {
-    return (deadline - Date.now()) / 1000
+  function remainingMs () {
+    return deadline - Date.now()
   }
 
   function render (remaining) {
-    ui.visual.textContent = countdownSentence(remaining)
-    const bucket = Math.ceil(remaining / SCREEN_READER_UPDATE_SECONDS)
+    const seconds = remaining / 1000
+    ui.visual.textContent = countdownSentence(seconds)
+    const bucket = Math.ceil(seconds / SCREEN_READER_UPDATE_SECONDS)
     if (bucket !== lastSpokenBucket) {
       lastSpokenBucket = bucket
       ui.spoken.textContent = countdownSentence(bucket * SCREEN_READER_UPDATE_SECONDS)
@@ -188,7 +254,7 @@ function initSessionTimeout () {
     returnFocusTo = document.activeElement
     lastSpokenBucket = null
     ui.problem.hidden = true
-    render(remainingSeconds())
+    render(remainingMs())
     ui.dialog.showModal() // moves focus to the first button; native focus trap
   }
 
@@ -198,25 +264,88 @@ function initSessionTimeout () {
     returnFocusTo = null
   }
 
+  // A later expiry learnt here (from the server) or from another tab.
+  function extendTo (newDeadline, tell) {
+    if (!(newDeadline > 0)) return
+    // The server's answer is the truth for this tab; another tab's news only moves
+    // the clock forward (it may have been sent before something newer happened here).
+    if (tell) deadline = newDeadline
+    else if (newDeadline > deadline) deadline = newDeadline
+    else return
+    if (tell) share({ type: 'expiry', deadline })
+    if (ui.dialog.open && remainingMs() > warningMs) close()
+  }
+
+  function onMessage (message) {
+    if (!message || finished) return
+    if (message.type === 'expiry') {
+      extendTo(Number(message.deadline), false)
+    } else if (message.type === 'timed-out') {
+      // Another tab was told by the server that the session is over: ask too.
+      check(true)
+    }
+  }
+
+  // Ask the server how long is left (this is not activity). Resolves to true
+  // (signed in; the clock is set), false (signed out) or null (no answer).
+  function askServer () {
+    if (checking) return checking
+    checking = (async () => {
+      try {
+        const response = await fetch(statusUrl, {
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: { Accept: 'application/json' }
+        })
+        if (!response.ok) return null
+        const status = await response.json()
+        if (status && status.signed_in === true) {
+          extendTo(Date.now() + Number(status.expires_in_ms || 0), true)
+          return true
+        }
+        return status && status.signed_in === false ? false : null
+      } catch (e) {
+        return null
+      } finally {
+        lastCheck = Date.now()
+        checking = null
+      }
+    })()
+    return checking
+  }
+
+  async function keepAlive () {
+    const token = csrfToken()
+    const response = await fetch(keepAliveUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'X-CSRF-Token': token,
+        Accept: 'application/json'
+      },
+      body: new URLSearchParams({ csrf_token: token })
+    })
+    if (response.ok) {
+      let status = null
+      try {
+        status = await response.json()
+      } catch (e) {}
+      const left = status && status.signed_in ? Number(status.expires_in_ms) : timeoutSeconds * 1000
+      extendTo(Date.now() + left, true)
+    }
+    return response
+  }
+
   async function staySignedIn () {
     if (busy || finished) return
     busy = true
     try {
-      const token = csrfToken()
-      const response = await fetch(keepAliveUrl, {
-        method: 'POST',
-        credentials: 'same-origin',
-        headers: {
-          'Content-Type': 'application/x-www-form-urlencoded',
-          'X-CSRF-Token': token
-        },
-        body: new URLSearchParams({ csrf_token: token })
-      })
+      const response = await keepAlive()
       if (response.ok) {
-        restart()
         close()
       } else if (response.status === 401 || response.status === 403) {
-        await timeOut()
+        await check(true)
       } else {
         ui.problem.hidden = false
       }
@@ -227,24 +356,64 @@ function initSessionTimeout () {
     }
   }
 
+  // Typing (or clicking) in this page is activity: tell the server, not too often.
+  function activity () {
+    if (finished || busy || ui.dialog.open) return
+    if (Date.now() - lastActivitySent < activityMs) return
+    lastActivitySent = Date.now()
+    keepAlive().then((response) => {
+      if (response.status === 401 || response.status === 403) check(true)
+    }).catch(() => {})
+  }
+
   function signOut () {
     finished = true
     postForm(signOutUrl, { csrf_token: csrfToken() })
   }
 
+  // The server says the session is over: keep what was typed here, then sign in again.
   async function timeOut () {
     if (finished) return
     finished = true
-    await autosaveForms()
-    // The save above counts as activity on the server: end the session explicitly so the
-    // server and the page agree that the person has been signed out.
-    await fetch(signOutUrl, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'X-CSRF-Token': csrfToken() },
-      body: new URLSearchParams({ csrf_token: csrfToken() })
-    }).catch(() => {})
+    if (ui.dialog.open) render(0)
+    share({ type: 'timed-out' })
+    await autosave()
     window.location.assign(timedOutUrl)
+  }
+
+  // Ask the server (now, if `force`), then warn, stop warning or time out as it says.
+  async function check (force) {
+    if (finished) return
+    const remaining = remainingMs()
+    const wait = remaining <= 0 ? 1000 : ui.dialog.open ? WARNING_POLL_MS : 0
+    if (!force && Date.now() - lastCheck < wait) {
+      if (ui.dialog.open) render(Math.max(0, remaining))
+      return
+    }
+    const signedIn = await askServer()
+    if (finished) return
+    if (signedIn === false) {
+      await timeOut()
+      return
+    }
+    const left = remainingMs()
+    if (left <= warningMs) {
+      if (!ui.dialog.open) open()
+      else render(Math.max(0, left))
+    } else if (ui.dialog.open) {
+      close()
+    }
+  }
+
+  function tick () {
+    if (finished || busy) return
+    const remaining = remainingMs()
+    if (remaining > warningMs) {
+      if (ui.dialog.open) close()
+      return
+    }
+    // About to warn, or the time is up: the server decides.
+    check(false)
   }
 
   ui.stay.addEventListener('click', staySignedIn)
@@ -254,20 +423,12 @@ function initSessionTimeout () {
     event.preventDefault()
     staySignedIn()
   })
-
-  function tick () {
-    if (finished) return
-    const remaining = remainingSeconds()
-    if (remaining <= 0) {
-      render(0)
-      timeOut()
-    } else if (remaining <= warningSeconds) {
-      if (!ui.dialog.open) open()
-      else render(remaining)
-    }
+  for (const type of ['input', 'keydown', 'pointerdown']) {
+    document.addEventListener(type, activity, { capture: true, passive: true })
   }
 
-  restart()
+  // Tell the other tabs what this page load taught us.
+  share({ type: 'expiry', deadline })
   setInterval(tick, 1000)
   // Timers are throttled in background tabs: check as soon as the tab is shown.
   document.addEventListener('visibilitychange', () => {

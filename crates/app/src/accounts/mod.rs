@@ -15,12 +15,14 @@
 //!   the answer is the same whether a message was sent or not.
 
 mod codes;
+mod password;
 mod register;
 mod reset;
 mod sign_in;
 mod staff;
 
 pub use codes::{CodeCheck, Decoy, NEW_CODE_SENT, Pending};
+pub use password::{ChangePasswordOutcome, change_password};
 pub use register::{
     ConfirmOutcome, RegisterInput, RegisterOutcome, confirm_email, register, resend_code,
 };

@@ -79,8 +79,26 @@ pub enum SaveOutcome {
     MissingVersion,
 }
 
-/// Apply a posted section form to the draft and save it if nobody saved since `version`.
-/// Each save restarts the retention period.
+/// The hidden field of a section page holding [`section_fingerprint`] of what it showed.
+pub const FINGERPRINT_FIELD: &str = "section_hash";
+
+/// A digest of one section's answers in `draft`. A page posted with an old version is
+/// saved all the same when the digest it was shown with is still the section's: only
+/// *other* sections were saved since (another tab), so nothing newer is overwritten.
+pub fn section_fingerprint(section: Section, draft: &ReferralDraft) -> String {
+    let summary = serde_json::to_string(&ehm_domain::referral::section_summary(section, draft))
+        .unwrap_or_default();
+    crypto::sha256_hex(&format!(
+        "{}|{}|{}|{summary}",
+        section.slug(),
+        draft.is_saved(section),
+        draft.will_come_back_later(section)
+    ))
+}
+
+/// Apply a posted section form to the draft and save it if nobody saved since `version`,
+/// or if only other sections were saved since (see [`section_fingerprint`]). Each save
+/// restarts the retention period.
 pub async fn save_section(
     app: &App,
     l: &Loaded,
@@ -89,9 +107,17 @@ pub async fn save_section(
     version: Option<i64>,
     ip: &str,
 ) -> Result<SaveOutcome> {
-    let Some(version) = version else {
+    let Some(mut version) = version else {
         return Ok(SaveOutcome::MissingVersion);
     };
+    let shown = fields.get(FINGERPRINT_FIELD).map(str::to_owned);
+    let fields = &fields.without(&[FINGERPRINT_FIELD]);
+    if version != l.row.version
+        && shown.as_deref() == Some(section_fingerprint(section, &l.draft).as_str())
+    {
+        // Older than the draft, but this section is as the page showed it.
+        version = l.row.version;
+    }
     let mut draft = l.draft.clone();
     let action = apply_form(section, &mut draft, fields);
     let t = now();

@@ -9,8 +9,14 @@ mod kept;
 mod submit;
 
 pub use attachments::{AddAttachment, Download, add_attachment, download, remove_attachment};
-pub use drafts::{CreateOutcome, SaveOutcome, create_draft, delete_draft, save_section};
-pub use kept::{Restored, keep_answers, restore_kept};
+pub use drafts::{
+    CreateOutcome, FINGERPRINT_FIELD, SaveOutcome, create_draft, delete_draft, save_section,
+    section_fingerprint,
+};
+pub use kept::{
+    Choice, Conflict, ResolveOutcome, Restored, conflicts, keep_answers, keep_conflict, kept_count,
+    resolve_conflict, restore_kept,
+};
 pub use submit::{SubmitOutcome, recipients, submit};
 
 use ehm_domain::access::{Actor, Permission, ReferralFacts, allowed};

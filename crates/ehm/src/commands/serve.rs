@@ -41,7 +41,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         go_live: config.go_live,
         draft_retention: time::Duration::days(config.draft_retention_days),
         session_idle: config.session_idle,
-        session_warning: time::Duration::minutes(2),
+        session_warning: config.session_warning,
         session_max: config.session_max,
         trusted_proxies: config.trusted_proxies.clone(),
         decision_target_days: config.decision_target_days,

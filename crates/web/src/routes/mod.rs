@@ -77,6 +77,10 @@ fn routes() -> Vec<Route> {
         route!(GET "/reset-password" => reset::reset_form),
         route!(POST "/reset-password" => reset::reset),
         route!(POST "/session/keep-alive" => accounts::keep_alive),
+        // The session layer does not count this one as activity (`session::STATUS_PATH`).
+        route!(GET "/session/status" => accounts::session_status),
+        route!(GET "/account/password" => accounts::password::change_password_form),
+        route!(POST "/account/password" => accounts::password::change_password),
         // The referrer's journey.
         route!(POST "/referrals" => referrals::create),
         route!(GET "/referrals/kept-answers" => referrals::kept_answers),
@@ -93,6 +97,8 @@ fn routes() -> Vec<Route> {
         route!(POST "/referrals/{pid}/attachments/{aid}/delete" => files::remove_attachment),
         route!(GET "/referrals/{pid}/{slug}" => sections::section_form),
         route!(POST "/referrals/{pid}/{slug}" => sections::section_save),
+        route!(GET "/referrals/{pid}/{slug}/conflict" => sections::kept_conflict),
+        route!(POST "/referrals/{pid}/{slug}/conflict" => sections::resolve_kept_conflict),
         // The MASH.
         route!(GET "/mash" => mash::tray::tray),
         route!(GET "/mash/referrals/{pid}" => mash::referral::show),

@@ -1,6 +1,7 @@
 //! Accounts (R-01 … R-06): one file per journey. Handlers turn the form into a use-case
 //! call (`ehm_app::accounts`) and its outcome into a page or a redirect.
 
+pub mod password;
 pub mod register;
 pub mod reset;
 pub mod second_factor;
@@ -107,11 +108,47 @@ pub async fn signed_out(State(state): State<AppState>, session: Session) -> Resp
     )
 }
 
+/// What a page's session clock is told: whether the person is signed in and, if so, how
+/// long until the server signs them out if nothing happens (the expiry it enforces). No
+/// personal data.
+fn clock(state: &AppState, expires_at: Option<time::OffsetDateTime>) -> Response {
+    let body = match expires_at {
+        Some(at) => {
+            let left = (at - time::OffsetDateTime::now_utc())
+                .whole_milliseconds()
+                .max(0);
+            serde_json::json!({
+                "signed_in": true,
+                "expires_in_ms": left as i64,
+                "expires_at": at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "idle_timeout_seconds": state.settings.session_idle.whole_seconds(),
+                "warning_seconds": state.settings.session_warning.whole_seconds(),
+            })
+        }
+        None => serde_json::json!({ "signed_in": false }),
+    };
+    // Never cached (the security headers say no-store for every page as well).
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// `GET /session/status`: how long the session has left. Asking is not activity (the
+/// session layer does not record it), so a tab polling this never keeps anyone signed in.
+#[tracing::instrument(skip_all)]
+pub async fn session_status(State(state): State<AppState>, session: Session) -> Response {
+    clock(&state, session.user().and(session.expires_at))
+}
+
+/// `POST /session/keep-alive` ("Stay signed in", or typing in a page): activity now. Answers
+/// like the status, with the new expiry.
 #[tracing::instrument(skip_all)]
 pub async fn keep_alive(State(state): State<AppState>, session: Session) -> AppResult<Response> {
     if session.user().is_none() {
-        return Ok(StatusCode::UNAUTHORIZED.into_response());
+        return Ok((StatusCode::UNAUTHORIZED, clock(&state, None)).into_response());
     }
-    session.touch(&state.store).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let expires_at = session.touch(&state.store, &state.settings).await?;
+    Ok(clock(&state, expires_at))
 }

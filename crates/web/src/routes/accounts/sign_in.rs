@@ -36,14 +36,21 @@ pub async fn sign_in_form(
         return Ok(see_other("/"));
     }
     let flash = session.take_flash(&state.store).await?;
-    let timed_out = session.timed_out || uri.query().is_some_and(|q| q.contains("timeout=1"));
+    let timed_out = session.timed_out
+        || session.expired.is_some()
+        || uri.query().is_some_and(|q| q.contains("timeout=1"));
+    // Answers the pages posted after the timeout, kept until this sign-in (a count only).
+    let kept = match &session.expired {
+        Some(e) => ehm_app::referrals::kept_count(&state.app, e.user_id).await?,
+        None => 0,
+    };
     Ok(page(
         &state,
         &session,
         "pages/sign_in.html",
         "Sign in",
         &Errors::default(),
-        context! { flash, timed_out, email => "" },
+        context! { flash, timed_out, kept, email => "" },
     ))
 }
 

@@ -290,6 +290,17 @@ pub async fn show(
         .collect();
     let can_submit = parse_referral(&l.draft, t).is_ok();
     let flash = session.take_flash(&state.store).await?;
+    // Sections with kept answers waiting for a choice, each once.
+    let mut waiting: Vec<Section> = Vec::new();
+    for c in uc::conflicts(&state.app, &l).await? {
+        if !waiting.contains(&c.section) {
+            waiting.push(c.section);
+        }
+    }
+    let conflicts: Vec<Value> = waiting
+        .iter()
+        .map(|s| context! { title => s.title(), href => sections::kept_conflict_href(&pid, *s) })
+        .collect();
     Ok(page(
         &state,
         &session,
@@ -301,6 +312,7 @@ pub async fn show(
             sections,
             can_submit,
             flash,
+            conflicts,
             check_href => format!("/referrals/{pid}/check"),
             pdf_href => format!("/referrals/{pid}/pdf"),
             delete_href => format!("/referrals/{pid}/delete"),
@@ -344,9 +356,10 @@ pub async fn delete(
 
 // ------------------------------------------- answers kept across a timeout
 
-/// After sign-in: save the answers that were posted after the session had timed out
-/// through the same path as a normal save (so a newer save elsewhere is shown as a
-/// conflict, never silently overwritten).
+/// After sign-in: save every set of answers that was posted after the session had timed
+/// out, oldest first, each through the same path as a normal save (so a newer save
+/// of the same section elsewhere is kept as a conflict for the task list, never silently
+/// overwritten), and say what was restored.
 #[tracing::instrument(skip_all)]
 pub async fn kept_answers(
     State(state): State<AppState>,
@@ -355,27 +368,54 @@ pub async fn kept_answers(
 ) -> AppResult<Response> {
     let actor = actor(&session)?;
     let restored = uc::restore_kept(&state.app, actor, &ip).await?;
-    if let Some(r) = restored
-        .iter()
-        .find(|r| matches!(r.outcome, SaveOutcome::Conflict { .. }))
-        && let SaveOutcome::Conflict {
-            current,
-            yours,
-            posted,
-        } = &r.outcome
-    {
-        return Ok(sections::conflict_page(
-            &state, &session, current, yours, posted, r.section,
-        ));
-    }
     let Some(last) = restored.last() else {
         return Ok(see_other("/"));
     };
-    session
-        .flash(
-            &state.store,
-            "The answers you entered before you were signed out have been saved.",
-        )
-        .await?;
-    Ok(see_other(&format!("/referrals/{}", last.public_id)))
+    let mut saved: Vec<String> = Vec::new();
+    let mut waiting: Vec<String> = Vec::new();
+    for r in &restored {
+        let title = format!("‘{}’", r.section.title());
+        let list = match r.outcome {
+            SaveOutcome::Saved { .. } => &mut saved,
+            SaveOutcome::Conflict { .. } => &mut waiting,
+            _ => continue,
+        };
+        if !list.contains(&title) {
+            list.push(title);
+        }
+    }
+    let mut message = String::new();
+    if !saved.is_empty() {
+        message.push_str(&format!(
+            "The answers you entered before you were signed out have been saved: {}.",
+            join_and(&saved)
+        ));
+    }
+    if !waiting.is_empty() {
+        if !message.is_empty() {
+            message.push(' ');
+        }
+        message.push_str(&format!(
+            "Newer answers had been saved to {} since: choose which answers to keep.",
+            join_and(&waiting)
+        ));
+    }
+    if !message.is_empty() {
+        session.flash(&state.store, message).await?;
+    }
+    let same_draft = restored.iter().all(|r| r.public_id == last.public_id);
+    if same_draft {
+        Ok(see_other(&format!("/referrals/{}", last.public_id)))
+    } else {
+        Ok(see_other("/"))
+    }
+}
+
+/// "A, B and C".
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }

@@ -77,6 +77,7 @@ fn render_section_with(
         opt => Value::from_serialize(form_options()),
         form_action => format!("/referrals/{}/{}", l.row.public_id, section.slug()),
         return_to => return_to_check.then_some("check"),
+        section_hash => uc::section_fingerprint(section, &l.draft),
     };
     match notice {
         None => page(
@@ -180,15 +181,20 @@ pub async fn section_form(
     ))
 }
 
+/// Set by `app.js` on the save a page makes by itself when the session ends.
+const AUTOSAVE_HEADER: &str = "x-autosave-on-timeout";
+
 #[tracing::instrument(skip_all)]
 pub async fn section_save(
     State(state): State<AppState>,
     session: Session,
     ClientIp(ip): ClientIp,
     Path((_, slug)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     Editable(l): Editable,
     posted: Posted,
 ) -> AppResult<Response> {
+    let automatic = headers.contains_key(AUTOSAVE_HEADER);
     let section = section_of(&slug)?;
     let pid = l.public_id().to_string();
     let version = posted.0.get("version").and_then(|v| v.trim().parse().ok());
@@ -241,9 +247,16 @@ pub async fn section_save(
             current,
             yours,
             posted,
-        } => Ok(conflict_page(
-            &state, &session, &current, &yours, &posted, section,
-        )),
+        } => {
+            if automatic && let Some(v) = version {
+                // Nobody is looking at this page (a background tab saving itself): keep the
+                // answers as a conflict the task list points to, never drop them.
+                uc::keep_conflict(&state.app, &current, section, &fields, v, &ip).await?;
+            }
+            Ok(conflict_page(
+                &state, &session, &current, &yours, &posted, section,
+            ))
+        }
         SaveOutcome::NotADraft => Ok(see_other(&format!("/referrals/{pid}"))),
         SaveOutcome::MissingVersion => Err(AppError::BadRequest("The form is missing its version")),
     }
@@ -257,6 +270,20 @@ pub(crate) fn conflict_page(
     yours: &ReferralDraft,
     posted: &[(String, String)],
     section: Section,
+) -> Response {
+    conflict_page_with(state, session, current, yours, posted, section, None)
+}
+
+/// [`conflict_page`], or for answers kept on the server, the choice posted to
+/// `resolve_action`.
+fn conflict_page_with(
+    state: &AppState,
+    session: &Session,
+    current: &Loaded,
+    yours: &ReferralDraft,
+    posted: &[(String, String)],
+    section: Section,
+    resolve_action: Option<String>,
 ) -> Response {
     let rows = |d: &ReferralDraft| {
         let s = section_summary(section, d);
@@ -292,6 +319,83 @@ pub(crate) fn conflict_page(
             posted,
             form_action => format!("/referrals/{pid}/{}", section.slug()),
             current_version => current.row.version,
+            resolve_action,
         },
     )
+}
+
+/// Where the kept answers of a section that wait for a choice are shown.
+pub(crate) fn kept_conflict_href(pid: &str, section: Section) -> String {
+    format!("/referrals/{pid}/{}/conflict", section.slug())
+}
+
+/// `GET /referrals/{pid}/{slug}/conflict`: kept answers of this section (an automatic save
+/// from a page older than the draft, or answers posted after a timeout) beside what was
+/// saved since. Nothing waiting: the section itself.
+#[tracing::instrument(skip_all)]
+pub async fn kept_conflict(
+    State(state): State<AppState>,
+    session: Session,
+    Path((_, slug)): Path<(String, String)>,
+    Editable(l): Editable,
+) -> AppResult<Response> {
+    let section = section_of(&slug)?;
+    let pid = l.public_id().to_string();
+    let waiting = uc::conflicts(&state.app, &l).await?;
+    let Some(c) = waiting.into_iter().find(|c| c.section == section) else {
+        return Ok(see_other(&format!("/referrals/{pid}/{slug}")));
+    };
+    Ok(conflict_page_with(
+        &state,
+        &session,
+        &l,
+        &c.yours,
+        &c.posted,
+        section,
+        Some(kept_conflict_href(&pid, section)),
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ChoiceForm {
+    #[serde(default)]
+    choice: String,
+}
+
+/// `POST /referrals/{pid}/{slug}/conflict`: "Use my answers" or "Keep the saved answers".
+#[tracing::instrument(skip_all)]
+pub async fn resolve_kept_conflict(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path((_, slug)): Path<(String, String)>,
+    Editable(l): Editable,
+    crate::csrf::PostedForm(form): crate::csrf::PostedForm<ChoiceForm>,
+) -> AppResult<Response> {
+    let section = section_of(&slug)?;
+    let pid = l.public_id().to_string();
+    let choice = match form.choice.as_str() {
+        "mine" => uc::Choice::Mine,
+        "saved" => uc::Choice::Saved,
+        _ => return Ok(see_other(&kept_conflict_href(&pid, section))),
+    };
+    match uc::resolve_conflict(&state.app, &l, section, choice, &ip).await? {
+        uc::ResolveOutcome::NothingToResolve => Ok(see_other(&format!("/referrals/{pid}/{slug}"))),
+        uc::ResolveOutcome::Resolved { saved } => {
+            let message = match (choice, saved) {
+                (_, Some(SaveOutcome::Conflict { .. })) => {
+                    // Saved again elsewhere meanwhile: show the newest.
+                    return Ok(see_other(&kept_conflict_href(&pid, section)));
+                }
+                (uc::Choice::Mine, _) => {
+                    format!("Your answers to ‘{}’ have been saved.", section.title())
+                }
+                (uc::Choice::Saved, _) => {
+                    format!("The saved answers to ‘{}’ have been kept.", section.title())
+                }
+            };
+            session.flash(&state.store, message).await?;
+            Ok(see_other(&format!("/referrals/{pid}")))
+        }
+    }
 }
