@@ -452,6 +452,9 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     assert.deepEqual(await sp.locator('table.app-person-referrals tbody a').allInnerTexts(), [reference]);
     await clickAndWait(sp, 'Correct these details of person record CM-2001', 'link');
     await landedOn(sp, '/mash/persons/CM-2001/edit', 'Correct the details of Amira Testwell', 'the person correction page');
+    // A second tab on the same form: it will be out of date once the first one saves.
+    const staleEdit = await support.context.newPage();
+    await staleEdit.goto(sp.url());
     await sp.fill('#other-names', 'Mira');
     await sp.fill('#postcode', 'nowhere');
     await clickAndWait(sp, 'Save corrections');
@@ -463,6 +466,13 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await landedOn(sp, '/mash/persons/CM-2001', 'Amira Testwell', 'the person page after a correction');
     assert.match(await banner(sp), /Person record CM-2001 corrected/);
     assert.match(await sp.locator('.govuk-summary-list').innerText(), /Mira/);
+    await staleEdit.fill('#address', '14 Fictional Road\nSampleton');
+    await clickAndWait(staleEdit, 'Save corrections');
+    await landedOn(staleEdit, '/mash/persons/CM-2001/edit', 'Correct the details of Amira Testwell', 'the person correction page after a conflict');
+    assert.match(await staleEdit.locator('.govuk-error-summary').innerText(), /Someone else changed this record/);
+    await expectFocusedErrorSummary(staleEdit, [], 'the person correction page after a conflict');
+    assert.equal(await staleEdit.inputValue('#other-names'), 'Mira', 'the conflict page shows the record as it now is');
+    await staleEdit.close();
 
     // Undo the link (the reason is required), then link again by the record's id.
     await sp.goto(`${app.baseUrl}${staffPath}`);
@@ -534,6 +544,20 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     assert.equal(await wp.locator('form[action$="/link"], form[action$="/new-person"]').count(), 0);
     assert.match(await wp.locator('#system-match ~ div').first().innerText(), /Business support or a manager links children/);
     assert.deepEqual(await workflowButtons(wp), ['Record the decision']);
+    // The letter before there is an outcome: the referral page, with why.
+    await wp.goto(`${app.baseUrl}${staffPath}/letter`);
+    await landedOn(wp, `${staffPath}/letter`, h1, 'the staff referral page refusing the letter');
+    await expectFocusedErrorSummary(
+      wp,
+      ['The outcome letter can be downloaded once a manager has authorised the decision'],
+      'the staff referral page refusing the letter',
+    );
+    // A person record, but not its correction; a record that does not exist.
+    await wp.goto(`${app.baseUrl}/mash/persons/CM-2001/edit`);
+    await landedOn(wp, '/mash/persons/CM-2001/edit', 'You cannot view this page', 'the forbidden page');
+    await wp.goto(`${app.baseUrl}/mash/persons/CM-9999`);
+    await landedOn(wp, '/mash/persons/CM-9999', 'Page not found', 'the page-not-found page');
+    await wp.goto(`${app.baseUrl}${staffPath}`);
 
     // The decision, with the keyboard only: first with nothing chosen and short reasons.
     await openDecisionFormWithKeyboard(wp, staffPath, 'first decision');
@@ -574,6 +598,9 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await mp.goto(`${app.baseUrl}${staffPath}`);
     await landedOn(mp, staffPath, h1, 'the staff referral page, decided (manager)');
     assert.deepEqual(await workflowButtons(mp), ['Authorise the decision', 'Return the decision']);
+    // A second tab still offering "Authorise" once the decision has gone back.
+    const staleAuthorise = await manager.context.newPage();
+    await staleAuthorise.goto(mp.url());
     await clickAndWait(mp, 'Return the decision', 'button');
     await landedOn(mp, `${staffPath}/return`, 'Return the decision', 'the return page');
     await clickAndWait(mp, 'Return the decision');
@@ -584,6 +611,13 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await landedOn(mp, staffPath, h1, 'the staff referral page after a return');
     assert.match(await banner(mp), /Decision returned to Sol Worker with your comment/);
     assert.equal(await statusTag(mp), 'Awaiting decision');
+    await clickAndWait(staleAuthorise, 'Authorise the decision');
+    await landedOn(staleAuthorise, `${staffPath}/authorise`, h1, 'the staff referral page refusing a stale step');
+    const stale = await errorSummary(staleAuthorise);
+    assert.equal(stale.length, 1, `one message: ${stale}`);
+    await expectFocusedErrorSummary(staleAuthorise, stale, 'the staff referral page refusing a stale step');
+    assert.equal(await statusTag(staleAuthorise), 'Awaiting decision', 'the refusal shows the referral as it now is');
+    await staleAuthorise.close();
 
     // A step the social worker may not take: the rules' message in the error summary.
     current = wp;
