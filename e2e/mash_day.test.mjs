@@ -168,6 +168,26 @@ async function expectFocusedErrorSummary(page, expected, label) {
     .waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary'), null, { timeout: 5000 })
     .catch(async () => assert.fail(`the error summary on ${label} did not take focus; focused: ${await focused(page)}`));
   await expectVisibleFocus(page, `the error summary on ${label}`);
+  // Each link leads somewhere: a field with its inline error beside it, or a heading that
+  // can take focus (a refused step points at the workflow panel).
+  const broken = await page.locator('.govuk-error-summary__list a').evaluateAll((links) =>
+    links
+      .map((a) => {
+        const id = decodeURIComponent(a.getAttribute('href') || '').replace(/^#/, '');
+        const target = id && document.getElementById(id);
+        if (!target) return `${a.textContent.trim()} → #${id}: no such element`;
+        if (target.matches('input, select, textarea')) {
+          const group = target.closest('.govuk-form-group--error');
+          const inline = group?.querySelector('.govuk-error-message')?.textContent.replace(/^\s*Error:\s*/, '').trim();
+          if (inline !== a.textContent.trim()) return `${a.textContent.trim()} → #${id}: the inline error says ${JSON.stringify(inline)}`;
+        } else if (target.tabIndex < -1 || !target.hasAttribute('tabindex')) {
+          return `${a.textContent.trim()} → #${id}: ${target.tagName} cannot take focus`;
+        }
+        return null;
+      })
+      .filter(Boolean),
+  );
+  assert.deepEqual(broken, [], `error summary links on ${label}`);
 }
 
 /** A new browser context for `email`, signed in with password and authenticator code. */
@@ -348,7 +368,7 @@ async function tabUntil(page, expected, label, max = 60) {
  * From the staff referral page, with the keyboard only: Tab to "Record the decision" and
  * follow it, then skip to the content and Tab through the form.
  */
-async function openDecisionFormWithKeyboard(page, staffPath, label) {
+async function openDecisionFormWithKeyboard(page, staffPath, label, key = 'Enter') {
   await page.locator('body').focus().catch(() => {});
   const stops = await tabUntil(page, 'a:Record the decision', `the staff referral page (${label})`);
   assert.equal(stops[0], 'a:Skip to main content', `the first Tab stop on the referral page: ${stops.join(' → ')}`);
@@ -356,7 +376,8 @@ async function openDecisionFormWithKeyboard(page, staffPath, label) {
   // referrer sent is passed on the way to the decision.
   const stray = stops.filter((s) => /^a:(CM-|Download the referral|Undo link|Amira)/.test(s) || s.startsWith('button:Link'));
   assert.deepEqual(stray, [], `Tab passed the match panel before the workflow: ${stops.join(' → ')}`);
-  await pressAndWait(page, 'Enter');
+  // A link drawn as a button answers Space as well as Enter (govuk-frontend's Button).
+  await pressAndWait(page, key);
   await landedOn(page, `${staffPath}/decision`, 'Record the decision', `the decision page (${label})`);
   await tabTo(page, 'a:Skip to main content', 'the decision page');
   await page.keyboard.press('Enter');
@@ -628,7 +649,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     // The worker decides again, keyboard only, with the manager's comment in view.
     await wp.goto(`${app.baseUrl}${staffPath}`);
     await landedOn(wp, staffPath, h1, 'the staff referral page, returned (social worker)');
-    await openDecisionFormWithKeyboard(wp, staffPath, 'after a return');
+    await openDecisionFormWithKeyboard(wp, staffPath, 'after a return', 'Space');
     assert.match(await wp.locator('.govuk-inset-text').innerText(), /Check with the school nurse first\./);
     await tabTo(wp, '#outcome', 'the decision page after a return: the outcome radios');
     await chooseWithArrows(wp, 2, 'Early Help Service', 'the decision page after a return');
