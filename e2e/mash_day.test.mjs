@@ -1,368 +1,57 @@
-// A MASH day in a real browser (issue 9, "The MASH side"): business support and a social
-// worker sign in with their authenticator apps (TOTP computed here), business support link
-// the child to the system match (the person record, its correction and an undone link
-// included), start triage, allocate and send for a decision; the social worker filters the
-// work tray, opens the referral and records the decision WITH THE KEYBOARD ONLY (a
-// validation error first: the focused error summary, its link back to the field, the
-// focus order, each focused control visibly focused); a manager returns it with a comment,
-// the worker decides again (keyboard only), the manager authorises; the outcome email
-// reaches a real SMTP server (scripts/smtp_sink.py) and the outcome letter PDF downloads
-// and reads back with pdftotext; business support close the referral. An administrator
-// creates a staff account (the invitation arrives by SMTP) and searches the audit log.
+// A MASH day in a real browser (issue 9, "The MASH side"). Business support sign in with
+// their authenticator app (TOTP computed here), open the referral from the work tray, link
+// the child to the system match, start triage, allocate to the social worker (an error
+// first) and send for a decision. The social worker, who set up their app on an earlier
+// day, signs in with its code, filters the tray (no results, then their own referrals
+// awaiting a decision; also without JavaScript), and records the decision WITH THE KEYBOARD
+// ONLY: Tab to the link-button and follow it, skip to the content, Tab through the form,
+// choose with the arrow keys, type, submit with Enter or Space; after a validation error
+// the focused error summary leads back to the field; focus order and a visible GOV.UK focus
+// state are asserted at every step. A manager returns the decision with a comment (an
+// error first; a stale "Authorise" in a second tab is refused), the worker decides again
+// (keyboard only, Space on the link-button), the manager authorises: the outcome email
+// reaches a real SMTP server (scripts/smtp_sink.py) without the reasons, and the outcome
+// letter PDF downloads and reads back with pdftotext. Business support close the referral.
 //
-// axe-core (WCAG 2.0/2.1/2.2 A and AA) runs on every page the browser lands on: the work
-// tray (unfiltered, filtered, sorted, with no results), the staff referral page with the
-// match panel (candidates, linked, a link undone, linked again, a social worker's read-only
-// view, an error) and the workflow panel in each status (submitted, in triage, an
-// allocation error, awaiting a decision, decided, returned, feedback sent, closed, a step
-// refused), the person page, the correction form (and its errors), the unlink form (and its
-// error), the decision page (empty, with errors, with the manager's comment), the return
-// page (and its error), the staff home page, the authenticator pages, the admin users list,
-// the new-user form (and its errors) and the audit log (all, searched, with errors).
-//
-// The referral itself is filled in through the referrer's HTTP session (the referral pages
-// have their own browser test, e2e/referral.test.mjs).
+// axe-core (WCAG 2.0/2.1/2.2 A and AA) runs on every page the browser lands on: the
+// authenticator set-up and code pages, the staff home page, the work tray (all, sorted, a
+// search with no results, filtered by status and worker), the staff referral page with the
+// match panel (candidates; linked, read-only for the social worker) and the workflow panel
+// in every status (submitted, in triage, an allocation error, allocated, awaiting a
+// decision, decided, returned, feedback sent with the letter, closed) and every refusal
+// (a step the role may not take, the letter too early, a stale step), the decision page
+// (empty, with errors, with the manager's comment) and the return page (and its error).
+// Person records, links and the admin pages: mash_records.test.mjs.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  createUser,
-  expectNoAxeViolations,
-  importPersons,
-  launchBrowser,
-  startApp,
-  startSmtpSink,
-  totp,
-} from './lib.mjs';
-
-const PASSWORD = 'lantern quartz meadow';
-const GOVUK_FOCUS = 'rgb(255, 221, 0)'; // $govuk-focus-colour
-
-const REFERRER = 'rita.referrer@example.org';
-/** The referrer's address as typed in the referrer section: where the outcome goes. */
-const SECTION_ADDRESS = 'robin.referrer@example.org';
-const SUPPORT = 'bea.support@example.org';
-const WORKER = 'sol.worker@example.org';
-const MANAGER = 'mona.manager@example.org';
-const ADMIN = 'ada.admin@example.org';
-
-/** The council's case-management records: the child, her older sister, an unrelated boy. */
-const PEOPLE = `id,first_name,last_name,dob,dob_estimated,gender,postcode,address,other_names
-CM-2001,Amira,Testwell,2016-02-14,false,F,AB1 2XY,12 Fictional Road Sampleton,
-CM-2002,Amina,Testwell,2012-07-01,false,F,AB1 2XY,12 Fictional Road Sampleton,
-CM-2003,Theo,Samplefield,2013-05-05,false,M,AB9 9ZZ,4 Example Street Sampleton,
-`;
+  MANAGER,
+  SECTION_ADDRESS,
+  SUPPORT,
+  WORKER,
+  banner,
+  clickAndWait,
+  errorSummary,
+  escapeRe,
+  expectFocusedErrorSummary,
+  expectVisibleFocus,
+  focused,
+  landedOn,
+  pressAndWait,
+  reloadUntil,
+  signInStaff,
+  statusTag,
+  tabTo,
+  tabUntil,
+  twoReferrals,
+  withMashApp,
+  workflowButtons,
+} from './mash.mjs';
 
 const FIRST_REASONS = 'Early Help fits the needs the school describes.';
 const REASONS = 'The school nurse agrees: Early Help fits the family.';
-
-// ------------------------------------------------------------------ helpers
-
-function escapeRe(s) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Asserts where the browser is (path string or RegExp) and the <h1>, and that axe finds nothing. */
-async function landedOn(page, path, h1, label) {
-  const url = new URL(page.url());
-  if (path instanceof RegExp) assert.match(url.pathname, path, `on ${label}`);
-  else assert.equal(url.pathname, path, `expected to be on ${path} (${label}), am on ${page.url()}`);
-  if (h1 !== undefined) {
-    const text = (await page.locator('h1').first().innerText()).trim();
-    assert.match(text, h1 instanceof RegExp ? h1 : new RegExp(`^${escapeRe(h1)}$`), `<h1> on ${label}`);
-  }
-  await expectNoAxeViolations(page, label);
-}
-
-/** Clicks a button (or link) by its accessible name (a string, exact, or a RegExp) and waits for the next page. */
-async function clickAndWait(page, name, role = 'button') {
-  const target = page.getByRole(role, { name, exact: true });
-  if ((await target.count()) !== 1) {
-    const names = await page.getByRole(role).evaluateAll((els) => els.map((e) => (e.innerText || e.value || '').replace(/\s+/g, ' ').trim()));
-    assert.fail(`expected one ${role} "${name}" on ${page.url()}; there are: ${JSON.stringify(names)}`);
-  }
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), target.click()]);
-}
-
-/** The texts of the error summary's list, in order. */
-async function errorSummary(page) {
-  return (await page.locator('.govuk-error-summary__list li').allInnerTexts()).map((s) => s.trim());
-}
-
-/** The one-shot confirmation banner's text. */
-async function banner(page) {
-  return (await page.locator('.govuk-notification-banner').innerText()).replace(/\s+/g, ' ').trim();
-}
-
-/** The workflow panel's status tag. */
-async function statusTag(page) {
-  return (await page.locator('.app-workflow .govuk-summary-list .govuk-tag').first().innerText()).trim();
-}
-
-/** The workflow panel's buttons, in order. */
-async function workflowButtons(page) {
-  return (await page.locator('.app-workflow .govuk-button').allInnerTexts()).map((s) => s.trim());
-}
-
-/** The focused element, for messages and assertions: "#id", "a:Text", "button:Text", "body". */
-function focused(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return 'body';
-    if (el.id && el.tagName !== 'A' && el.tagName !== 'BUTTON') return `#${el.id}`;
-    return `${el.tagName.toLowerCase()}:${el.textContent.replace(/\s+/g, ' ').trim()}`;
-  });
-}
-
-/**
- * The focused element is on screen and shows the GOV.UK focus state (the yellow
- * outline, background or ring; for a radio or checkbox, the ring drawn by its label).
- */
-async function expectVisibleFocus(page, label) {
-  const state = await page.evaluate((yellow) => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return { ok: false, why: 'nothing has focus' };
-    const r = el.getBoundingClientRect();
-    const styles = [getComputedStyle(el)];
-    if (el.matches('input[type=radio], input[type=checkbox]') && el.labels?.[0]) {
-      styles.push(getComputedStyle(el.labels[0], '::before'));
-    }
-    const yellowFocus = styles.some(
-      (s) =>
-        (s.outlineStyle !== 'none' && s.outlineColor === yellow && parseFloat(s.outlineWidth) >= 2) ||
-        s.backgroundColor === yellow ||
-        s.boxShadow.includes(yellow),
-    );
-    const box = el.matches('input[type=radio], input[type=checkbox]') && el.labels?.[0]
-      ? el.labels[0].getBoundingClientRect()
-      : r;
-    const onScreen = box.width > 0 && box.height > 0 && box.bottom > 0 && box.top < window.innerHeight;
-    return {
-      ok: yellowFocus && onScreen,
-      why: `${el.outerHTML.slice(0, 120)}: focus style ${yellowFocus ? 'shown' : 'NOT shown'}, ${onScreen ? 'on screen' : `NOT on screen (${JSON.stringify(box)})`}`,
-    };
-  }, GOVUK_FOCUS);
-  assert.ok(state.ok, `focus is not visible on ${label}: ${state.why}`);
-}
-
-/** Presses Tab once and asserts where focus went, and that it shows. */
-async function tabTo(page, expected, label, key = 'Tab') {
-  await page.keyboard.press(key);
-  const now = await focused(page);
-  assert.equal(now, expected, `${key} on ${label}: expected focus on ${expected}, it is on ${now}`);
-  await expectVisibleFocus(page, `${expected} (${label})`);
-}
-
-/** Presses a key that submits a form or follows a link, and waits for the next page. */
-async function pressAndWait(page, key) {
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press(key)]);
-}
-
-/** After a refused POST: "Error: " title, the summary focused (govuk-frontend) and visible. */
-async function expectFocusedErrorSummary(page, expected, label) {
-  const title = await page.title();
-  assert.ok(title.startsWith('Error: '), `the title of ${label} does not start with "Error: ": ${title}`);
-  assert.deepEqual(await errorSummary(page), expected, `error summary on ${label}`);
-  await page
-    .waitForFunction(() => document.activeElement?.classList.contains('govuk-error-summary'), null, { timeout: 5000 })
-    .catch(async () => assert.fail(`the error summary on ${label} did not take focus; focused: ${await focused(page)}`));
-  await expectVisibleFocus(page, `the error summary on ${label}`);
-  // Each link leads somewhere: a field with its inline error beside it, or a heading that
-  // can take focus (a refused step points at the workflow panel).
-  const broken = await page.locator('.govuk-error-summary__list a').evaluateAll((links) =>
-    links
-      .map((a) => {
-        const id = decodeURIComponent(a.getAttribute('href') || '').replace(/^#/, '');
-        const target = id && document.getElementById(id);
-        if (!target) return `${a.textContent.trim()} → #${id}: no such element`;
-        if (target.matches('input, select, textarea')) {
-          const group = target.closest('.govuk-form-group--error');
-          const inline = group?.querySelector('.govuk-error-message')?.textContent.replace(/^\s*Error:\s*/, '').trim();
-          if (inline !== a.textContent.trim()) return `${a.textContent.trim()} → #${id}: the inline error says ${JSON.stringify(inline)}`;
-        } else if (target.tabIndex < -1 || !target.hasAttribute('tabindex')) {
-          return `${a.textContent.trim()} → #${id}: ${target.tagName} cannot take focus`;
-        }
-        return null;
-      })
-      .filter(Boolean),
-  );
-  assert.deepEqual(broken, [], `error summary links on ${label}`);
-}
-
-/** A new browser context for `email`, signed in with password and authenticator code. */
-async function signInStaff(browser, app, email, { enrolled } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.goto(`${app.baseUrl}/sign-in`);
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await clickAndWait(page, 'Sign in');
-  let key = enrolled;
-  if (enrolled) {
-    await landedOn(page, '/sign-in/authenticator', 'Enter the code from your authenticator app', 'the authenticator code page');
-    // The set-up used this 30-second step's code, and a code works once: the app's next
-    // one (within the one step of clock drift the service allows).
-    await page.fill('#code', totp(key, Date.now() + 30000));
-    await clickAndWait(page, 'Sign in');
-  } else {
-    await landedOn(page, '/sign-in/set-up-authenticator', 'Set up your authenticator app', 'the authenticator set-up page');
-    key = (await page.locator('code.app-secret').innerText()).replace(/\s+/g, '');
-    await page.fill('#code', totp(key));
-    await clickAndWait(page, 'Continue');
-  }
-  await landedOn(page, '/', undefined, `the staff home page (${email})`);
-  return { context, page, key };
-}
-
-/** A referrer signed in (sign-in codes are off in this app: EHM_LOGIN_CODE=false). */
-async function signInReferrer(browser, app, email) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await page.goto(`${app.baseUrl}/sign-in`);
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await clickAndWait(page, 'Sign in');
-  assert.equal(new URL(page.url()).pathname, '/', `${email} is not signed in: ${page.url()}`);
-  return { context, page };
-}
-
-/** A valid NHS number (999 prefix, modulus 11 check digit). */
-function nhsNumber(seed) {
-  for (let n = seed; ; n++) {
-    const s = `999${String(n % 1000000).padStart(6, '0')}`;
-    const sum = [...s].reduce((acc, d, i) => acc + Number(d) * (10 - i), 0);
-    const check = 11 - (sum % 11);
-    if (check !== 10) return `${s}${check === 11 ? 0 : check}`;
-  }
-}
-
-const SECTIONS = {
-  'before-you-start': { 'allocated-social-worker': 'no', 'level-of-need': 'universal-plus' },
-  'referral-type': { 'referral-type': 'early-help-service' },
-  children: {
-    'child-count': '1',
-    'child-0-first-name': 'Amira',
-    'child-0-last-name': 'Testwell',
-    'child-0-dob-day': '14',
-    'child-0-dob-month': '2',
-    'child-0-dob-year': '2016',
-    'child-0-other-names': 'Mira',
-    'child-0-dob-estimated': 'yes',
-    'child-0-gender': 'female',
-    'child-0-ethnicity': 'MWAS',
-    'child-0-address': '12 Fictional Road\nSampleton',
-    'child-0-postcode': 'ab1 2xy',
-    'child-0-nhs-number': nhsNumber(7100),
-    'child-0-gp': 'Sampleton Health Centre',
-    'child-0-school': 'Sampleton Juniors',
-    'child-0-religion': 'None stated',
-    'child-0-first-language': 'Urdu',
-    'child-0-interpreter': 'no',
-    'child-0-health-needs': 'Asthma, uses an inhaler',
-  },
-  household: {
-    'household-count': '1',
-    'household-0-name': 'Nadia Testwell',
-    'household-0-relationship': 'mother',
-    'household-0-dob-day': '3',
-    'household-0-dob-month': '9',
-    'household-0-dob-year': '1988',
-    'household-0-address': '12 Fictional Road\nSampleton',
-    'household-0-phone': '01632 960123',
-    'household-0-parental-responsibility': 'yes',
-    'household-0-language': 'Urdu',
-    'household-0-interpreter': 'yes',
-  },
-  referrer: {
-    'referrer-name': 'Robin Referrer',
-    'referrer-role': 'Designated safeguarding lead',
-    'referrer-email': 'robin.referrer@example.org',
-    'referrer-phone': '01632 960456',
-    'organisation-name': 'Sampleton Juniors',
-    'organisation-type': 'school',
-    'organisation-phone': '01632 960789',
-  },
-  professionals: {
-    'professional-count': '1',
-    'professional-0-name': 'Dr Quentin Placeholder',
-    'professional-0-agency': 'Sampleton Health Centre',
-    'professional-0-role': 'GP',
-    'professional-0-contact': '01632 960321',
-    'professional-0-lead': 'yes',
-  },
-  concerns: {
-    concerns: 'Amira is often hungry and missing school.',
-    'what-has-been-done': 'Met the family twice; school nurse involved.',
-    'childs-views': 'Amira says she is tired and hungry at school.',
-    strengths: 'Mother is engaged and wants help.',
-    risks: 'Missed meals; poor attendance.',
-  },
-  'previous-references': { 'previous-references': 'MARF-2025-0042' },
-  support: { 'support-requested': 'Family support worker and help with food.' },
-  consent: { 'parents-aware': 'yes', consent: 'yes' },
-};
-
-/**
- * A referral filled in and submitted through the referrer's session (the pages' own CSRF
- * tokens and versions), with `children` in place of the children section: its staff path.
- */
-async function submittedReferral(app, { page, context }, children = SECTIONS.children) {
-  const csrf = async () => page.locator('input[name=csrf_token]').first().inputValue();
-  await page.goto(`${app.baseUrl}/`);
-  const created = await context.request.post(`${app.baseUrl}/referrals`, {
-    form: { csrf_token: await csrf() },
-    maxRedirects: 0,
-  });
-  assert.equal(created.status(), 303);
-  const path = created.headers().location;
-  for (const [slug, fields] of Object.entries({ ...SECTIONS, children })) {
-    await page.goto(`${app.baseUrl}${path}/${slug}`);
-    const version = await page.locator('input[name=version]').inputValue();
-    const res = await context.request.post(`${app.baseUrl}${path}/${slug}`, {
-      form: { ...fields, version, completed: 'yes', action: 'continue', csrf_token: await csrf() },
-      maxRedirects: 0,
-    });
-    assert.equal(res.status(), 303, `section ${slug} not accepted`);
-  }
-  await page.goto(`${app.baseUrl}${path}/check`);
-  const version = await page.locator('input[name=version]').inputValue();
-  const res = await context.request.post(`${app.baseUrl}${path}/submit`, {
-    form: { version, csrf_token: await csrf() },
-    maxRedirects: 0,
-  });
-  assert.equal(res.status(), 303, 'not submitted');
-  return path.replace('/referrals/', '/mash/referrals/');
-}
-
-/** Reloads `page` until `selector` is there (the person index polls the database every 2 s). */
-async function reloadUntil(page, selector, what, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  while ((await page.locator(selector).count()) === 0) {
-    assert.ok(Date.now() < deadline, `${what} never showed on ${page.url()}`);
-    await page.reload({ waitUntil: 'load' });
-  }
-}
-
-/**
- * Tabs from wherever focus is until `expected` has it (at most `max` presses); returns the
- * stops on the way. Fails if it never arrives (a trap, or an action missing).
- */
-async function tabUntil(page, expected, label, max = 60) {
-  const stops = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    const now = await focused(page);
-    stops.push(now);
-    if (now === expected) {
-      await expectVisibleFocus(page, `${expected} (${label})`);
-      return stops;
-    }
-  }
-  assert.fail(`Tab never reached ${expected} on ${label}; stops: ${stops.join(' → ')}`);
-}
 
 /**
  * From the staff referral page, with the keyboard only: Tab to "Record the decision" and
@@ -396,48 +85,18 @@ async function chooseWithArrows(page, downs, expectedLabel, label) {
   await expectVisibleFocus(page, `the radio "${expectedLabel}" (${label})`);
 }
 
-test('a MASH day: triage, the system match, a keyboard-only decision, a return, authorisation, the outcome email and letter; every staff page passes axe-core', async () => {
-  const smtp = await startSmtpSink();
-  const app = await startApp({ env: { EHM_LOGIN_CODE: 'false', EHM_SMTP_URL: smtp.url } }).catch(async (err) => {
-    await smtp.stop();
-    throw err;
-  });
-  const browser = await launchBrowser();
-  let current;
-  try {
-    for (const [role, email, name] of [
-      ['referrer', REFERRER, 'Rita Referrer'],
-      ['business-support', SUPPORT, 'Bea Support'],
-      ['social-worker', WORKER, 'Sol Worker'],
-      ['manager', MANAGER, 'Mona Manager'],
-      ['admin', ADMIN, 'Ada Admin'],
-    ]) {
-      await createUser(app, { role, email, name, password: PASSWORD });
-    }
-    await importPersons(app, PEOPLE);
-
-    // The referrer sends two referrals: Amira's, and one about another child.
-    const referrer = await signInReferrer(browser, app, REFERRER);
-    const staffPath = await submittedReferral(app, referrer);
-    await submittedReferral(app, referrer, {
-      ...SECTIONS.children,
-      'child-0-first-name': 'Theo',
-      'child-0-last-name': 'Samplefield',
-      'child-0-other-names': '',
-      'child-0-gender': 'male',
-      'child-0-nhs-number': nhsNumber(7300),
-    });
-    await referrer.context.close();
-
-    // The social worker set up their authenticator app last week; today they sign in with it.
-    const firstDay = await signInStaff(browser, app, WORKER);
+test('a MASH day: triage, the system match, a keyboard-only decision, a return, authorisation, the outcome email and letter; every page passes axe-core', async () => {
+  await withMashApp(async ({ app, smtp, browser, state }) => {
+    // The social worker set up their authenticator app on an earlier day; the referrals
+    // arrive meanwhile.
+    const [firstDay, staffPath] = await Promise.all([signInStaff(browser, app, WORKER), twoReferrals(browser, app)]);
     await clickAndWait(firstDay.page, 'Sign out');
     await firstDay.context.close();
 
     // ---------------------------------------------------------------- business support
     const support = await signInStaff(browser, app, SUPPORT);
     const sp = support.page;
-    current = sp;
+    state.current = sp;
     await clickAndWait(sp, 'Go to the work tray', 'link');
     await landedOn(sp, '/mash', 'Work tray', 'the work tray');
     assert.equal((await sp.locator('.govuk-grid-column-three-quarters > p[role=status]').innerText()).trim(), 'Showing 1 to 2 of 2 referrals.');
@@ -467,57 +126,6 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     assert.match(await banner(sp), /Amira Testwell linked to person record CM-2001/);
     assert.match(await sp.locator('.app-link-status').innerText(), /Linked to CM-2001 \(Amira Testwell, born 14 February 2016\) by Bea Support/);
 
-    // The person record, and a correction (an error first).
-    await clickAndWait(sp, 'CM-2001', 'link');
-    await landedOn(sp, '/mash/persons/CM-2001', 'Amira Testwell', 'the person page');
-    assert.deepEqual(await sp.locator('table.app-person-referrals tbody a').allInnerTexts(), [reference]);
-    await clickAndWait(sp, 'Correct these details of person record CM-2001', 'link');
-    await landedOn(sp, '/mash/persons/CM-2001/edit', 'Correct the details of Amira Testwell', 'the person correction page');
-    // A second tab on the same form: it will be out of date once the first one saves.
-    const staleEdit = await support.context.newPage();
-    await staleEdit.goto(sp.url());
-    await sp.fill('#other-names', 'Mira');
-    await sp.fill('#postcode', 'nowhere');
-    await clickAndWait(sp, 'Save corrections');
-    await expectFocusedErrorSummary(sp, ['Enter a real postcode, like AA1 1AA'], 'the correction page with an error');
-    await landedOn(sp, '/mash/persons/CM-2001/edit', 'Correct the details of Amira Testwell', 'the person correction page with an error');
-    assert.equal(await sp.inputValue('#other-names'), 'Mira', 'what was typed is kept');
-    await sp.fill('#postcode', 'AB1 2XY');
-    await clickAndWait(sp, 'Save corrections');
-    await landedOn(sp, '/mash/persons/CM-2001', 'Amira Testwell', 'the person page after a correction');
-    assert.match(await banner(sp), /Person record CM-2001 corrected/);
-    assert.match(await sp.locator('.govuk-summary-list').innerText(), /Mira/);
-    await staleEdit.fill('#address', '14 Fictional Road\nSampleton');
-    await clickAndWait(staleEdit, 'Save corrections');
-    await landedOn(staleEdit, '/mash/persons/CM-2001/edit', 'Correct the details of Amira Testwell', 'the person correction page after a conflict');
-    assert.match(await staleEdit.locator('.govuk-error-summary').innerText(), /Someone else changed this record/);
-    await expectFocusedErrorSummary(staleEdit, [], 'the person correction page after a conflict');
-    assert.equal(await staleEdit.inputValue('#other-names'), 'Mira', 'the conflict page shows the record as it now is');
-    await staleEdit.close();
-
-    // Undo the link (the reason is required), then link again by the record's id.
-    await sp.goto(`${app.baseUrl}${staffPath}`);
-    await clickAndWait(sp, 'Undo link of Amira Testwell to person record CM-2001', 'link');
-    await landedOn(sp, /\/links\/\d+\/unlink$/, 'Undo the link to person record CM-2001', 'the unlink page');
-    await clickAndWait(sp, 'Undo link');
-    await expectFocusedErrorSummary(sp, ['Enter why the link is wrong'], 'the unlink page with an error');
-    await landedOn(sp, /\/links\/\d+\/unlink$/, 'Undo the link to person record CM-2001', 'the unlink page with an error');
-    await sp.fill('#reason', 'Linked before checking the date of birth with the school.');
-    await clickAndWait(sp, 'Undo link');
-    await landedOn(sp, staffPath, h1, 'the staff referral page with a link undone');
-    assert.match(await banner(sp), /Link to person record CM-2001 undone/);
-    assert.match(await sp.locator('.govuk-details', { hasText: 'Links undone' }).innerText(), /Links undone \(1\)/);
-    await sp.getByText('Link to another person record by its id').click();
-    await sp.fill('#child-0-person-id', 'CM-9999');
-    await clickAndWait(sp, 'Link to this person record (Amira Testwell)');
-    await expectFocusedErrorSummary(sp, ['There is no person record with the id CM-9999'], 'the referral page with a link error');
-    await landedOn(sp, /\/children\/0\/link$/, h1, 'the staff referral page with a link error');
-    assert.equal(await sp.inputValue('#child-0-person-id'), 'CM-9999', 'what was typed is kept');
-    await sp.fill('#child-0-person-id', 'CM-2001');
-    await clickAndWait(sp, 'Link to this person record (Amira Testwell)');
-    await landedOn(sp, staffPath, h1, 'the staff referral page, linked again');
-    assert.match(await banner(sp), /Amira Testwell linked to person record CM-2001/);
-
     // Triage, allocation (an error first), sending for a decision.
     await clickAndWait(sp, 'Start triage');
     await landedOn(sp, staffPath, h1, 'the staff referral page in triage');
@@ -538,7 +146,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     // ---------------------------------------------------------------- the social worker
     const worker = await signInStaff(browser, app, WORKER, { enrolled: firstDay.key });
     const wp = worker.page;
-    current = wp;
+    state.current = wp;
     await wp.goto(`${app.baseUrl}/mash`);
     await landedOn(wp, '/mash', 'Work tray', 'the work tray (social worker)');
     // A search that finds nothing.
@@ -573,12 +181,29 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
       ['The outcome letter can be downloaded once a manager has authorised the decision'],
       'the staff referral page refusing the letter',
     );
-    // A person record, but not its correction; a record that does not exist.
-    await wp.goto(`${app.baseUrl}/mash/persons/CM-2001/edit`);
-    await landedOn(wp, '/mash/persons/CM-2001/edit', 'You cannot view this page', 'the forbidden page');
-    await wp.goto(`${app.baseUrl}/mash/persons/CM-9999`);
-    await landedOn(wp, '/mash/persons/CM-9999', 'Page not found', 'the page-not-found page');
     await wp.goto(`${app.baseUrl}${staffPath}`);
+
+    // Without JavaScript, in the same session: the filters, the link-button and the
+    // decision form (and its errors) are plain HTML.
+    const noJs = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      await noJs.addCookies(await worker.context.cookies());
+      const plain = await noJs.newPage();
+      await plain.goto(`${app.baseUrl}/mash`);
+      await plain.check('#status-awaiting-decision');
+      await clickAndWait(plain, 'Apply filters');
+      assert.deepEqual(new URL(plain.url()).searchParams.getAll('status'), ['awaiting-decision'], 'the filter form without JavaScript');
+      await clickAndWait(plain, reference, 'link');
+      await clickAndWait(plain, 'Record the decision', 'button');
+      assert.equal(new URL(plain.url()).pathname, `${staffPath}/decision`, 'the decision page without JavaScript');
+      await clickAndWait(plain, 'Record the decision');
+      assert.ok((await plain.title()).startsWith('Error: '), 'no "Error: " title without JavaScript');
+      assert.equal((await errorSummary(plain))[0], 'Select the outcome of the decision');
+      assert.equal(await plain.locator('.govuk-character-count__sr-status').count(), 0, 'scripts ran in the no-JavaScript context');
+    } finally {
+      await noJs.close();
+    }
+    await wp.bringToFront();
 
     // The decision, with the keyboard only: first with nothing chosen and short reasons.
     await openDecisionFormWithKeyboard(wp, staffPath, 'first decision');
@@ -615,7 +240,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     // ---------------------------------------------------------------- the manager returns it
     const manager = await signInStaff(browser, app, MANAGER);
     const mp = manager.page;
-    current = mp;
+    state.current = mp;
     await mp.goto(`${app.baseUrl}${staffPath}`);
     await landedOn(mp, staffPath, h1, 'the staff referral page, decided (manager)');
     assert.deepEqual(await workflowButtons(mp), ['Authorise the decision', 'Return the decision']);
@@ -641,7 +266,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await staleAuthorise.close();
 
     // A step the social worker may not take: the rules' message in the error summary.
-    current = wp;
+    state.current = wp;
     await wp.goto(`${app.baseUrl}${staffPath}/return`);
     await landedOn(wp, `${staffPath}/return`, h1, 'the staff referral page with a refusal');
     await expectFocusedErrorSummary(wp, ['Only a manager can return a decision'], 'the staff referral page with a refusal');
@@ -661,7 +286,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     assert.equal(await statusTag(wp), 'Decided');
 
     // ---------------------------------------------------------------- authorised
-    current = mp;
+    state.current = mp;
     await mp.goto(`${app.baseUrl}${staffPath}`);
     await clickAndWait(mp, 'Authorise the decision');
     await landedOn(mp, staffPath, h1, 'the staff referral page after authorisation');
@@ -688,7 +313,7 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     assert.match(await mp.locator('.app-workflow').innerText(), /First downloaded/);
 
     // Business support close it.
-    current = sp;
+    state.current = sp;
     await sp.goto(`${app.baseUrl}${staffPath}`);
     await clickAndWait(sp, 'Close the referral');
     await landedOn(sp, staffPath, h1, 'the staff referral page, closed');
@@ -701,52 +326,5 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await worker.context.close();
     await manager.context.close();
     await support.context.close();
-
-    // ---------------------------------------------------------------- the administrator
-    const admin = await signInStaff(browser, app, ADMIN);
-    const ap = admin.page;
-    current = ap;
-    await clickAndWait(ap, 'Manage staff accounts', 'link');
-    await landedOn(ap, '/admin/users', 'Users', 'the users page');
-    await clickAndWait(ap, 'Add a staff account', 'button');
-    await landedOn(ap, '/admin/users/new', 'Add a staff account', 'the new user page');
-    await clickAndWait(ap, 'Create account');
-    await landedOn(ap, '/admin/users/new', 'Add a staff account', 'the new user page with errors');
-    const newUserErrors = await errorSummary(ap);
-    assert.equal(newUserErrors.length, 3, `one error per field: ${newUserErrors}`);
-    await expectFocusedErrorSummary(ap, newUserErrors, 'the new user page with errors');
-    await ap.fill('#full-name', 'Nia Newstarter');
-    await ap.fill('#email', 'nia.newstarter@example.org');
-    await ap.getByLabel('MASH social worker').check();
-    await clickAndWait(ap, 'Create account');
-    await landedOn(ap, '/admin/users', 'Users', 'the users page with a new account');
-    assert.match(await banner(ap), /Account created for nia\.newstarter@example\.org/);
-    const invitation = await smtp.nextMail('nia.newstarter@example.org');
-    assert.match(invitation.text, /https?:\/\/\S+/, 'the invitation has no link');
-
-    await ap.goto(`${app.baseUrl}/admin/audit`);
-    await landedOn(ap, '/admin/audit', 'Audit log', 'the audit log');
-    await ap.fill('#reference', reference);
-    await clickAndWait(ap, 'Search');
-    await landedOn(ap, '/admin/audit', 'Audit log', 'the audit log searched by reference');
-    const actions = await ap.locator('tbody tr td:nth-child(3)').allInnerTexts();
-    assert.ok(actions.length > 5, `too few records for ${reference}: ${actions}`);
-    await ap.fill('#reference', '');
-    await ap.fill('#user', 'nobody@example.org');
-    await ap.fill('#from-day', '31');
-    await clickAndWait(ap, 'Search');
-    await expectFocusedErrorSummary(
-      ap,
-      ['There is no account with this email address', 'The first day must include a month and year'],
-      'the audit log with search errors',
-    );
-    await landedOn(ap, '/admin/audit', 'Audit log', 'the audit log with search errors');
-  } catch (err) {
-    err.message += `\n--- page ${current?.url()} ---\n--- app output (last lines) ---\n${app.output().split('\n').slice(-40).join('\n')}`;
-    throw err;
-  } finally {
-    await browser.close();
-    await app.stop();
-    await smtp.stop();
-  }
+  });
 });
