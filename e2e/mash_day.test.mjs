@@ -104,6 +104,9 @@ test('a MASH day: triage, the system match, a keyboard-only decision, a return, 
     await clickAndWait(sp, 'Reference', 'link');
     await landedOn(sp, '/mash', 'Work tray', 'the work tray sorted by reference');
     assert.equal(await sp.locator('th', { hasText: 'Reference' }).getAttribute('aria-sort'), 'ascending');
+    assert.equal(await sp.locator('table.app-tray caption').textContent(), 'Referrals, sorted by reference (ascending)');
+    await clickAndWait(sp, 'Waiting', 'link');
+    assert.equal(await sp.locator('table.app-tray caption').textContent(), 'Referrals, sorted by waiting time (ascending)');
     const amiraRow = sp.locator('tbody tr', { hasText: 'Amira Testwell' });
     assert.equal(await amiraRow.count(), 1, 'Amira is not in the tray once');
     const reference = (await amiraRow.getByRole('link').innerText()).trim();
