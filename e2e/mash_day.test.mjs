@@ -22,6 +22,8 @@
 // (a step the role may not take, the letter too early, a stale step), the decision page
 // (empty, with errors, with the manager's comment) and the return page (and its error).
 // Person records, links and the admin pages: mash_records.test.mjs.
+// App defect found while writing this test: the tray's hidden table caption named the sort
+// by its code ("sorted by due") rather than the column's header (fixed in fef6c78).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -9,7 +9,7 @@
 // first; the invitation arrives at a real SMTP server) and searches the audit log (by
 // reference, and with errors).
 // App defect this test found: the correction page's conflict state showed an error summary
-// without "Error: " in its title (fixed in the same commit as the test's first version).
+// without "Error: " in its title (fixed in 49ad9f1).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
