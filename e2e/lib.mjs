@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -456,4 +456,116 @@ export function totp(secretBase32, timeMs = Date.now(), { step = 30, digits = 6 
   const offset = mac[mac.length - 1] & 0x0f;
   const n = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
   return String(n).padStart(digits, '0');
+}
+
+// ------------------------------------------------------------- SMTP sink and person index (added for the MASH test)
+
+/** Runs `cmd args` to the end, feeding `input`; resolves with its output, rejects on failure. */
+async function run(cmd, args, { env, input = '', cwd } = {}) {
+  const child = spawn(cmd, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  child.stdin.end(input);
+  const code = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${code}:\n${out}`);
+  return out;
+}
+
+/**
+ * Loads `csv` (id,first_name,last_name,dob,dob_estimated,gender,postcode,address[,other_names])
+ * into `app`'s person index with `$EHM_BIN import-persons`, as the council would; the
+ * running app finds the people within a few seconds (its index polls the database).
+ * @param {{dataDir: string}} app
+ */
+export async function importPersons(app, csv, { env = {} } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'ehm-e2e-persons-'));
+  try {
+    const file = join(dir, 'people.csv');
+    await writeFile(file, csv);
+    const childEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (!k.startsWith('EHM_')) childEnv[k] = v;
+    }
+    Object.assign(childEnv, { EHM_DATA_DIR: app.dataDir, EHM_DEMO: 'false', ...env });
+    return await run(process.env.EHM_BIN, ['import-persons', file], { env: childEnv, cwd: dir });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts a real SMTP server (`scripts/smtp_sink.py`, aiosmtpd, the one the Rust testkit
+ * uses) on 127.0.0.1: pass `url` as `EHM_SMTP_URL` to `startApp`. Every message it
+ * receives is a `.eml` file (with its `.json` SMTP envelope) in `dir`.
+ * `nextMail(to, {subject})` waits for a message to `to` that no earlier call returned.
+ * @returns {Promise<{url: string, dir: string, nextMail: (to: string, opts?: {subject?: string,
+ *   timeoutMs?: number}) => Promise<Mail>, all: () => Promise<Mail[]>, stop: () => Promise<void>}>}
+ */
+export async function startSmtpSink({ timeoutMs = 15000 } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'ehm-e2e-smtp-'));
+  const script = process.env.EHM_SMTP_SINK_SCRIPT || new URL('../scripts/smtp_sink.py', import.meta.url).pathname;
+  const child = spawn(process.env.EHM_PYTHON || 'python3', [script, '--dir', dir, '--exit-on-stdin-eof'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let exited = null;
+  const exitPromise = new Promise((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      running.delete(child);
+      resolve();
+    });
+  });
+  child.on('error', (err) => (exited = { error: String(err) }));
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  const stop = async () => {
+    if (!exited) {
+      child.stdin.end();
+      child.kill('SIGTERM');
+      await exitPromise;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  let port = null;
+  while (!port) {
+    const m = /^(\d+)\r?\n/.exec(out);
+    if (m) port = Number(m[1]);
+    else if (exited || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the SMTP sink (${script}) did not start (${JSON.stringify(exited)}):\n${out}`);
+    } else await sleep(20);
+  }
+  const seen = new Set();
+  const nextMail = async (to, { subject = '', timeoutMs: wait = 15000 } = {}) => {
+    const want = to.trim().toLowerCase();
+    const until = Date.now() + wait;
+    for (;;) {
+      const mails = await listOutbox(dir);
+      const match = mails.find(
+        (m) =>
+          !seen.has(m.file) &&
+          (m.envelope ? m.envelope.includes(`"${want}"`) : m.to.some((a) => a.toLowerCase() === want)) &&
+          m.subject.includes(subject),
+      );
+      if (match) {
+        seen.add(match.file);
+        return match;
+      }
+      if (Date.now() > until) {
+        const list = mails.map((m) => `  to ${m.to.join(', ')}: ${m.subject}`).join('\n') || '  (none)';
+        throw new Error(`the SMTP sink received no new mail to ${to} with subject containing "${subject}" within ${wait} ms; received:\n${list}`);
+      }
+      await sleep(100);
+    }
+  };
+  return { url: `smtp://127.0.0.1:${port}`, dir, nextMail, all: () => listOutbox(dir), stop };
 }

@@ -1,11 +1,12 @@
 // Tests of the e2e helpers themselves (no app needed): the MIME reader, the
-// outbox poller, and that axe really reports violations in real Chromium.
+// outbox poller, the SMTP sink, and that axe really reports violations in real Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expectNoAxeViolations, launchBrowser, parseMail, readOutboxMail } from './lib.mjs';
+import { connect } from 'node:net';
+import { expectNoAxeViolations, launchBrowser, parseMail, readOutboxMail, startSmtpSink } from './lib.mjs';
 
 const QP_MAIL = [
   'From: Early Help <noreply@council.example>',
@@ -125,5 +126,53 @@ test('expectNoAxeViolations works under a strict Content-Security-Policy', async
     assert.equal(await page.evaluate(() => typeof window.axe), 'object');
   } finally {
     await page.close();
+  }
+});
+
+test('startSmtpSink receives a message over SMTP and nextMail returns each message once', async () => {
+  const sink = await startSmtpSink();
+  try {
+    const port = Number(new URL(sink.url).port);
+    // A plain SMTP conversation: wait for each reply before the next command.
+    const socket = connect(port, '127.0.0.1');
+    socket.setEncoding('utf8');
+    let buffer = '';
+    const reply = () =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = /^(\d{3}) .*\r\n/m.exec(buffer);
+          if (m) {
+            buffer = buffer.slice(m.index + m[0].length);
+            socket.off('data', onData);
+            resolve(m[1]);
+          }
+        };
+        const onData = (d) => {
+          buffer += d;
+          check();
+        };
+        socket.on('data', onData);
+        socket.once('error', reject);
+        check();
+      });
+    const say = async (line, code) => {
+      socket.write(`${line}\r\n`);
+      assert.equal(await reply(), code, `reply to ${line.slice(0, 20)}`);
+    };
+    assert.equal(await reply(), '220');
+    await say('HELO test.example', '250');
+    await say('MAIL FROM:<noreply@council.example>', '250');
+    await say('RCPT TO:<sam@example.org>', '250');
+    await say('DATA', '354');
+    await say(['From: noreply@council.example', 'To: someone.else@example.org', 'Subject: Hello Sam', '', 'Hi.', '.'].join('\r\n'), '250');
+    await say('QUIT', '221');
+    socket.end();
+    // Found by the envelope recipient (Bcc-like), not only by the To header.
+    const mail = await sink.nextMail('sam@example.org', { subject: 'Hello' });
+    assert.equal(mail.subject, 'Hello Sam');
+    assert.match(mail.text, /Hi\./);
+    await assert.rejects(sink.nextMail('sam@example.org', { timeoutMs: 300 }), /no new mail to sam@example.org/);
+  } finally {
+    await sink.stop();
   }
 });
