@@ -446,18 +446,16 @@ async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
 }
 
 /// Response of one request: status, `Location`, body.
-struct Resp {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(super) struct Resp {
+    pub(super) status: u16,
+    pub(super) location: Option<String>,
+    pub(super) body: String,
 }
 
 /// A browser-like client: one connection pool, its own cookies (sent back by hand:
 /// the session cookie is `Secure`, which cookie stores drop over http), no redirects.
 struct Client {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
+    b: Browser,
     csrf: String,
     pid: String,
     version: i64,
@@ -466,28 +464,21 @@ struct Client {
 
 impl Client {
     async fn start(base: &str, email: &str) -> anyhow::Result<Client> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()
-            .context("cannot build the HTTP client")?;
         let mut c = Client {
-            http,
-            base: base.to_string(),
-            cookies: BTreeMap::new(),
+            b: Browser::new(base)?,
             csrf: String::new(),
             pid: String::new(),
             version: 0,
             text: SaveText::new(),
         };
-        let page = c.get("/sign-in").await?;
+        let page = c.b.get("/sign-in").await?;
         expect(&page, 200, "GET /sign-in")?;
         c.csrf = csrf_of(&page.body).context("no CSRF token on the sign-in page")?;
         let mut form = Form::default();
         form.add("csrf_token", &c.csrf)
             .add("email", email)
             .add("password", PASSWORD);
-        let r = c.post("/sign-in", form.0).await?;
+        let r = c.b.post("/sign-in", form.0).await?;
         expect(&r, 303, "POST /sign-in")?;
         if r.location.as_deref() != Some("/") {
             bail!(
@@ -495,15 +486,15 @@ impl Client {
                 r.location
             );
         }
-        if !c.cookies.contains_key(SESSION_COOKIE) {
+        if !c.b.cookies.contains_key(SESSION_COOKIE) {
             bail!("no {SESSION_COOKIE} cookie after sign-in");
         }
-        let home = c.get("/").await?;
+        let home = c.b.get("/").await?;
         expect(&home, 200, "GET / after sign-in")?;
         c.csrf = csrf_of(&home.body).context("no CSRF token on the home page")?;
         let mut form = Form::default();
         form.add("csrf_token", &c.csrf);
-        let r = c.post("/referrals", form.0).await?;
+        let r = c.b.post("/referrals", form.0).await?;
         expect(&r, 303, "POST /referrals")?;
         c.pid = r
             .location
@@ -523,7 +514,7 @@ impl Client {
     /// GET the section page; take its version and CSRF token.
     async fn load_section(&mut self) -> anyhow::Result<()> {
         let path = self.section_path();
-        let page = self.get(&path).await?;
+        let page = self.b.get(&path).await?;
         expect(&page, 200, &format!("GET {path}"))?;
         self.version = version_of(&page.body).context("no version field on the section page")?;
         self.csrf = csrf_of(&page.body).context("no CSRF token on the section page")?;
@@ -554,7 +545,7 @@ impl Client {
             n += 1;
             let body = self.save_body(n);
             let t = Instant::now();
-            let r = self.post(&path, body).await;
+            let r = self.b.post(&path, body).await;
             let dt = t.elapsed();
             match r {
                 Ok(r) if r.status == 303 && r.location.as_deref() == Some(&task_list) => {
@@ -594,13 +585,34 @@ impl Client {
         }
         s
     }
+}
 
-    async fn get(&mut self, path: &str) -> anyhow::Result<Resp> {
+/// One browser: its own HTTP connection and cookie jar, redirects not followed.
+pub(super) struct Browser {
+    http: reqwest::Client,
+    base: String,
+    pub(super) cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    pub(super) fn new(base: &str) -> anyhow::Result<Browser> {
+        Ok(Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .context("cannot build the HTTP client")?,
+            base: base.to_string(),
+            cookies: BTreeMap::new(),
+        })
+    }
+
+    pub(super) async fn get(&mut self, path: &str) -> anyhow::Result<Resp> {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: String) -> anyhow::Result<Resp> {
+    pub(super) async fn post(&mut self, path: &str, form: String) -> anyhow::Result<Resp> {
         let req = self
             .http
             .post(format!("{}{path}", self.base))
@@ -612,7 +624,7 @@ impl Client {
         self.send(req).await
     }
 
-    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
+    pub(super) async fn send(&mut self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
         if !self.cookies.is_empty() {
             let cookie = self
                 .cookies

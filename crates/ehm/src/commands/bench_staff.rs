@@ -23,13 +23,12 @@ use ehm_domain::mash::{ReferralStatus, search_text};
 use ehm_domain::referral::{ChildDraft, ReferenceNumber, ReferralDraft, ReferralType};
 use ehm_matching::{Gender, Person};
 use ehm_storage::{Backend, NewUser, PersonData, Store, Submission, UPSERT_BATCH_ROWS, to_ms};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-use super::bench::{Dist, Form, PASSWORD, TempDir, csrf_of, load_average};
+use super::bench::{Browser, Dist, Form, PASSWORD, Resp, TempDir, csrf_of, load_average};
 use crate::config::Config;
 
 /// Referrals about the generator's queries: the pages opened (and the fit's data).
@@ -471,84 +470,17 @@ async fn bulk_referrals(
     Ok(sample)
 }
 
-struct Staff {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Resp {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
+/// A member of staff's browser.
+struct Staff(Browser);
 
 impl Staff {
-    async fn send(&mut self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
-        if !self.cookies.is_empty() {
-            let cookie = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            req = req.header(reqwest::header::COOKIE, cookie);
-        }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
-            let Ok(v) = v.to_str() else { continue };
-            let pair = v.split(';').next().unwrap_or("");
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if value.is_empty() || v.to_ascii_lowercase().contains("max-age=0") {
-                self.cookies.remove(name.trim());
-            } else {
-                self.cookies
-                    .insert(name.trim().to_string(), value.trim().to_string());
-            }
-        }
-        let location = resp
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = String::from_utf8_lossy(&resp.bytes().await?).into_owned();
-        Ok(Resp {
-            status,
-            location,
-            body,
-        })
-    }
-
     async fn get(&mut self, path: &str) -> anyhow::Result<Resp> {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: String) -> anyhow::Result<Resp> {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(form);
-        self.send(req).await
+        self.0.get(path).await
     }
 
     /// Signs in with the password, then sets up the authenticator (first sign-in).
     async fn sign_in(base: &str, email: &str) -> anyhow::Result<Staff> {
-        let mut c = Staff {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(60))
-                .build()?,
-            base: base.to_string(),
-            cookies: BTreeMap::new(),
-        };
+        let mut c = Staff(Browser::new(base)?);
         let page = c.get("/sign-in").await?;
         let mut form = Form::default();
         form.add(
@@ -557,7 +489,7 @@ impl Staff {
         )
         .add("email", email)
         .add("password", PASSWORD);
-        let r = c.post("/sign-in", form.0).await?;
+        let r = c.0.post("/sign-in", form.0).await?;
         if r.location.as_deref() != Some("/sign-in/set-up-authenticator") {
             bail!("staff sign-in went to {:?}", r.location);
         }
@@ -581,7 +513,7 @@ impl Staff {
             &csrf_of(&page.body).context("no CSRF token on the authenticator page")?,
         )
         .add("code", &totp.generate_current()?);
-        let r = c.post("/sign-in/set-up-authenticator", form.0).await?;
+        let r = c.0.post("/sign-in/set-up-authenticator", form.0).await?;
         if r.location.as_deref() != Some("/") {
             bail!("authenticator set-up went to {:?}", r.location);
         }
