@@ -307,6 +307,10 @@ struct Sig {
 /// share most of their bits (Jaccard >= 0.4 for about 92% of single slips), two
 /// different names seldom do (about 3% of random name pairs).
 fn name_sketch(n: &NameInfo) -> u64 {
+    // An initial or a two-letter name has too few letter pairs to compare.
+    if n.compact.len() < 3 {
+        return 0;
+    }
     let mut prev = u64::from(b'^');
     let mut s = 0u64;
     for c in n.compact.bytes().map(u64::from).chain([u64::from(b'$')]) {
@@ -391,10 +395,10 @@ enum WideKind {
 /// of evidence of each agreeing field (how unlikely the agreement is by chance):
 /// forename the same spelling 7, a similar one 6 or 5 (`sketch_points`), else the same
 /// initial 4; surname the same spelling 8, a similar one 7 or 6, else the same initial
-/// or sound 5; birth year 4 (within two years when either DOB is estimated), birth day
-/// and month 8 (or swapped; the same month and a day one digit off 6, the same day and
-/// a month one digit off 5, the same month alone 3); postcode sector 9, house number
-/// 6, the same sex 1. Returns the points of the fields other than the one that defines
+/// or sound 5; birth year 4, birth day and month 8 (or swapped; the same month and a
+/// day one digit off 6, the same day and a month one digit off 5, the same month alone
+/// 3), but when either DOB is estimated only the year counts (3 within a year, 2 two
+/// years apart); postcode sector 9, house number 6, the same sex 1. Returns the points of the fields other than the one that defines
 /// the block, and the points of that field (at least what every member of the block
 /// has: the same sound or date).
 fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
@@ -412,16 +416,19 @@ fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
         sur = sur.max(5);
     }
     let mut dob = 0;
+    let est = sig_field(q | r, 61, 1) != 0;
     let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
     if yq != 0 && yr != 0 {
-        let est = sig_field(q | r, 61, 1) != 0;
-        let d = yq.abs_diff(yr);
-        if d == 0 || (est && d <= 2) {
-            dob += 4;
+        match (yq.abs_diff(yr), est) {
+            (0, false) => dob += 4,
+            (0 | 1, true) => dob += 3,
+            (2, true) => dob += 2,
+            _ => {}
         }
     }
+    // An estimated date of birth says nothing about the day and month.
     let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
-    if mq != 0 && mr != 0 {
+    if mq != 0 && mr != 0 && !est {
         let one_digit = |a: u64, b: u64| a / 10 == b / 10 || a % 10 == b % 10;
         let ((mmq, dq), (mmr, dr)) = ((mq / 32, mq % 32), (mr / 32, mr % 32));
         if mq == mr || dq * 32 + mmq == mr {
@@ -447,7 +454,9 @@ fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
     match kind {
         WideKind::Forename => (other + sur + dob, fore.max(4)),
         WideKind::Surname => (other + fore + dob, sur.max(5)),
-        WideKind::Dob => (other + fore + sur, dob.max(12)),
+        // A member of the query's DOB block has that date (12 points) unless either
+        // date is estimated.
+        WideKind::Dob => (other + fore + sur, dob),
     }
 }
 
