@@ -397,8 +397,8 @@ enum WideKind {
 /// initial 4; surname the same spelling 8, a similar one 7 or 6, else the same initial
 /// or sound 5; birth year 4, birth day and month 8 (or swapped; the same month and a
 /// day one digit off 6, the same day and a month one digit off 5, the same month alone
-/// 3), but when either DOB is estimated only the year counts (3 within a year, 2 two
-/// years apart); postcode sector 9, house number 6, the same sex 1. Returns the points of the fields other than the one that defines
+/// 3), but when either DOB is estimated only the year counts (4 within two years);
+/// postcode sector 9, house number 6, the same sex 1. Returns the points of the fields other than the one that defines
 /// the block, and the points of that field (at least what every member of the block
 /// has: the same sound or date).
 fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
@@ -420,9 +420,7 @@ fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
     let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
     if yq != 0 && yr != 0 {
         match (yq.abs_diff(yr), est) {
-            (0, false) => dob += 4,
-            (0 | 1, true) => dob += 3,
-            (2, true) => dob += 2,
+            (0, _) | (1 | 2, true) => dob += 4,
             _ => {}
         }
     }
