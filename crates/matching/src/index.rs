@@ -294,6 +294,51 @@ fn initial_code(n: &NameInfo) -> u64 {
     }
 }
 
+/// A wide-block member's signature: `bits` (see `signature`) and the q-gram sketches
+/// of its forename (low 32 bits of `names`) and surname (high 32 bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Sig {
+    bits: u64,
+    names: u64,
+}
+
+/// A 32-bit sketch of a name's letter pairs (bigrams, with the start and end of the
+/// name as letters; the compact spelling), never 0: two spellings one keying slip apart
+/// share most of their bits (Jaccard >= 0.4 for about 92% of single slips), two
+/// different names seldom do (about 3% of random name pairs).
+fn name_sketch(n: &NameInfo) -> u64 {
+    // An initial or a two-letter name has too few letter pairs to compare.
+    if n.compact.len() < 3 {
+        return 0;
+    }
+    let mut prev = u64::from(b'^');
+    let mut s = 0u64;
+    for c in n.compact.bytes().map(u64::from).chain([u64::from(b'$')]) {
+        s |= 1 << (mix(prev << 8 | c) % 32);
+        prev = c;
+    }
+    s
+}
+
+/// Points of evidence for a name from the sketches: the same sketch (almost always the
+/// same spelling), or a similar one (bigram Jaccard at least 0.5, or at least 0.4).
+fn sketch_points(q: u64, r: u64, same: u32) -> u32 {
+    if q == 0 || r == 0 {
+        return 0;
+    }
+    if q == r {
+        return same;
+    }
+    let (i, u) = ((q & r).count_ones(), (q | r).count_ones());
+    if 2 * i >= u {
+        same - 1
+    } else if 5 * i >= 2 * u {
+        same - 2
+    } else {
+        0
+    }
+}
+
 /// A record's signature: small codes of its fields packed into 64 bits (0 = missing)
 /// for ranking the members of a wide block without touching the records:
 /// forename initial (5 bits) and phonetic code (8), surname initial (5) and phonetic
@@ -308,8 +353,9 @@ fn signature(
     gender: u64,
     postcode: Option<&str>,
     address: Option<&AddrInfo>,
-) -> u64 {
+) -> Sig {
     let mut s = 0u64;
+    let names = first.map_or(0, name_sketch) | last.map_or(0, name_sketch) << 32;
     if let Some(f) = first {
         s |= initial_code(f) | h8(u64::from(f.dm[0])) << 5;
     }
@@ -327,7 +373,10 @@ fn signature(
     if let Some(n) = address.and_then(house_number) {
         s |= h8(n) << 51;
     }
-    s | (gender & 3) << 59 | u64::from(est) << 61
+    Sig {
+        bits: s | (gender & 3) << 59 | u64::from(est) << 61,
+        names,
+    }
 }
 
 fn sig_field(s: u64, shift: u32, bits: u32) -> u64 {
@@ -344,50 +393,69 @@ enum WideKind {
 
 /// How well a wide-block member's signature agrees with the query's: roughly the bits
 /// of evidence of each agreeing field (how unlikely the agreement is by chance):
-/// forename initial 4, surname initial or sound 5, birth year 4 (within two years when
-/// either DOB is estimated), birth day and month 8 (or swapped; the same month alone
-/// 3), postcode sector 9, house number 6, the same sex 1. The field that defines the
-/// block does not count.
-fn wide_score(q: u64, r: u64, kind: WideKind) -> u32 {
+/// forename the same spelling 7, a similar one 6 or 5 (`sketch_points`), else the same
+/// initial 4; surname the same spelling 8, a similar one 7 or 6, else the same initial
+/// or sound 5; birth year 4, birth day and month 8 (or swapped; the same month and a
+/// day one digit off 6, the same day and a month one digit off 5, the same month alone
+/// 3), but when either DOB is estimated only the year counts (4 within two years);
+/// postcode sector 9, house number 6, the same sex 1. Returns the points of the fields other than the one that defines
+/// the block, and the points of that field (at least what every member of the block
+/// has: the same sound or date).
+fn wide_score(q: Sig, r: Sig, kind: WideKind) -> (u32, u32) {
+    let (q, r, qn, rn) = (q.bits, r.bits, q.names, r.names);
     let agree = |sh: u32, b: u32| {
         let (x, y) = (sig_field(q, sh, b), sig_field(r, sh, b));
         x != 0 && x == y
     };
-    let mut sc = 0;
-    if kind != WideKind::Forename && agree(0, 5) {
-        sc += 4;
+    let mut fore = sketch_points(qn & 0xffff_ffff, rn & 0xffff_ffff, 7);
+    if agree(0, 5) {
+        fore = fore.max(4);
     }
-    if kind != WideKind::Surname && (agree(13, 5) || agree(18, 8)) {
-        sc += 5;
+    let mut sur = sketch_points(qn >> 32, rn >> 32, 8);
+    if agree(13, 5) || agree(18, 8) {
+        sur = sur.max(5);
     }
-    if kind != WideKind::Dob {
-        let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
-        if yq != 0 && yr != 0 {
-            let est = sig_field(q | r, 61, 1) != 0;
-            let d = yq.abs_diff(yr);
-            if d == 0 || (est && d <= 2) {
-                sc += 4;
-            }
-        }
-        let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
-        if mq != 0 && mr != 0 {
-            if mq == mr || (mq % 32) * 32 + mq / 32 == mr {
-                sc += 8;
-            } else if mq / 32 == mr / 32 {
-                sc += 3;
-            }
+    let mut dob = 0;
+    let est = sig_field(q | r, 61, 1) != 0;
+    let (yq, yr) = (sig_field(q, 26, 8), sig_field(r, 26, 8));
+    if yq != 0 && yr != 0 {
+        match (yq.abs_diff(yr), est) {
+            (0, _) | (1 | 2, true) => dob += 4,
+            _ => {}
         }
     }
+    // An estimated date of birth says nothing about the day and month.
+    let (mq, mr) = (sig_field(q, 34, 9), sig_field(r, 34, 9));
+    if mq != 0 && mr != 0 && !est {
+        let one_digit = |a: u64, b: u64| a / 10 == b / 10 || a % 10 == b % 10;
+        let ((mmq, dq), (mmr, dr)) = ((mq / 32, mq % 32), (mr / 32, mr % 32));
+        if mq == mr || dq * 32 + mmq == mr {
+            dob += 8;
+        } else if mmq == mmr && one_digit(dq, dr) {
+            dob += 6;
+        } else if dq == dr && one_digit(mmq, mmr) {
+            dob += 5;
+        } else if mmq == mmr {
+            dob += 3;
+        }
+    }
+    let mut other = 0;
     if agree(43, 8) {
-        sc += 9;
+        other += 9;
     }
     if agree(51, 8) {
-        sc += 6;
+        other += 6;
     }
     if agree(59, 2) {
-        sc += 1;
+        other += 1;
     }
-    sc
+    match kind {
+        WideKind::Forename => (other + sur + dob, fore.max(4)),
+        WideKind::Surname => (other + fore + dob, sur.max(5)),
+        // A member of the query's DOB block has that date (12 points) unless either
+        // date is estimated.
+        WideKind::Dob => (other + fore + sur, dob),
+    }
 }
 
 /// Wide-block members need at least this score (one agreeing field besides the sex).
@@ -596,8 +664,8 @@ pub struct Index {
     /// so a query ranks a block's members without reading their records.
     wide_keys: Vec<u64>,
     wide_offsets: Vec<u32>,
-    wide_members: Vec<(u32, u64)>,
-    delta_wide: FxHashMap<u64, Vec<(u32, u64)>>,
+    wide_members: Vec<(u32, Sig)>,
+    delta_wide: FxHashMap<u64, Vec<(u32, Sig)>>,
     model: Model,
     weights: Weights,
     n_eff: f64,
@@ -812,7 +880,7 @@ impl Index {
         self.block_offsets = offsets;
         self.block_members = members;
 
-        let mut wide: Vec<(u64, u32, u64)> = self
+        let mut wide: Vec<(u64, u32, Sig)> = self
             .recs
             .par_iter()
             .enumerate()
@@ -840,7 +908,7 @@ impl Index {
         self.wide_members = members;
     }
 
-    fn wide_block(&self, k: u64) -> &[(u32, u64)] {
+    fn wide_block(&self, k: u64) -> &[(u32, Sig)] {
         match self.wide_keys.binary_search(&k) {
             Ok(i) => {
                 &self.wide_members[self.wide_offsets[i] as usize..self.wide_offsets[i + 1] as usize]
@@ -850,7 +918,7 @@ impl Index {
     }
 
     /// Wide-block keys and signature of indexed record `i`.
-    fn record_wide(&self, i: usize) -> (Vec<(u64, WideKind)>, u64) {
+    fn record_wide(&self, i: usize) -> (Vec<(u64, WideKind)>, Sig) {
         let r = &self.recs[i];
         let (first, last) = (self.name(r.first), self.name(r.last));
         let mut keys = Vec::with_capacity(4);
@@ -1513,19 +1581,14 @@ impl Index {
         // compete on one scale.
         let mut ranked: Vec<(u32, u32)> = Vec::new();
         for (k, kind) in keys {
-            let own = match kind {
-                WideKind::Surname => 5,
-                WideKind::Forename => 4,
-                WideKind::Dob => 12,
-            };
             let main = self.wide_block(k);
-            let delta: &[(u32, u64)] = if self.delta_wide.is_empty() {
+            let delta: &[(u32, Sig)] = if self.delta_wide.is_empty() {
                 &[]
             } else {
                 self.delta_wide.get(&k).map_or(&[], Vec::as_slice)
             };
             for &(m, sig) in main.iter().chain(delta).take(WIDE_SCAN_LIMIT) {
-                let sc = wide_score(qsig, sig, kind);
+                let (sc, own) = wide_score(qsig, sig, kind);
                 if sc >= WIDE_MIN_SCORE
                     && normal.binary_search(&m).is_err()
                     && !(self.n_dead > 0 && self.dead[m as usize])
@@ -1551,6 +1614,80 @@ impl Index {
         let q = Prepared::new(query);
         let normal = self.candidates(&q);
         normal.len() + self.wide_candidates(&q, &normal).len()
+    }
+
+    /// Diagnostics for a blocking miss: for each of the query's wide blocks, its size,
+    /// whether the record with `id` is a member (and at which position) and its
+    /// signature score, and how many other members score higher or the same.
+    #[doc(hidden)]
+    pub fn wide_diagnosis(&self, query: &Person, id: &str) -> String {
+        use std::fmt::Write;
+        let q = Prepared::new(query);
+        let normal = self.candidates(&q);
+        let target: Vec<u32> = (0..self.ids.len() as u32)
+            .filter(|&i| &*self.ids[i as usize] == id)
+            .collect();
+        let dob = q.dob.map_or(q.dob_raw.unwrap_or(0), |d| d.packed());
+        let mut dobs = [dob, 0];
+        if let Some(d) = q.dob
+            && let Some(s) = Date::new(d.year(), d.day(), d.month())
+            && s != d
+        {
+            dobs[1] = s.packed();
+        }
+        let mut keys = Vec::with_capacity(8);
+        wide_keys(q.first.as_ref(), q.last.as_ref(), &dobs, true, &mut keys);
+        let g = match q.gender {
+            None => 0,
+            Some(Gender::Male) => 1,
+            Some(Gender::Female) => 2,
+        };
+        let qsig = signature(
+            q.first.as_ref(),
+            q.last.as_ref(),
+            dob,
+            q.est,
+            g,
+            q.postcode.as_deref(),
+            q.address.as_ref(),
+        );
+        let mut out = String::new();
+        let _ = write!(out, "normal {} wide-keys {}", normal.len(), keys.len());
+        let mut best: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut tscore = 0;
+        for (k, kind) in keys {
+            let b = self.wide_block(k);
+            let pos = b.iter().position(|x| target.contains(&x.0));
+            let ts = pos.map(|p| {
+                let (a, o) = wide_score(qsig, b[p].1, kind);
+                a + o
+            });
+            let _ = write!(out, " | {kind:?} size {} pos {pos:?} score {ts:?}", b.len());
+            if let Some(t) = ts {
+                tscore = tscore.max(t);
+            }
+            for &(m, sig) in b.iter().take(WIDE_SCAN_LIMIT) {
+                let (sc, own) = wide_score(qsig, sig, kind);
+                if sc >= WIDE_MIN_SCORE && normal.binary_search(&m).is_err() {
+                    let e = best.entry(m).or_insert(0);
+                    *e = (*e).max(sc + own);
+                }
+            }
+        }
+        let higher = best
+            .iter()
+            .filter(|&(m, &s)| s > tscore && !target.contains(m))
+            .count();
+        let equal = best
+            .iter()
+            .filter(|&(m, &s)| s == tscore && !target.contains(m))
+            .count();
+        let _ = write!(
+            out,
+            " || ranked {} higher {higher} equal {equal}",
+            best.len()
+        );
+        out
     }
 
     /// Term-frequency u of exact agreement on the query's forename and surname: the
