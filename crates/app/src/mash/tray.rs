@@ -34,8 +34,9 @@ pub struct TrayItem {
     pub row: TrayRow,
     /// None once decided (the clock has stopped).
     pub waiting: Option<WaitingState>,
-    /// Working time since the referral arrived.
-    pub waited: time::Duration,
+    /// Working time since the referral arrived, while it awaits a decision (None once
+    /// decided: the clock has stopped, and a closed referral is not "waiting").
+    pub waited: Option<time::Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,12 +99,10 @@ pub async fn tray(app: &App, actor: Actor, q: &TrayQuery, ip: &str) -> Result<Tr
         .into_iter()
         .map(|row| {
             let received = row.submitted_at.unwrap_or(now);
-            let waiting = row
-                .status
-                .awaits_a_decision()
-                .then(|| calendar.waiting_state(received, now, target));
+            let awaits = row.status.awaits_a_decision();
+            let waiting = awaits.then(|| calendar.waiting_state(received, now, target));
             TrayItem {
-                waited: calendar.working_time_between(received, now),
+                waited: awaits.then(|| calendar.working_time_between(received, now)),
                 waiting,
                 row,
             }

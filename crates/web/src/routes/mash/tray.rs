@@ -232,7 +232,7 @@ pub async fn tray(
                     .map(|t| t.label().to_string())
                     .unwrap_or_default(),
                 received: i.row.submitted_at.map(date_time).unwrap_or_default(),
-                waited: working_time(i.waited),
+                waited: i.waited.map(working_time).unwrap_or_default(),
                 waiting,
                 waiting_code,
                 status: i.row.status.label(),
