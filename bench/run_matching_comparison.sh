@@ -15,6 +15,7 @@ BIN="$CARGO_TARGET_DIR/release/examples/ehm_match"
 [ -f bench/data/febrl4/truth.csv ] || bench/.venv/bin/python bench/convert_febrl.py bench/data
 [ -f bench/data/referrals/truth.csv ] || "$CARGO_TARGET_DIR/release/examples/gen_referrals" bench/data/referrals 20000 5000 7
 [ -f bench/data/referrals5k/truth.csv ] || "$CARGO_TARGET_DIR/release/examples/gen_referrals" bench/data/referrals5k 5000 5000 5
+mkdir -p bench/out
 echo "BENCH_REPEAT=${BENCH_REPEAT:-3} timed runs per system and set (median reported)" >&2
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 bench/.venv/bin/python bench/compare.py "$BIN" bench/data bench/out "$@" | tee bench/out/results.md
