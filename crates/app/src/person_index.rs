@@ -408,6 +408,25 @@ async fn past_referral_children(store: &Store, referrals: i64) -> Result<Vec<Per
     Ok(out)
 }
 
+/// The record to store for a matching-engine `Person` (the inverse of [`person_of`]):
+/// how generated people are written to the database by the benchmark and the tests.
+pub fn person_data(p: &Person) -> PersonData {
+    PersonData {
+        id: p.id.clone(),
+        first_name: p.first_name.clone(),
+        last_name: p.last_name.clone(),
+        other_names: p.other_names.clone(),
+        dob: p.dob.map(|d| d.to_string()),
+        dob_estimated: p.dob_estimated,
+        gender: p.gender.map(|g| match g {
+            Gender::Male => "male".into(),
+            Gender::Female => "female".into(),
+        }),
+        address: p.address.clone(),
+        postcode: p.postcode.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,23 +10,6 @@ use ehm_storage::{NewUser, PersonData, Store, Submission};
 use ehm_testkit::{TestDb, backends};
 use time::OffsetDateTime;
 
-fn data_of(p: &Person) -> PersonData {
-    PersonData {
-        id: p.id.clone(),
-        first_name: p.first_name.clone(),
-        last_name: p.last_name.clone(),
-        other_names: p.other_names.clone(),
-        dob: p.dob.map(|d| d.to_string()),
-        dob_estimated: p.dob_estimated,
-        gender: p.gender.map(|g| match g {
-            Gender::Male => "male".into(),
-            Gender::Female => "female".into(),
-        }),
-        address: p.address.clone(),
-        postcode: p.postcode.clone(),
-    }
-}
-
 fn child_of(p: &Person) -> ChildDraft {
     let d = p.dob;
     ChildDraft {
@@ -108,7 +91,10 @@ async fn the_index_loads_polls_changes_made_elsewhere_and_fits_on_past_referrals
         let mut generator = ehm_matching::synth::Generator::new(7);
         let (people, queries, _) = generator.scenario(1_500, 150);
         for chunk in people.chunks(500) {
-            let batch: Vec<PersonData> = chunk.iter().map(data_of).collect();
+            let batch: Vec<PersonData> = chunk
+                .iter()
+                .map(ehm_app::person_index::person_data)
+                .collect();
             store
                 .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
                 .await
@@ -129,7 +115,10 @@ async fn the_index_loads_polls_changes_made_elsewhere_and_fits_on_past_referrals
             .born("2017-08-19")
             .postcode("LS6 2AB");
         store
-            .upsert_persons_batch(&[data_of(&newcomer)], OffsetDateTime::now_utc())
+            .upsert_persons_batch(
+                &[ehm_app::person_index::person_data(&newcomer)],
+                OffsetDateTime::now_utc(),
+            )
             .await
             .unwrap();
         let query = Person::new("q")

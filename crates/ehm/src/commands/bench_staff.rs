@@ -42,23 +42,6 @@ pub struct StaffArgs<'a> {
     pub requests: usize,
 }
 
-fn data_of(p: &Person) -> PersonData {
-    PersonData {
-        id: p.id.clone(),
-        first_name: p.first_name.clone(),
-        last_name: p.last_name.clone(),
-        other_names: p.other_names.clone(),
-        dob: p.dob.map(|d| d.to_string()),
-        dob_estimated: p.dob_estimated,
-        gender: p.gender.map(|g| match g {
-            Gender::Male => "male".into(),
-            Gender::Female => "female".into(),
-        }),
-        address: p.address.clone(),
-        postcode: p.postcode.clone(),
-    }
-}
-
 /// A referral about `child` as a referrer would have sent it (one child, the usual
 /// sections, answers of a few thousand characters).
 fn referral_about(child: &Person) -> ReferralDraft {
@@ -188,7 +171,10 @@ async fn run(store: &Store, state: ehm_web::AppState, args: &StaffArgs<'_>) -> a
     let generated = t.elapsed();
     let t = Instant::now();
     for chunk in people.chunks(UPSERT_BATCH_ROWS) {
-        let batch: Vec<PersonData> = chunk.iter().map(data_of).collect();
+        let batch: Vec<PersonData> = chunk
+            .iter()
+            .map(ehm_app::person_index::person_data)
+            .collect();
         store
             .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
             .await
