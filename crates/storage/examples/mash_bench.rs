@@ -185,6 +185,7 @@ async fn tray(store: &Store, n: usize) {
         sqlx::query(&sql).execute(store.pool()).await.unwrap();
         i += rows;
     }
+    store.index_name_words().await.unwrap();
     println!("inserted in {:.1} s", started.elapsed().as_secs_f64());
     if store.backend() == ehm_storage::Backend::Postgres {
         sqlx::query("ANALYZE referrals")

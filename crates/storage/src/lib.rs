@@ -170,6 +170,11 @@ impl Store {
                             // 32 MiB of pages per connection (the default is 2 MiB): the
                             // tray's indexes stay in memory instead of being re-read.
                             conn.execute("PRAGMA cache_size = -32768").await?;
+                            // Reads through a memory map: every commit empties the other
+                            // connections' page caches (WAL), and re-reading pages with
+                            // read(2) copied the tray's indexes on every page view. Writes
+                            // still go through the WAL and fsync.
+                            conn.execute("PRAGMA mmap_size = 1073741824").await?;
                             Ok(())
                         })
                     })

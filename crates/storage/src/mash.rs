@@ -193,16 +193,25 @@ pub(crate) fn bind_all<'q>(
 }
 
 /// `%` and `_` typed into a search are literal (LIKE … ESCAPE '\').
-fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// The distinct words of folded child names (`search_text` output, names joined by
+/// " | "), sorted: what `referral_name_words` holds for a referral.
+pub fn name_words(folded: &str) -> Vec<String> {
+    let mut words: Vec<String> = folded
+        .split([' ', '|'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
 }
+
+/// The most words of a name search that are looked up (each narrows the result; more
+/// than this are ignored rather than building an ever larger query).
+const SEARCH_WORDS: usize = 6;
+
+/// Above every string that starts with a word, in byte order (UTF-8's largest code point).
+const WORD_END: char = '\u{10FFFF}';
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
@@ -269,12 +278,36 @@ impl Store {
             "UPDATE referrals SET child_display = $1, child_names = $2, decision_due_at = $3, child_dobs = $5 WHERE id = $4",
         )
         .bind(display)
-        .bind(folded)
+        .bind(&folded)
         .bind(to_ms(decision_due_at))
         .bind(referral_id)
         .bind(child_dobs)
         .execute(&mut **tx)
         .await?;
+        // The words the tray's name search looks up (see migration 0010).
+        sqlx::query("DELETE FROM referral_name_words WHERE referral_id = $1")
+            .bind(referral_id)
+            .execute(&mut **tx)
+            .await?;
+        let words = name_words(&folded);
+        if !words.is_empty() {
+            // The submission time is set just before (submit_referral, same transaction).
+            let id = words.len() + 1;
+            let values: Vec<String> = (1..=words.len())
+                .map(|i| {
+                    format!("(${i}, ${id}, (SELECT submitted_at FROM referrals WHERE id = ${id}))")
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO referral_name_words (word, referral_id, submitted_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for w in &words {
+                q = q.bind(w.as_str());
+            }
+            q.bind(referral_id).execute(&mut **tx).await?;
+        }
         Ok(())
     }
 
@@ -463,6 +496,29 @@ impl Store {
             .collect()
     }
 
+    /// Fills the name-search words of every submitted referral from its `child_names`
+    /// (what the submission writes row by row): for referrals written in bulk, as the
+    /// staff benchmark does. Returns how many words were added.
+    pub async fn index_name_words(&self) -> Result<u64> {
+        let sql = match self.backend() {
+            crate::Backend::Sqlite => {
+                "WITH RECURSIVE split(id, word, rest) AS ( \
+                 SELECT id, '', replace(child_names, ' | ', ' ') || ' ' FROM referrals WHERE child_names IS NOT NULL \
+                 UNION ALL \
+                 SELECT id, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '') \
+                 INSERT OR IGNORE INTO referral_name_words (word, referral_id, submitted_at) \
+                 SELECT split.word, split.id, r.submitted_at FROM split JOIN referrals r ON r.id = split.id \
+                 WHERE split.word NOT IN ('', '|') AND r.submitted_at IS NOT NULL"
+            }
+            crate::Backend::Postgres => {
+                "INSERT INTO referral_name_words (word, referral_id, submitted_at) \
+                 SELECT DISTINCT w, id, submitted_at FROM referrals, regexp_split_to_table(child_names, '[ |]+') AS w \
+                 WHERE child_names IS NOT NULL AND submitted_at IS NOT NULL AND w <> '' ON CONFLICT DO NOTHING"
+            }
+        };
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
     /// One page of the MASH work tray: submitted referrals matching `filter`, in `sort`
     /// order (ties by id), with the total count.
     pub async fn work_tray(
@@ -497,6 +553,8 @@ impl Store {
                 total: 0,
             });
         }
+        // The name search's words (at most SEARCH_WORDS).
+        let mut name_words_used: Vec<String> = Vec::new();
         let narrowed = filter.service.is_some()
             || filter.assigned.is_some()
             || filter.overdue_at.is_some()
@@ -550,28 +608,24 @@ impl Store {
                 conds.push(format!("r.reference = {x}"));
             } else {
                 let folded = search_text(term);
-                if folded.is_empty() {
+                let words = name_words(&folded);
+                if words.is_empty() {
                     // Only punctuation: no name can match.
                     conds.push("1 = 0".into());
-                } else {
-                    let x = p(
-                        &mut binds,
-                        Bind::Text(format!("%{}%", like_escape(&folded))),
-                    );
-                    conds.push(format!("r.child_names LIKE {x} ESCAPE '\\'"));
+                }
+                // Every word typed begins a word of a child's name ("sam oco" finds
+                // Samuel O'Connor): one index range each.
+                for w in words.iter().take(SEARCH_WORDS) {
+                    let lo = p(&mut binds, Bind::Text(w.clone()));
+                    let hi = p(&mut binds, Bind::Text(format!("{w}{WORD_END}")));
+                    conds.push(format!(
+                        "r.id IN (SELECT referral_id FROM referral_name_words WHERE word >= {lo} AND word < {hi})"
+                    ));
+                    name_words_used.push(w.clone());
                 }
             }
         }
         let where_ = conds.join(" AND ");
-        let total: i64 = bind_all(
-            sqlx::query(&format!(
-                "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
-            )),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
         let dir = if descending { "DESC" } else { "ASC" };
         let order = match sort {
             TraySort::Received => format!("r.submitted_at {dir}, r.id {dir}"),
@@ -588,15 +642,89 @@ impl Store {
                 )
             }
         };
-        let l = p(&mut binds, Bind::Int(limit.clamp(1, 500)));
-        let o = p(&mut binds, Bind::Int(offset.max(0)));
+        let limit = limit.clamp(1, 500);
+        let offset = offset.max(0);
+        // A name search with nothing else narrowing it, newest or oldest first (the common
+        // case), is answered from the words table alone: only submitted referrals have
+        // words, and each word row carries the submission time. Anything else reads the
+        // referrals' covering indexes (or, for a search, the matching rows).
+        let words_only = !name_words_used.is_empty()
+            && statuses.len() == ReferralStatus::IN_TRAY.len()
+            && filter.service.is_none()
+            && filter.assigned.is_none()
+            && filter.overdue_at.is_none()
+            && sort == TraySort::Received;
+        let (total, page, binds) = if words_only {
+            let mut wbinds: Vec<Bind> = Vec::new();
+            let mut wconds = Vec::new();
+            for (i, w) in name_words_used.iter().enumerate() {
+                let lo = p(&mut wbinds, Bind::Text(w.clone()));
+                let hi = p(&mut wbinds, Bind::Text(format!("{w}{WORD_END}")));
+                wconds.push(if i == 0 {
+                    format!("w.word >= {lo} AND w.word < {hi}")
+                } else {
+                    format!(
+                        "w.referral_id IN (SELECT referral_id FROM referral_name_words WHERE word >= {lo} AND word < {hi})"
+                    )
+                });
+            }
+            let words_where = wconds.join(" AND ");
+            let total: i64 = bind_all(
+                sqlx::query(&format!(
+                    "SELECT COUNT(DISTINCT w.referral_id) AS n FROM referral_name_words w WHERE {words_where}"
+                )),
+                &wbinds,
+            )
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+            let l = p(&mut wbinds, Bind::Int(limit));
+            let o = p(&mut wbinds, Bind::Int(offset));
+            let page = format!(
+                "SELECT w.referral_id AS id, MAX(w.submitted_at) AS at FROM referral_name_words w \
+                 WHERE {words_where} GROUP BY w.referral_id ORDER BY at {dir}, id {dir} LIMIT {l} OFFSET {o}"
+            );
+            (total, page, wbinds)
+        } else {
+            let total: i64 = if narrowed {
+                bind_all(
+                    sqlx::query(&format!(
+                        "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
+                    )),
+                    &binds,
+                )
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?
+            } else {
+                // Statuses only: the counts the triggers keep (migration 0010), not a
+                // count of every referral ever submitted.
+                let list: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_status_counts WHERE status IN ({})",
+                    list.join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for s in &statuses {
+                    q = q.bind(s.code());
+                }
+                q.fetch_one(&self.pool).await?.try_get("n")?
+            };
+            let l = p(&mut binds, Bind::Int(limit));
+            let o = p(&mut binds, Bind::Int(offset));
+            let page = format!(
+                "SELECT r.id FROM referrals r WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
+            );
+            (total, page, binds)
+        };
         // Two steps: the page's ids from the covering index alone (filters and order use
-        // only its columns), then those rows. The referral's answers sit in the same row;
-        // reading rows only to filter or sort them would read the answers too.
+        // only its columns) or from the words table, then those rows. The referral's
+        // answers sit in the same row; reading rows only to filter or sort them would read
+        // the answers too.
         let sql = format!(
             "SELECT r.id, r.public_id, r.reference, r.status, r.referral_type, r.submitted_at, \
              r.decision_due_at, r.assigned_to, u.display_name AS assigned_name, r.child_display, r.child_dobs \
-             FROM (SELECT r.id FROM referrals r WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}) page \
+             FROM ({page}) page \
              JOIN referrals r ON r.id = page.id LEFT JOIN users u ON u.id = r.assigned_to \
              ORDER BY {order}"
         );

@@ -1117,3 +1117,165 @@ async fn workflow_state_rules_match_what_storage_reads_back() {
         assert!(apply(&state, Transition::RecordDecision(decision()), other).is_err());
     }
 }
+
+/// The tray's unfiltered totals come from counts the database keeps by trigger; they must
+/// agree with a count of the referrals themselves after submissions, steps and deletions.
+#[tokio::test]
+async fn the_trays_kept_counts_agree_with_the_referrals() {
+    for (_db, store) in stores().await {
+        let base = OffsetDateTime::now_utc() - Duration::days(3);
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        store
+            .create_draft("draft-only", owner.user_id, &Default::default(), base)
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..6u64 {
+            let (id, _) = submitted(
+                &store,
+                owner.user_id,
+                100 + i,
+                "early-help-service",
+                &["Ava Example"],
+                base + Duration::minutes(i as i64),
+            )
+            .await;
+            ids.push(id);
+        }
+        for id in &ids[..3] {
+            assert!(step(&store, *id, Transition::StartTriage, manager).await);
+        }
+        // A referral removed (as the purge does) leaves the counts.
+        sqlx::query("DELETE FROM referral_events WHERE referral_id = $1")
+            .bind(ids[5])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM referrals WHERE id = $1")
+            .bind(ids[5])
+            .execute(store.pool())
+            .await
+            .unwrap();
+
+        let counted = |status: Option<&'static str>| {
+            let store = store.clone();
+            async move {
+                let row = match status {
+                    Some(s) => sqlx::query("SELECT COUNT(*) AS n FROM referrals WHERE status = $1")
+                        .bind(s)
+                        .fetch_one(store.pool())
+                        .await
+                        .unwrap(),
+                    None => {
+                        sqlx::query("SELECT COUNT(*) AS n FROM referrals WHERE status <> 'draft'")
+                            .fetch_one(store.pool())
+                            .await
+                            .unwrap()
+                    }
+                };
+                sqlx::Row::try_get::<i64, _>(&row, "n").unwrap()
+            }
+        };
+        let all = store
+            .work_tray(&TrayFilter::default(), TraySort::Received, false, 50, 0)
+            .await
+            .unwrap();
+        assert_eq!(all.total, counted(None).await);
+        assert_eq!(all.total, 5);
+        assert_eq!(all.rows.len(), 5);
+        for status in ReferralStatus::IN_TRAY {
+            let only = TrayFilter {
+                statuses: vec![status],
+                ..Default::default()
+            };
+            let page = store
+                .work_tray(&only, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap();
+            assert_eq!(page.total, counted(Some(status.code())).await, "{status:?}");
+            assert_eq!(page.total, page.rows.len() as i64, "{status:?}");
+        }
+    }
+}
+
+/// Name search: each word typed begins a word of a child's name, in any order, accents
+/// and case folded; the words follow the names when they are set again.
+#[tokio::test]
+async fn the_tray_finds_children_by_the_start_of_each_name() {
+    for (_db, store) in stores().await {
+        let base = OffsetDateTime::now_utc() - Duration::days(2);
+        let owner = user(&store, "ref@example.org", Role::Referrer).await;
+        let (zoe, _) = submitted(
+            &store,
+            owner.user_id,
+            201,
+            "early-help-service",
+            &["Zoë O’Neill", "Sam Example"],
+            base,
+        )
+        .await;
+        let (other, _) = submitted(
+            &store,
+            owner.user_id,
+            202,
+            "early-help-service",
+            &["Samuel Oneto"],
+            base + Duration::minutes(1),
+        )
+        .await;
+        let search = |q: &'static str| {
+            let store = store.clone();
+            async move {
+                let filter = TrayFilter {
+                    search: Some(q.into()),
+                    ..Default::default()
+                };
+                let mut ids: Vec<i64> = store
+                    .work_tray(&filter, TraySort::Received, false, 50, 0)
+                    .await
+                    .unwrap()
+                    .rows
+                    .iter()
+                    .map(|r| r.id)
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        assert_eq!(search("zoe").await, vec![zoe]);
+        assert_eq!(search("ONEILL zo").await, vec![zoe], "any order, any case");
+        assert_eq!(
+            search("sam").await,
+            vec![zoe, other],
+            "a second child's name counts"
+        );
+        assert_eq!(search("sam one").await, vec![zoe, other]);
+        assert_eq!(search("samu").await, vec![other]);
+        assert!(
+            search("neill").await.is_empty(),
+            "words are matched from their start"
+        );
+        assert!(
+            search("zoe oneto").await.is_empty(),
+            "every word must match"
+        );
+        assert!(search("%").await.is_empty());
+
+        // Names set again (a corrected submission): the old words go.
+        let mut tx = store.begin().await.unwrap();
+        store
+            .set_tray_fields(
+                &mut tx,
+                other,
+                &["Theo Hartley".to_string()],
+                "2018-01-01",
+                base + Duration::days(1),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(search("samu").await, Vec::<i64>::new());
+        assert_eq!(search("hart").await, vec![other]);
+    }
+}

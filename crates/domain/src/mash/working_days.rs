@@ -155,18 +155,34 @@ impl Calendar {
         if to <= from {
             return Duration::ZERO;
         }
-        let mut total = Duration::ZERO;
-        let mut date = to_london(from).date();
+        // Only the first and last days can be partial. A whole working day is always 24
+        // hours long: UK clocks change on Sundays, never on a working day (tested below), so
+        // the days between need no time-zone arithmetic (it cost ~1 µs a day, and a tray
+        // page of referrals waiting for months adds up).
+        let first = to_london(from).date();
         let last = to_london(to).date();
-        while date <= last {
-            if self.is_working_day(date) {
-                let start = london_midnight(date).max(from);
-                let end = london_midnight(date.next_day().expect("in range")).min(to);
-                if end > start {
-                    total += end - start;
-                }
+        let part = |date: Date| -> Duration {
+            if !self.is_working_day(date) {
+                return Duration::ZERO;
             }
-            date = date.next_day().expect("in range");
+            let start = london_midnight(date).max(from);
+            let end = london_midnight(date.next_day().expect("in range")).min(to);
+            if end > start {
+                end - start
+            } else {
+                Duration::ZERO
+            }
+        };
+        let mut total = part(first);
+        if last > first {
+            total += part(last);
+            let mut date = first.next_day().expect("in range");
+            while date < last {
+                if self.is_working_day(date) {
+                    total += DAY;
+                }
+                date = date.next_day().expect("in range");
+            }
         }
         total
     }
@@ -547,6 +563,47 @@ mod tests {
             ),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn a_working_day_is_always_24_hours_long() {
+        // working_time_between counts whole working days as 24 hours: true only while UK
+        // clocks change on a Sunday.
+        let c = cal();
+        let mut d = Date::from_calendar_date(2000, Month::January, 1).unwrap();
+        let end = Date::from_calendar_date(2100, Month::January, 1).unwrap();
+        while d < end {
+            if c.is_working_day(d) {
+                assert_eq!(
+                    london_midnight(d.next_day().unwrap()) - london_midnight(d),
+                    DAY,
+                    "{d}"
+                );
+            }
+            d = d.next_day().unwrap();
+        }
+    }
+
+    #[test]
+    fn working_time_over_months_matches_day_by_day_sums() {
+        let c = cal();
+        let from = datetime!(2025-03-14 16:30 UTC);
+        for days in [0i64, 1, 2, 3, 17, 45, 200, 400] {
+            let to = from + Duration::days(days) + Duration::minutes(7 * days);
+            let mut slow = Duration::ZERO;
+            let mut date = to_london(from).date();
+            while date <= to_london(to).date() {
+                if c.is_working_day(date) {
+                    let start = london_midnight(date).max(from);
+                    let end = london_midnight(date.next_day().unwrap()).min(to);
+                    if end > start {
+                        slow += end - start;
+                    }
+                }
+                date = date.next_day().unwrap();
+            }
+            assert_eq!(c.working_time_between(from, to), slow, "{days} days");
+        }
     }
 
     #[test]

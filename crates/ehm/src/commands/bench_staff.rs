@@ -241,8 +241,9 @@ async fn run(store: &Store, state: ehm_web::AppState, args: &StaffArgs<'_>) -> a
     // The bulk of the tray: referrals received every few minutes over the past years.
     let t = Instant::now();
     let references = bulk_referrals(store, owner, &workers, &names, args.referrals, now).await?;
+    store.index_name_words().await?;
     println!(
-        "  {} referrals written in {:.1} s",
+        "  {} referrals written (and their names indexed for search) in {:.1} s",
         args.referrals,
         t.elapsed().as_secs_f64()
     );
