@@ -496,6 +496,55 @@ impl Store {
             .collect()
     }
 
+    /// The ids of one tray page in status order (`descending`: closed first), oldest
+    /// first within a status, for `statuses` with no other filter.
+    async fn ids_in_status_order(
+        &self,
+        statuses: &[ReferralStatus],
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<i64>> {
+        let mut ordered = statuses.to_vec();
+        ordered.sort_by_key(|s| s.rank());
+        if descending {
+            ordered.reverse();
+        }
+        let mut skip = offset;
+        let mut ids = Vec::new();
+        for status in ordered {
+            let want = limit - ids.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            let n: i64 = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_tray_counts WHERE status = $1",
+            )
+            .bind(status.code())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            let rows = sqlx::query(
+                "SELECT r.id FROM referrals r WHERE r.status = $1 \
+                 ORDER BY r.submitted_at ASC, r.id ASC LIMIT $2 OFFSET $3",
+            )
+            .bind(status.code())
+            .bind(want)
+            .bind(skip)
+            .fetch_all(&self.pool)
+            .await?;
+            for r in &rows {
+                ids.push(r.try_get("id")?);
+            }
+            skip = 0;
+        }
+        Ok(ids)
+    }
+
     /// Fills the name-search words of every submitted referral from its `child_names`
     /// (what the submission writes row by row): for referrals written in bulk, as the
     /// staff benchmark does. Returns how many words were added.
@@ -686,7 +735,11 @@ impl Store {
             );
             (total, page, wbinds)
         } else {
-            let total: i64 = if narrowed {
+            let searched = filter
+                .search
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty());
+            let total: i64 = if searched || filter.overdue_at.is_some() {
                 bind_all(
                     sqlx::query(&format!(
                         "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
@@ -697,24 +750,64 @@ impl Store {
                 .await?
                 .try_get("n")?
             } else {
-                // Statuses only: the counts the triggers keep (migration 0010), not a
-                // count of every referral ever submitted.
-                let list: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_status_counts WHERE status IN ({})",
-                    list.join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for s in &statuses {
-                    q = q.bind(s.code());
+                // Statuses, service and worker only: the counts the triggers keep
+                // (migration 0010), not a count of every referral ever submitted.
+                let mut cbinds: Vec<Bind> = Vec::new();
+                let list: Vec<String> = statuses
+                    .iter()
+                    .map(|s| p(&mut cbinds, Bind::Text(s.code().to_owned())))
+                    .collect();
+                let mut cconds = vec![format!("status IN ({})", list.join(", "))];
+                if let Some(service) = &filter.service {
+                    let x = p(&mut cbinds, Bind::Text(service.clone()));
+                    cconds.push(format!("referral_type = {x}"));
                 }
-                q.fetch_one(&self.pool).await?.try_get("n")?
+                match filter.assigned {
+                    Some(AssignedFilter::To(id)) => {
+                        let x = p(&mut cbinds, Bind::Int(id));
+                        cconds.push(format!("assigned_to = {x}"));
+                    }
+                    Some(AssignedFilter::Unassigned) => cconds.push("assigned_to = 0".into()),
+                    None => {}
+                }
+                bind_all(
+                    sqlx::query(&format!(
+                        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_tray_counts WHERE {}",
+                        cconds.join(" AND ")
+                    )),
+                    &cbinds,
+                )
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?
             };
-            let l = p(&mut binds, Bind::Int(limit));
-            let o = p(&mut binds, Bind::Int(offset));
-            let page = format!(
-                "SELECT r.id FROM referrals r WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
-            );
+            let page = if sort == TraySort::Status && !narrowed {
+                // Status order without other filters: walk the statuses in order, taking
+                // each one's share of the page from its own index (status, then time
+                // received) and skipping whole statuses by their kept counts, instead of
+                // sorting every referral by status.
+                let ids = self
+                    .ids_in_status_order(&statuses, descending, limit, offset)
+                    .await?;
+                if ids.is_empty() {
+                    return Ok(TrayPage {
+                        rows: Vec::new(),
+                        total,
+                    });
+                }
+                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+                binds.clear();
+                format!(
+                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
+                    list.join(", ")
+                )
+            } else {
+                let l = p(&mut binds, Bind::Int(limit));
+                let o = p(&mut binds, Bind::Int(offset));
+                format!(
+                    "SELECT r.id FROM referrals r WHERE {where_} ORDER BY {order} LIMIT {l} OFFSET {o}"
+                )
+            };
             (total, page, binds)
         };
         // Two steps: the page's ids from the covering index alone (filters and order use

@@ -1196,6 +1196,85 @@ async fn the_trays_kept_counts_agree_with_the_referrals() {
             assert_eq!(page.total, counted(Some(status.code())).await, "{status:?}");
             assert_eq!(page.total, page.rows.len() as i64, "{status:?}");
         }
+
+        // Worker and service filters come from the kept counts too.
+        let worker = user(&store, "sw-counts@example.org", Role::SocialWorker).await;
+        let state = store.workflow(ids[0]).await.unwrap().unwrap().state();
+        let a = allocate(
+            &state,
+            Assignee {
+                user_id: worker.user_id,
+                role: worker.role,
+            },
+            manager,
+        )
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(store.allocate(&mut tx, ids[0], &a, base).await.unwrap());
+        tx.commit().await.unwrap();
+        for (filter, expected) in [
+            (
+                TrayFilter {
+                    assigned: Some(AssignedFilter::To(worker.user_id)),
+                    ..Default::default()
+                },
+                1,
+            ),
+            (
+                TrayFilter {
+                    assigned: Some(AssignedFilter::Unassigned),
+                    ..Default::default()
+                },
+                4,
+            ),
+            (
+                TrayFilter {
+                    service: Some("early-help-service".into()),
+                    assigned: Some(AssignedFilter::Unassigned),
+                    statuses: vec![ReferralStatus::InTriage],
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                TrayFilter {
+                    service: Some("childrens-social-care".into()),
+                    ..Default::default()
+                },
+                0,
+            ),
+        ] {
+            let page = store
+                .work_tray(&filter, TraySort::Received, false, 50, 0)
+                .await
+                .unwrap();
+            assert_eq!(page.total, expected, "{filter:?}");
+            assert_eq!(page.rows.len() as i64, expected, "{filter:?}");
+        }
+
+        // Status order, page by page across the statuses' boundaries (submitted before in
+        // triage; oldest first within a status; descending puts in triage first).
+        for (descending, expected) in [
+            (false, vec![ids[3], ids[4], ids[0], ids[1], ids[2]]),
+            (true, vec![ids[0], ids[1], ids[2], ids[3], ids[4]]),
+        ] {
+            let mut seen = Vec::new();
+            for offset in (0..6).step_by(2) {
+                let page = store
+                    .work_tray(
+                        &TrayFilter::default(),
+                        TraySort::Status,
+                        descending,
+                        2,
+                        offset,
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(page.total, 5);
+                seen.extend(page.rows.iter().map(|r| r.id));
+            }
+            assert_eq!(seen, expected, "descending: {descending}");
+        }
     }
 }
 

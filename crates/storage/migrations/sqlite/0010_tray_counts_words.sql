@@ -1,36 +1,49 @@
 -- The work tray at volume (100,000 referrals and more).
 --
--- 1. How many referrals each status holds, kept by triggers in the same transaction as
---    the change, so the tray's unfiltered total is a sum of a few rows instead of a count
---    of every referral ever submitted. Drafts are not counted (the tray never shows them,
+-- 1. How many referrals there are for each status, service and allocated worker (0: not
+--    allocated), kept by triggers in the same transaction as the change, so the tray's
+--    total for any mix of those filters is a sum over a few rows instead of a count of
+--    every referral ever submitted. Drafts are not counted (the tray never shows them,
 --    and counting them would make every new draft update one shared row).
-CREATE TABLE referral_status_counts (
-    status TEXT PRIMARY KEY,
-    n INTEGER NOT NULL
+CREATE TABLE referral_tray_counts (
+    status TEXT NOT NULL,
+    referral_type TEXT NOT NULL,
+    assigned_to INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (status, referral_type, assigned_to)
 );
-INSERT INTO referral_status_counts (status, n)
-    SELECT status, COUNT(*) FROM referrals WHERE status <> 'draft' GROUP BY status;
+INSERT INTO referral_tray_counts (status, referral_type, assigned_to, n)
+    SELECT status, COALESCE(referral_type, ''), COALESCE(assigned_to, 0), COUNT(*)
+    FROM referrals WHERE status <> 'draft'
+    GROUP BY status, COALESCE(referral_type, ''), COALESCE(assigned_to, 0);
 
-CREATE TRIGGER referral_status_counts_insert AFTER INSERT ON referrals
+CREATE TRIGGER referral_tray_counts_insert AFTER INSERT ON referrals
 WHEN NEW.status <> 'draft'
 BEGIN
-    INSERT INTO referral_status_counts (status, n) VALUES (NEW.status, 1)
-        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+    INSERT INTO referral_tray_counts (status, referral_type, assigned_to, n)
+        VALUES (NEW.status, COALESCE(NEW.referral_type, ''), COALESCE(NEW.assigned_to, 0), 1)
+        ON CONFLICT (status, referral_type, assigned_to) DO UPDATE SET n = n + 1;
 END;
 
-CREATE TRIGGER referral_status_counts_update AFTER UPDATE OF status ON referrals
-WHEN OLD.status IS NOT NEW.status
+CREATE TRIGGER referral_tray_counts_update AFTER UPDATE OF status, referral_type, assigned_to ON referrals
+WHEN OLD.status IS NOT NEW.status OR OLD.referral_type IS NOT NEW.referral_type
+    OR OLD.assigned_to IS NOT NEW.assigned_to
 BEGIN
-    UPDATE referral_status_counts SET n = n - 1 WHERE status = OLD.status;
-    INSERT INTO referral_status_counts (status, n)
-        SELECT NEW.status, 1 WHERE NEW.status <> 'draft'
-        ON CONFLICT (status) DO UPDATE SET n = n + 1;
+    UPDATE referral_tray_counts SET n = n - 1
+        WHERE OLD.status <> 'draft' AND status = OLD.status
+        AND referral_type = COALESCE(OLD.referral_type, '') AND assigned_to = COALESCE(OLD.assigned_to, 0);
+    INSERT INTO referral_tray_counts (status, referral_type, assigned_to, n)
+        SELECT NEW.status, COALESCE(NEW.referral_type, ''), COALESCE(NEW.assigned_to, 0), 1
+        WHERE NEW.status <> 'draft'
+        ON CONFLICT (status, referral_type, assigned_to) DO UPDATE SET n = n + 1;
 END;
 
-CREATE TRIGGER referral_status_counts_delete AFTER DELETE ON referrals
+CREATE TRIGGER referral_tray_counts_delete AFTER DELETE ON referrals
 WHEN OLD.status <> 'draft'
 BEGIN
-    UPDATE referral_status_counts SET n = n - 1 WHERE status = OLD.status;
+    UPDATE referral_tray_counts SET n = n - 1
+        WHERE status = OLD.status AND referral_type = COALESCE(OLD.referral_type, '')
+        AND assigned_to = COALESCE(OLD.assigned_to, 0);
 END;
 
 -- 2. Every word of every child's name on a submitted referral, folded (lower case, no
@@ -55,3 +68,7 @@ WITH RECURSIVE split(id, word, rest) AS (
 INSERT OR IGNORE INTO referral_name_words (word, referral_id, submitted_at)
     SELECT split.word, split.id, r.submitted_at FROM split JOIN referrals r ON r.id = split.id
     WHERE split.word NOT IN ('', '|') AND r.submitted_at IS NOT NULL;
+
+-- 3. The tray sorted by when decisions are due, across every status, from an index in
+--    that order (the status-first index serves the overdue filter).
+CREATE INDEX referrals_tray_due_all ON referrals(decision_due_at, submitted_at, status, referral_type, assigned_to, reference);
