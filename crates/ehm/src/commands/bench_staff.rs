@@ -367,8 +367,10 @@ async fn run(store: &Store, state: ehm_web::AppState, args: &StaffArgs<'_>) -> a
 }
 
 async fn analyze(store: &Store) -> anyhow::Result<()> {
+    // PostgreSQL: VACUUM too, as autovacuum would soon after a bulk load, so that
+    // index-only scans need not visit the table to check visibility.
     let sql = match store.backend() {
-        Backend::Postgres => "ANALYZE",
+        Backend::Postgres => "VACUUM ANALYZE",
         Backend::Sqlite => "ANALYZE",
     };
     sqlx::query(sql).execute(store.pool()).await?;

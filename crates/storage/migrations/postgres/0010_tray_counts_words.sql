@@ -71,7 +71,7 @@ CREATE TABLE referral_name_words (
     word TEXT COLLATE "C" NOT NULL,
     referral_id BIGINT NOT NULL REFERENCES referrals(id) ON DELETE CASCADE,
     submitted_at BIGINT NOT NULL,
-    PRIMARY KEY (word, referral_id)
+    PRIMARY KEY (word, referral_id) INCLUDE (submitted_at)
 );
 CREATE INDEX referral_name_words_referral ON referral_name_words(referral_id);
 
