@@ -496,6 +496,80 @@ impl Store {
             .collect()
     }
 
+    /// The tray's total for filters without a name search, from the counts the triggers
+    /// keep (migration 0010) rather than a count of every referral ever submitted. "Waiting
+    /// too long" is the referrals awaiting a decision less those not yet due: the not yet
+    /// due are the last day's or so, few in any tray, while the overdue can be many.
+    async fn kept_total(&self, statuses: &[ReferralStatus], filter: &TrayFilter) -> Result<i64> {
+        let statuses: Vec<ReferralStatus> = match filter.overdue_at {
+            Some(_) => statuses
+                .iter()
+                .copied()
+                .filter(|s| s.awaits_a_decision())
+                .collect(),
+            None => statuses.to_vec(),
+        };
+        if statuses.is_empty() {
+            return Ok(0);
+        }
+        let p = |binds: &mut Vec<Bind>, b: Bind| {
+            binds.push(b);
+            format!("${}", binds.len())
+        };
+        let mut binds: Vec<Bind> = Vec::new();
+        let list: Vec<String> = statuses
+            .iter()
+            .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
+            .collect();
+        let mut kept = vec![format!("status IN ({})", list.join(", "))];
+        let mut rows = vec![format!("r.status IN ({})", list.join(", "))];
+        if let Some(service) = &filter.service {
+            let x = p(&mut binds, Bind::Text(service.clone()));
+            kept.push(format!("referral_type = {x}"));
+            rows.push(format!("r.referral_type = {x}"));
+        }
+        match filter.assigned {
+            Some(AssignedFilter::To(id)) => {
+                let x = p(&mut binds, Bind::Int(id));
+                kept.push(format!("assigned_to = {x}"));
+                rows.push(format!("r.assigned_to = {x}"));
+            }
+            Some(AssignedFilter::Unassigned) => {
+                kept.push("assigned_to = 0".into());
+                rows.push("r.assigned_to IS NULL".into());
+            }
+            None => {}
+        }
+        let all: i64 = bind_all(
+            sqlx::query(&format!(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_tray_counts WHERE {}",
+                kept.join(" AND ")
+            )),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let Some(at) = filter.overdue_at else {
+            return Ok(all);
+        };
+        let x = p(&mut binds, Bind::Int(to_ms(at)));
+        rows.push(format!(
+            "(r.decision_due_at > {x} OR r.decision_due_at IS NULL)"
+        ));
+        let not_yet: i64 = bind_all(
+            sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM referrals r WHERE {}",
+                rows.join(" AND ")
+            )),
+            &binds,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(all - not_yet)
+    }
+
     /// The ids of one tray page in status order (`descending`: closed first), oldest
     /// first within a status, for `statuses` with no other filter.
     async fn ids_in_status_order(
@@ -739,7 +813,7 @@ impl Store {
                 .search
                 .as_deref()
                 .is_some_and(|t| !t.trim().is_empty());
-            let total: i64 = if searched || filter.overdue_at.is_some() {
+            let total: i64 = if searched {
                 bind_all(
                     sqlx::query(&format!(
                         "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
@@ -750,36 +824,7 @@ impl Store {
                 .await?
                 .try_get("n")?
             } else {
-                // Statuses, service and worker only: the counts the triggers keep
-                // (migration 0010), not a count of every referral ever submitted.
-                let mut cbinds: Vec<Bind> = Vec::new();
-                let list: Vec<String> = statuses
-                    .iter()
-                    .map(|s| p(&mut cbinds, Bind::Text(s.code().to_owned())))
-                    .collect();
-                let mut cconds = vec![format!("status IN ({})", list.join(", "))];
-                if let Some(service) = &filter.service {
-                    let x = p(&mut cbinds, Bind::Text(service.clone()));
-                    cconds.push(format!("referral_type = {x}"));
-                }
-                match filter.assigned {
-                    Some(AssignedFilter::To(id)) => {
-                        let x = p(&mut cbinds, Bind::Int(id));
-                        cconds.push(format!("assigned_to = {x}"));
-                    }
-                    Some(AssignedFilter::Unassigned) => cconds.push("assigned_to = 0".into()),
-                    None => {}
-                }
-                bind_all(
-                    sqlx::query(&format!(
-                        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_tray_counts WHERE {}",
-                        cconds.join(" AND ")
-                    )),
-                    &cbinds,
-                )
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?
+                self.kept_total(&statuses, filter).await?
             };
             let page = if sort == TraySort::Status && !narrowed {
                 // Status order without other filters: walk the statuses in order, taking

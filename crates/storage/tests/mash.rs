@@ -1243,6 +1243,31 @@ async fn the_trays_kept_counts_agree_with_the_referrals() {
                 },
                 0,
             ),
+            // Due a day after receipt, received a minute apart: three due by then.
+            (
+                TrayFilter {
+                    overdue_at: Some(base + Duration::days(1) + Duration::seconds(150)),
+                    ..Default::default()
+                },
+                3,
+            ),
+            (
+                TrayFilter {
+                    overdue_at: Some(base + Duration::days(1) + Duration::seconds(150)),
+                    service: Some("early-help-service".into()),
+                    assigned: Some(AssignedFilter::Unassigned),
+                    ..Default::default()
+                },
+                2,
+            ),
+            (
+                TrayFilter {
+                    overdue_at: Some(base + Duration::days(1) + Duration::seconds(150)),
+                    statuses: vec![ReferralStatus::Submitted],
+                    ..Default::default()
+                },
+                0,
+            ),
         ] {
             let page = store
                 .work_tray(&filter, TraySort::Received, false, 50, 0)
