@@ -79,6 +79,12 @@ async fn anonymous_page_views_write_nothing_and_forms_stay_protected() {
             .await;
         assert_eq!(stolen.status, 403, "{backend:?}: token without its cookie");
         b.get("/sign-in").await;
+        // Signed-out pages are rendered once and kept: each visitor still gets their own
+        // token in them.
+        let b_token = b.csrf_token().expect("a token on the sign-in form");
+        assert_ne!(b_token, a_token, "{backend:?}: two visitors, one token");
+        a.get("/sign-in").await;
+        assert_eq!(a.csrf_token().as_deref(), Some(a_token.as_str()));
         let crossed = b
             .post_form(
                 "/sign-in",

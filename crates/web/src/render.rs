@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::{Environment, Value, context, path_loader};
 use serde::Serialize;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::assets::{StaticFiles, TemplateSource, embedded_template};
 use crate::session::Session;
@@ -14,7 +15,26 @@ use crate::state::AppState;
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Signed-out pages as rendered, with a placeholder where the visitor's CSRF token
+    /// goes: they differ only by that token, and rendering the GOV.UK layout is most of
+    /// what a signed-out page costs.
+    signed_out: Mutex<HashMap<PageKey, Arc<str>>>,
+    /// The placeholder: random per process, the same length and alphabet as a token.
+    placeholder: String,
 }
+
+/// What a signed-out page is rendered from, besides the token.
+#[derive(Hash, PartialEq, Eq)]
+struct PageKey {
+    template: String,
+    title: String,
+    status: u16,
+    extra: Value,
+}
+
+/// At most this many signed-out pages are kept (there are a dozen or so; pages whose
+/// context varies, such as error pages, just come and go).
+const SIGNED_OUT_PAGES: usize = 256;
 
 static FOR_ERRORS: OnceLock<Arc<Environment<'static>>> = OnceLock::new();
 
@@ -49,11 +69,61 @@ impl Templates {
                 .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
         }
         let _ = FOR_ERRORS.set(Arc::new(env.clone()));
-        Ok(Self { env })
+        use base64::Engine;
+        let placeholder =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::auth::random_bytes(32));
+        Ok(Self {
+            env,
+            signed_out: Mutex::new(HashMap::new()),
+            placeholder,
+        })
     }
 
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
         self.env.get_template(name)?.render(ctx)
+    }
+
+    /// A signed-out page: rendered once with the placeholder for the token (`ctx` holds
+    /// the real one, so the page is rendered with the placeholder in its place), then
+    /// served from memory with the visitor's token put in.
+    fn render_signed_out(
+        &self,
+        name: &str,
+        title: &str,
+        status: StatusCode,
+        extra: Option<Value>,
+        token: &str,
+        ctx: Value,
+    ) -> Result<String, minijinja::Error> {
+        let Some(extra) = extra else {
+            return self.render(name, ctx);
+        };
+        let key = PageKey {
+            template: name.to_owned(),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            extra,
+        };
+        let cached = self
+            .signed_out
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned());
+        let page = match cached {
+            Some(page) => page,
+            None => {
+                let ctx = context! { csrf_token => &self.placeholder, ..ctx };
+                let page: Arc<str> = self.render(name, ctx)?.into();
+                if let Ok(mut m) = self.signed_out.lock() {
+                    if m.len() >= SIGNED_OUT_PAGES {
+                        m.clear();
+                    }
+                    m.insert(key, page.clone());
+                }
+                page
+            }
+        };
+        Ok(page.replace(&self.placeholder, token))
     }
 }
 
@@ -126,6 +196,11 @@ pub fn page_with_status(
     let s = &state.settings;
     let user = session.user();
     let nav = user.map(|u| nav_for(u.role)).unwrap_or_default();
+    let extra_key = if user.is_none() && errors.is_empty() {
+        Some(extra.clone())
+    } else {
+        None
+    };
     let ctx = context! {
         service_name => &s.service_name,
         organisation_name => &s.organisation_name,
@@ -153,7 +228,20 @@ pub fn page_with_status(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    match state.templates.render(template, ctx) {
+    let signed_out = user.is_none() && errors.is_empty();
+    let rendered = if signed_out {
+        state.templates.render_signed_out(
+            template,
+            title,
+            status,
+            extra_key,
+            session.csrf_token(),
+            ctx,
+        )
+    } else {
+        state.templates.render(template, ctx)
+    };
+    match rendered {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(template, error = %format!("{e:#}"), "template failed");
