@@ -24,6 +24,7 @@
 //! catch that: the head must always extend the one recorded before.
 
 use crate::mash::{Bind, bind_all};
+use crate::referrals::SaveOutcome;
 use crate::{Backend, Result, Store, Tx, from_ms, to_ms};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -281,8 +282,8 @@ async fn walk(conn: &mut sqlx::AnyConnection) -> Result<Walker> {
     }
 }
 
-/// An audit record waiting for the next group commit.
-struct Pending {
+/// An audit record as the writer holds it.
+struct Record {
     actor_user_id: Option<i64>,
     action: String,
     object_type: String,
@@ -290,8 +291,69 @@ struct Pending {
     outcome: String,
     ip: String,
     at: OffsetDateTime,
-    /// The outcome: on failure, whether the database was unavailable, and the error.
-    done: tokio::sync::oneshot::Sender<std::result::Result<(), (bool, String)>>,
+}
+
+impl Record {
+    fn of(e: &AuditEntry<'_>, at: OffsetDateTime) -> Record {
+        Record {
+            actor_user_id: e.actor_user_id,
+            action: e.action.to_owned(),
+            object_type: e.object_type.to_owned(),
+            object_id: e.object_id.to_owned(),
+            outcome: e.outcome.to_owned(),
+            ip: e.ip.to_owned(),
+            at,
+        }
+    }
+
+    fn entry(&self) -> AuditEntry<'_> {
+        AuditEntry {
+            actor_user_id: self.actor_user_id,
+            action: &self.action,
+            object_type: &self.object_type,
+            object_id: &self.object_id,
+            outcome: &self.outcome,
+            ip: &self.ip,
+        }
+    }
+}
+
+/// On failure: whether the database was unavailable, and the error.
+type Failure = (bool, String);
+
+/// Work waiting for the next group commit.
+enum Pending {
+    /// An audit record on its own.
+    Audit {
+        record: Record,
+        done: tokio::sync::oneshot::Sender<std::result::Result<(), Failure>>,
+    },
+    /// A draft save (the draft encoded) and its audit record, written if the save is.
+    Save {
+        id: i64,
+        expected_version: i64,
+        data: String,
+        record: Record,
+        done: tokio::sync::oneshot::Sender<std::result::Result<SaveOutcome, Failure>>,
+    },
+}
+
+/// What a caller of the group commit gets back.
+fn finished<T>(
+    r: std::result::Result<std::result::Result<T, Failure>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<T> {
+    match r {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err((true, message))) => Err(crate::StorageError::Unavailable(format!(
+            "group commit failed: {message}"
+        ))),
+        Ok(Err((false, message))) => Err(crate::StorageError::Corrupt(format!(
+            "group commit failed: {message}"
+        ))),
+        Err(_) => Err(crate::StorageError::Corrupt(
+            "the writer stopped before committing".into(),
+        )),
+    }
 }
 
 /// Most records one group commit writes.
@@ -317,12 +379,32 @@ impl Batcher {
                         Err(_) => break,
                     }
                 }
-                let result = store
-                    .write_batch(&batch)
-                    .await
-                    .map_err(|e| (e.is_unavailable(), e.to_string()));
-                for p in batch {
-                    let _ = p.done.send(result.clone());
+                match store.write_batch(&batch).await {
+                    Ok(outcomes) => {
+                        for (p, outcome) in batch.into_iter().zip(outcomes) {
+                            match p {
+                                Pending::Audit { done, .. } => {
+                                    let _ = done.send(Ok(()));
+                                }
+                                Pending::Save { done, .. } => {
+                                    let _ = done.send(Ok(outcome.unwrap_or(SaveOutcome::Conflict)));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let failure = (e.is_unavailable(), e.to_string());
+                        for p in batch {
+                            match p {
+                                Pending::Audit { done, .. } => {
+                                    let _ = done.send(Err(failure.clone()));
+                                }
+                                Pending::Save { done, .. } => {
+                                    let _ = done.send(Err(failure.clone()));
+                                }
+                            }
+                        }
+                    }
                 }
             }
         });
@@ -339,14 +421,8 @@ impl Store {
             .get_or_init(|| async { Batcher::start(self.clone()) })
             .await;
         let (done, wait) = tokio::sync::oneshot::channel();
-        let pending = Pending {
-            actor_user_id: e.actor_user_id,
-            action: e.action.to_owned(),
-            object_type: e.object_type.to_owned(),
-            object_id: e.object_id.to_owned(),
-            outcome: e.outcome.to_owned(),
-            ip: e.ip.to_owned(),
-            at: now,
+        let pending = Pending::Audit {
+            record: Record::of(e, now),
             done,
         };
         if batcher.queue.send(pending).is_err() {
@@ -356,35 +432,77 @@ impl Store {
             tx.commit().await?;
             return Ok(());
         }
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err((true, message))) => Err(crate::StorageError::Unavailable(format!(
-                "audit group commit failed: {message}"
-            ))),
-            Ok(Err((false, message))) => Err(crate::StorageError::Corrupt(format!(
-                "audit group commit failed: {message}"
-            ))),
-            Err(_) => Err(crate::StorageError::Corrupt(
-                "audit writer stopped before committing".into(),
-            )),
-        }
+        finished(wait.await)
     }
 
-    async fn write_batch(&self, batch: &[Pending]) -> Result<()> {
+    /// See [`Store::save_draft_audited`].
+    pub(crate) async fn grouped_save(
+        &self,
+        id: i64,
+        expected_version: i64,
+        data: String,
+        now: OffsetDateTime,
+        audit: &AuditEntry<'_>,
+    ) -> Result<SaveOutcome> {
+        let batcher = self
+            .audit_batcher
+            .get_or_init(|| async { Batcher::start(self.clone()) })
+            .await;
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let pending = Pending::Save {
+            id,
+            expected_version,
+            data,
+            record: Record::of(audit, now),
+            done,
+        };
+        if let Err(tokio::sync::mpsc::error::SendError(Pending::Save { data, .. })) =
+            batcher.queue.send(pending)
+        {
+            // The writer's runtime has gone: write directly.
+            let mut tx = self.pool.begin().await?;
+            let outcome = self
+                .save_encoded_tx(&mut tx, id, expected_version, &data, now)
+                .await?;
+            if matches!(outcome, SaveOutcome::Saved { .. }) {
+                self.audit_tx(&mut tx, audit, now).await?;
+                tx.commit().await?;
+            }
+            return Ok(outcome);
+        }
+        finished(wait.await)
+    }
+
+    /// One group commit. For each item in order, what it came to (None for an audit
+    /// record); nothing is written unless all of it is.
+    async fn write_batch(&self, batch: &[Pending]) -> Result<Vec<Option<SaveOutcome>>> {
         let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(batch.len());
         for p in batch {
-            let e = AuditEntry {
-                actor_user_id: p.actor_user_id,
-                action: &p.action,
-                object_type: &p.object_type,
-                object_id: &p.object_id,
-                outcome: &p.outcome,
-                ip: &p.ip,
-            };
-            self.audit_tx(&mut tx, &e, p.at).await?;
+            match p {
+                Pending::Audit { record, .. } => {
+                    self.audit_tx(&mut tx, &record.entry(), record.at).await?;
+                    outcomes.push(None);
+                }
+                Pending::Save {
+                    id,
+                    expected_version,
+                    data,
+                    record,
+                    ..
+                } => {
+                    let outcome = self
+                        .save_encoded_tx(&mut tx, *id, *expected_version, data, record.at)
+                        .await?;
+                    if matches!(outcome, SaveOutcome::Saved { .. }) {
+                        self.audit_tx(&mut tx, &record.entry(), record.at).await?;
+                    }
+                    outcomes.push(Some(outcome));
+                }
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(outcomes)
     }
 
     /// Audit inside a transaction, so the record and the change commit together. Holds the

@@ -252,6 +252,24 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Save a draft as [`Store::save_draft`] does, with its audit record (written only if
+    /// the save is), in a group commit with the other saves and audit records arriving at
+    /// the same moment: one transaction and one flush to disk for them all, written by one
+    /// writer, so concurrent saves neither wait on each other's locks nor flush one by one.
+    /// Returns once the save is durable.
+    pub async fn save_draft_audited(
+        &self,
+        id: i64,
+        expected_version: i64,
+        draft: &ReferralDraft,
+        now: OffsetDateTime,
+        audit: &crate::AuditEntry<'_>,
+    ) -> Result<SaveOutcome> {
+        let data = encode(draft)?;
+        self.grouped_save(id, expected_version, data, now, audit)
+            .await
+    }
+
     /// [`Store::save_draft`] inside `tx`, so the save commits with its audit record (one
     /// commit per save). Nothing is written unless it returns `Saved`.
     #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
@@ -263,11 +281,24 @@ impl Store {
         draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
+        self.save_encoded_tx(tx, id, expected_version, &encode(draft)?, now)
+            .await
+    }
+
+    /// [`Store::save_draft_tx`] with the draft already encoded.
+    pub(crate) async fn save_encoded_tx(
+        &self,
+        tx: &mut Tx<'_>,
+        id: i64,
+        expected_version: i64,
+        data: &str,
+        now: OffsetDateTime,
+    ) -> Result<SaveOutcome> {
         let row = sqlx::query(
             "UPDATE referrals SET data = $1, version = version + 1, saved_at = $2 \
              WHERE id = $3 AND version = $4 AND status = $5 RETURNING version",
         )
-        .bind(encode(draft)?)
+        .bind(data)
         .bind(to_ms(now))
         .bind(id)
         .bind(expected_version)

@@ -720,3 +720,75 @@ async fn concurrent_audit_records_are_group_committed_into_one_intact_chain() {
         assert_eq!(report.rows, 200);
     }
 }
+
+/// Saves sent at once are group-committed by one writer: each is judged on its own (one
+/// of many saves from the same version wins, the others are conflicts), saves of other
+/// drafts in the same group are unaffected, and only a save that is written gets its
+/// audit record; the audit chain stays whole.
+#[tokio::test]
+async fn saves_sent_at_once_are_group_committed_and_each_judged_on_its_own() {
+    for (_db, store) in stores().await {
+        let owner = user(&store, "group@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        let shared = draft(&store, owner, "shared", "{}", now).await;
+        let mut own = Vec::new();
+        for i in 0..20 {
+            own.push(draft(&store, owner, &format!("own-{i}"), "{}", now).await);
+        }
+        let before = store.list_audit(100_000, 0).await.unwrap().len();
+        let mut tasks = Vec::new();
+        for (i, mine) in own.iter().enumerate() {
+            let store = store.clone();
+            let (shared_id, own_id) = (shared.id, mine.id);
+            tasks.push(tokio::spawn(async move {
+                let ip = "192.0.2.1".to_string();
+                let object = format!("{own_id}");
+                let e = AuditEntry {
+                    actor_user_id: Some(owner),
+                    action: "save-draft",
+                    object_type: "referral",
+                    object_id: &object,
+                    outcome: "success",
+                    ip: &ip,
+                };
+                let a = store
+                    .save_draft_audited(shared_id, 1, &doc(&format!("tab {i}")), now, &e)
+                    .await
+                    .unwrap();
+                let b = store
+                    .save_draft_audited(own_id, 1, &doc("mine"), now, &e)
+                    .await
+                    .unwrap();
+                (a, b)
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            let (a, b) = t.await.unwrap();
+            match a {
+                ehm_storage::SaveOutcome::Saved { version } => {
+                    assert_eq!(version, 2);
+                    won += 1;
+                }
+                other => assert_eq!(other, ehm_storage::SaveOutcome::Conflict),
+            }
+            assert_eq!(b, ehm_storage::SaveOutcome::Saved { version: 2 });
+        }
+        assert_eq!(won, 1, "exactly one save from version 1 wins");
+        let after = store.list_audit(100_000, 0).await.unwrap().len();
+        assert_eq!(
+            after - before,
+            21,
+            "an audit record for each save written, none for conflicts"
+        );
+        assert_eq!(store.verify_audit_chain().await.unwrap().first_broken, None);
+        for d in &own {
+            let row = store
+                .referral_by_public_id(&d.public_id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!((row.version, row.draft.concerns.as_str()), (2, "mine"));
+        }
+    }
+}

@@ -121,19 +121,21 @@ pub async fn save_section(
     let mut draft = l.draft.clone();
     let action = apply_form(section, &mut draft, fields);
     let t = now();
-    // One commit: the draft and its audit record together.
-    let mut tx = app.store.begin().await?;
+    // One commit: the draft and its audit record together, in a group commit with the
+    // other saves of the moment.
+    let id = l.row.id.to_string();
     match app
         .store
-        .save_draft_tx(&mut tx, l.row.id, version, &draft, t)
+        .save_draft_audited(
+            l.row.id,
+            version,
+            &draft,
+            t,
+            &entry(&l.actor, "save-draft", &id, ip),
+        )
         .await?
     {
         Stored::Saved { version } => {
-            let id = l.row.id.to_string();
-            app.store
-                .audit_tx(&mut tx, &entry(&l.actor, "save-draft", &id, ip), t)
-                .await?;
-            ehm_storage::commit(tx).await?;
             let loaded = Loaded {
                 row: ReferralRow {
                     version,
@@ -147,7 +149,6 @@ pub async fn save_section(
             Ok(SaveOutcome::Saved { loaded, action })
         }
         Stored::Conflict => {
-            drop(tx);
             let Some(row) = app.store.referral_by_public_id(&l.row.public_id).await? else {
                 return Ok(SaveOutcome::NotADraft);
             };
