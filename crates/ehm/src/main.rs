@@ -3,6 +3,12 @@
 mod commands;
 mod config;
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees many small
+/// strings and template values across worker threads, where glibc's arenas spent a tenth
+/// of the server's time (measured with `perf` under `ehm bench`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

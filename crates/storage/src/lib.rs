@@ -190,6 +190,12 @@ impl Store {
                     .after_release(|conn, _| {
                         Box::pin(async move {
                             use sqlx::Connection;
+                            // No transaction counted: none open, none being rolled back
+                            // (a queued rollback only lowers a count above zero), so no
+                            // round trip to the connection's thread for most queries.
+                            if !conn.is_in_transaction() {
+                                return Ok(true);
+                            }
                             conn.ping().await?;
                             Ok(!conn.is_in_transaction())
                         })
