@@ -715,8 +715,17 @@ impl Store {
                 .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
                 .collect();
             let x = p(&mut binds, Bind::Int(to_ms(at)));
+            // In order received, walk that index and test the due time on the way (the
+            // unary plus keeps SQLite from picking the due-time index and then sorting
+            // every overdue referral by time received, which costs most when most are
+            // overdue, the worst moment to be slow).
+            let due = if sort == TraySort::Received {
+                "+r.decision_due_at"
+            } else {
+                "r.decision_due_at"
+            };
             conds.push(format!(
-                "r.status IN ({}) AND r.decision_due_at <= {x}",
+                "r.status IN ({}) AND {due} <= {x}",
                 waiting.join(", ")
             ));
         }
