@@ -192,7 +192,6 @@ pub(crate) fn bind_all<'q>(
     q
 }
 
-/// `%` and `_` typed into a search are literal (LIKE … ESCAPE '\').
 /// The distinct words of folded child names (`search_text` output, names joined by
 /// " | "), sorted: what `referral_name_words` holds for a referral.
 pub fn name_words(folded: &str) -> Vec<String> {
@@ -496,6 +495,14 @@ impl Store {
             .collect()
     }
 
+    /// The single number `sql` selects as `n`.
+    async fn count_of(&self, sql: &str, binds: &[Bind]) -> Result<i64> {
+        Ok(bind_all(sqlx::query(sql), binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
     /// The tray's total for filters without a name search, from the counts the triggers
     /// keep (migration 0010) rather than a count of every referral ever submitted. "Waiting
     /// too long" is the referrals awaiting a decision less those not yet due: the not yet
@@ -540,16 +547,10 @@ impl Store {
             }
             None => {}
         }
-        let all: i64 = bind_all(
-            sqlx::query(&format!(
+        let all: i64 = self.count_of(&format!(
                 "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_tray_counts WHERE {}",
                 kept.join(" AND ")
-            )),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+            ), &binds).await?;
         let Some(at) = filter.overdue_at else {
             return Ok(all);
         };
@@ -557,16 +558,15 @@ impl Store {
         rows.push(format!(
             "(r.decision_due_at > {x} OR r.decision_due_at IS NULL)"
         ));
-        let not_yet: i64 = bind_all(
-            sqlx::query(&format!(
-                "SELECT COUNT(*) AS n FROM referrals r WHERE {}",
-                rows.join(" AND ")
-            )),
-            &binds,
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let not_yet: i64 = self
+            .count_of(
+                &format!(
+                    "SELECT COUNT(*) AS n FROM referrals r WHERE {}",
+                    rows.join(" AND ")
+                ),
+                &binds,
+            )
+            .await?;
         Ok(all - not_yet)
     }
 
@@ -801,15 +801,9 @@ impl Store {
                 });
             }
             let words_where = wconds.join(" AND ");
-            let total: i64 = bind_all(
-                sqlx::query(&format!(
+            let total: i64 = self.count_of(&format!(
                     "SELECT COUNT(DISTINCT w.referral_id) AS n FROM referral_name_words w WHERE {words_where}"
-                )),
-                &wbinds,
-            )
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+                ), &wbinds).await?;
             let l = p(&mut wbinds, Bind::Int(limit));
             let o = p(&mut wbinds, Bind::Int(offset));
             let page = format!(
@@ -823,15 +817,11 @@ impl Store {
                 .as_deref()
                 .is_some_and(|t| !t.trim().is_empty());
             let total: i64 = if searched {
-                bind_all(
-                    sqlx::query(&format!(
-                        "SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"
-                    )),
+                self.count_of(
+                    &format!("SELECT COUNT(*) AS n FROM referrals r WHERE {where_}"),
                     &binds,
                 )
-                .fetch_one(&self.pool)
                 .await?
-                .try_get("n")?
             } else {
                 self.kept_total(&statuses, filter).await?
             };
