@@ -807,8 +807,10 @@ impl Store {
             let l = p(&mut wbinds, Bind::Int(limit));
             let o = p(&mut wbinds, Bind::Int(offset));
             let page = format!(
-                "SELECT w.referral_id AS id, MAX(w.submitted_at) AS at FROM referral_name_words w \
-                 WHERE {words_where} GROUP BY w.referral_id ORDER BY at {dir}, id {dir} LIMIT {l} OFFSET {o}"
+                // A referral's rows all carry its one submission time, so DISTINCT on
+                // both is one row per referral (cheaper than GROUP BY then sort).
+                "SELECT DISTINCT w.submitted_at AS at, w.referral_id AS id FROM referral_name_words w \
+                 WHERE {words_where} ORDER BY at {dir}, id {dir} LIMIT {l} OFFSET {o}"
             );
             (total, page, wbinds)
         } else {

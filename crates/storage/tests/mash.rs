@@ -1347,6 +1347,55 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
                 ids
             }
         };
+        // Two words of one referral in the range of one search word: listed and counted once.
+        let (twice, _) = submitted(
+            &store,
+            owner.user_id,
+            203,
+            "early-help-service",
+            &["Sam Samson"],
+            base + Duration::minutes(2),
+        )
+        .await;
+        let sams = store
+            .work_tray(
+                &TrayFilter {
+                    search: Some("sams".into()),
+                    ..Default::default()
+                },
+                TraySort::Received,
+                true,
+                50,
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!((sams.total, sams.rows.len()), (1, 1));
+        let sam = store
+            .work_tray(
+                &TrayFilter {
+                    search: Some("sam".into()),
+                    ..Default::default()
+                },
+                TraySort::Received,
+                true,
+                50,
+                0,
+            )
+            .await
+            .unwrap();
+        let listed: Vec<i64> = sam.rows.iter().map(|r| r.id).collect();
+        assert_eq!(
+            (sam.total, listed),
+            (3, vec![twice, other, zoe]),
+            "newest first, once each"
+        );
+        sqlx::query("DELETE FROM referral_name_words WHERE referral_id = $1")
+            .bind(twice)
+            .execute(store.pool())
+            .await
+            .unwrap();
+
         assert_eq!(search("zoe").await, vec![zoe]);
         assert_eq!(search("ONEILL zo").await, vec![zoe], "any order, any case");
         assert_eq!(
