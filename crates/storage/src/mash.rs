@@ -205,6 +205,10 @@ pub fn name_words(folded: &str) -> Vec<String> {
     words
 }
 
+/// The deepest page end (offset + limit) put together by merging each status's first
+/// rows; deeper pages are sorted by the database.
+const MERGED: i64 = 2_000;
+
 /// The most words of a name search that are looked up (each narrows the result; more
 /// than this are ignored rather than building an ever larger query).
 const SEARCH_WORDS: usize = 6;
@@ -570,6 +574,45 @@ impl Store {
         Ok(all - not_yet)
     }
 
+    /// The ids of one tray page of referrals in any of `statuses`, in order received
+    /// (`descending`: newest first): the first `offset + limit` of each status from its own
+    /// index, merged.
+    async fn ids_received_across(
+        &self,
+        statuses: &[ReferralStatus],
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<i64>> {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT r.id, r.submitted_at FROM referrals r WHERE r.status = $1 \
+             ORDER BY r.submitted_at {dir}, r.id {dir} LIMIT $2"
+        );
+        let mut all: Vec<(i64, i64)> = Vec::new();
+        for status in statuses {
+            let rows = sqlx::query(&sql)
+                .bind(status.code())
+                .bind(offset + limit)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in &rows {
+                let at: Option<i64> = r.try_get("submitted_at")?;
+                all.push((at.unwrap_or(0), r.try_get("id")?));
+            }
+        }
+        all.sort_unstable();
+        if descending {
+            all.reverse();
+        }
+        Ok(all
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|(_, id)| id)
+            .collect())
+    }
+
     /// The ids of one tray page in status order (`descending`: closed first), oldest
     /// first within a status, for `statuses` with no other filter.
     async fn ids_in_status_order(
@@ -689,7 +732,13 @@ impl Store {
             // Every status but draft: exactly the referrals with a submission time, which
             // lets the database walk the submitted_at index in order. With other filters
             // the status list below lets it scan the narrow covering index instead.
-            conds.push("r.submitted_at IS NOT NULL".into());
+            // In reference order, the same referrals are the ones with a reference (given at
+            // submission), which walks the reference index in order instead.
+            conds.push(if sort == TraySort::Reference {
+                "r.reference IS NOT NULL".into()
+            } else {
+                "r.submitted_at IS NOT NULL".into()
+            });
         } else {
             let list: Vec<String> = statuses
                 .iter()
@@ -827,14 +876,31 @@ impl Store {
             } else {
                 self.kept_total(&statuses, filter).await?
             };
-            let page = if sort == TraySort::Status && !narrowed {
-                // Status order without other filters: walk the statuses in order, taking
-                // each one's share of the page from its own index (status, then time
-                // received) and skipping whole statuses by their kept counts, instead of
-                // sorting every referral by status.
-                let ids = self
-                    .ids_in_status_order(&statuses, descending, limit, offset)
-                    .await?;
+            // Status filters alone, in an order that one query would sort every match
+            // by: the page is put together from each status's own index instead.
+            let some_statuses =
+                statuses.len() > 1 && statuses.len() < ReferralStatus::IN_TRAY.len();
+            let walked = if narrowed {
+                None
+            } else if sort == TraySort::Status {
+                // Walk the statuses in order, taking each one's share of the page from
+                // its index (status, then time received) and skipping whole statuses by
+                // their kept counts.
+                Some(
+                    self.ids_in_status_order(&statuses, descending, limit, offset)
+                        .await?,
+                )
+            } else if sort == TraySort::Received && some_statuses && offset + limit <= MERGED {
+                // Several statuses in order received: the first pages from each status's
+                // index, merged.
+                Some(
+                    self.ids_received_across(&statuses, descending, limit, offset)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            let page = if let Some(ids) = walked {
                 if ids.is_empty() {
                     return Ok(TrayPage {
                         rows: Vec::new(),

@@ -1300,6 +1300,45 @@ async fn the_trays_kept_counts_agree_with_the_referrals() {
             }
             assert_eq!(seen, expected, "descending: {descending}");
         }
+
+        // Two statuses in order received, page by page (merged from each status's index).
+        let two = TrayFilter {
+            statuses: vec![ReferralStatus::Submitted, ReferralStatus::InTriage],
+            ..Default::default()
+        };
+        for (descending, expected) in [
+            (false, vec![ids[0], ids[1], ids[2], ids[3], ids[4]]),
+            (true, vec![ids[4], ids[3], ids[2], ids[1], ids[0]]),
+        ] {
+            let mut seen = Vec::new();
+            for offset in (0..6).step_by(2) {
+                let page = store
+                    .work_tray(&two, TraySort::Received, descending, 2, offset)
+                    .await
+                    .unwrap();
+                assert_eq!(page.total, 5);
+                seen.extend(page.rows.iter().map(|r| r.id));
+            }
+            assert_eq!(seen, expected, "received, descending: {descending}");
+        }
+        // In reference order: every referral in the tray, once.
+        let by_reference = store
+            .work_tray(&TrayFilter::default(), TraySort::Reference, false, 50, 0)
+            .await
+            .unwrap();
+        let mut listed: Vec<i64> = by_reference.rows.iter().map(|r| r.id).collect();
+        let refs: Vec<String> = by_reference
+            .rows
+            .iter()
+            .map(|r| r.reference.clone().unwrap_or_default())
+            .collect();
+        let mut sorted = refs.clone();
+        sorted.sort();
+        assert_eq!(refs, sorted);
+        listed.sort();
+        let mut all = ids[..5].to_vec();
+        all.sort();
+        assert_eq!(listed, all);
     }
 }
 
