@@ -425,11 +425,9 @@ impl Store {
             record: Record::of(e, now),
             done,
         };
-        if batcher.queue.send(pending).is_err() {
-            // The writer's runtime has gone (a command finishing): write directly.
-            let mut tx = self.pool.begin().await?;
-            self.audit_tx(&mut tx, e, now).await?;
-            tx.commit().await?;
+        if let Err(tokio::sync::mpsc::error::SendError(pending)) = batcher.queue.send(pending) {
+            // The writer's runtime has gone (a command finishing): a group of one, here.
+            self.write_batch(std::slice::from_ref(&pending)).await?;
             return Ok(());
         }
         finished(wait.await)
@@ -456,19 +454,14 @@ impl Store {
             record: Record::of(audit, now),
             done,
         };
-        if let Err(tokio::sync::mpsc::error::SendError(Pending::Save { data, .. })) =
-            batcher.queue.send(pending)
-        {
-            // The writer's runtime has gone: write directly.
-            let mut tx = self.pool.begin().await?;
-            let outcome = self
-                .save_encoded_tx(&mut tx, id, expected_version, &data, now)
-                .await?;
-            if matches!(outcome, SaveOutcome::Saved { .. }) {
-                self.audit_tx(&mut tx, audit, now).await?;
-                tx.commit().await?;
-            }
-            return Ok(outcome);
+        if let Err(tokio::sync::mpsc::error::SendError(pending)) = batcher.queue.send(pending) {
+            // The writer's runtime has gone: a group of one, written here.
+            let outcome = self.write_batch(std::slice::from_ref(&pending)).await?;
+            return Ok(outcome
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or(SaveOutcome::Conflict));
         }
         finished(wait.await)
     }
