@@ -1396,36 +1396,26 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
             base + Duration::minutes(2),
         )
         .await;
-        let sams = store
-            .work_tray(
-                &TrayFilter {
-                    search: Some("sams".into()),
+        let newest_first = |q: &'static str| {
+            let store = store.clone();
+            async move {
+                let filter = TrayFilter {
+                    search: Some(q.into()),
                     ..Default::default()
-                },
-                TraySort::Received,
-                true,
-                50,
-                0,
-            )
-            .await
-            .unwrap();
-        assert_eq!((sams.total, sams.rows.len()), (1, 1));
-        let sam = store
-            .work_tray(
-                &TrayFilter {
-                    search: Some("sam".into()),
-                    ..Default::default()
-                },
-                TraySort::Received,
-                true,
-                50,
-                0,
-            )
-            .await
-            .unwrap();
-        let listed: Vec<i64> = sam.rows.iter().map(|r| r.id).collect();
+                };
+                let page = store
+                    .work_tray(&filter, TraySort::Received, true, 50, 0)
+                    .await
+                    .unwrap();
+                (
+                    page.total,
+                    page.rows.iter().map(|r| r.id).collect::<Vec<i64>>(),
+                )
+            }
+        };
+        assert_eq!(newest_first("sams").await, (1, vec![twice]));
         assert_eq!(
-            (sam.total, listed),
+            newest_first("sam").await,
             (3, vec![twice, other, zoe]),
             "newest first, once each"
         );
