@@ -575,27 +575,36 @@ impl Store {
     }
 
     /// The ids of one tray page of referrals in any of `statuses`, in order received
-    /// (`descending`: newest first): the first `offset + limit` of each status from its own
-    /// index, merged.
+    /// (`descending`: newest first), only those due by `due_by` if given: the first
+    /// `offset + limit` of each status from its own index (status, time received, …, due
+    /// time), merged. The due test is made on the way along the index: most referrals
+    /// awaiting a decision are past their time, so the walk stops soon, where a plan that
+    /// picked the due-time index would sort every overdue referral.
     async fn ids_received_across(
         &self,
         statuses: &[ReferralStatus],
+        due_by: Option<OffsetDateTime>,
         descending: bool,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<i64>> {
         let dir = if descending { "DESC" } else { "ASC" };
+        let due = if due_by.is_some() {
+            "AND +r.decision_due_at <= $3 "
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT r.id, r.submitted_at FROM referrals r WHERE r.status = $1 \
+            "SELECT r.id, r.submitted_at FROM referrals r WHERE r.status = $1 {due}\
              ORDER BY r.submitted_at {dir}, r.id {dir} LIMIT $2"
         );
         let mut all: Vec<(i64, i64)> = Vec::new();
         for status in statuses {
-            let rows = sqlx::query(&sql)
-                .bind(status.code())
-                .bind(offset + limit)
-                .fetch_all(&self.pool)
-                .await?;
+            let mut q = sqlx::query(&sql).bind(status.code()).bind(offset + limit);
+            if let Some(at) = due_by {
+                q = q.bind(to_ms(at));
+            }
+            let rows = q.fetch_all(&self.pool).await?;
             for r in &rows {
                 let at: Option<i64> = r.try_get("submitted_at")?;
                 all.push((at.unwrap_or(0), r.try_get("id")?));
@@ -713,6 +722,11 @@ impl Store {
         };
         statuses.sort();
         statuses.dedup();
+        if filter.overdue_at.is_some() {
+            // Only a referral awaiting a decision can be waiting too long: one status list
+            // (two would leave the planner free to pick an index by the wider one).
+            statuses.retain(|s| s.awaits_a_decision());
+        }
         if statuses.is_empty() {
             return Ok(TrayPage {
                 rows: Vec::new(),
@@ -759,10 +773,6 @@ impl Store {
             None => {}
         }
         if let Some(at) = filter.overdue_at {
-            let waiting: Vec<String> = ReferralStatus::AWAITING_A_DECISION
-                .iter()
-                .map(|s| p(&mut binds, Bind::Text(s.code().to_owned())))
-                .collect();
             let x = p(&mut binds, Bind::Int(to_ms(at)));
             // In order received, walk that index and test the due time on the way (the
             // unary plus keeps SQLite from picking the due-time index and then sorting
@@ -773,10 +783,7 @@ impl Store {
             } else {
                 "r.decision_due_at"
             };
-            conds.push(format!(
-                "r.status IN ({}) AND {due} <= {x}",
-                waiting.join(", ")
-            ));
+            conds.push(format!("{due} <= {x}"));
         }
         if let Some(term) = filter
             .search
@@ -880,7 +887,23 @@ impl Store {
             // by: the page is put together from each status's own index instead.
             let some_statuses =
                 statuses.len() > 1 && statuses.len() < ReferralStatus::IN_TRAY.len();
-            let walked = if narrowed {
+            // "Waiting too long" with no other filter: the statuses awaiting a decision.
+            let only_overdue = filter.overdue_at.is_some()
+                && filter.service.is_none()
+                && filter.assigned.is_none()
+                && !searched;
+            let walked = if only_overdue && sort == TraySort::Received && offset + limit <= MERGED {
+                Some(
+                    self.ids_received_across(
+                        &statuses,
+                        filter.overdue_at,
+                        descending,
+                        limit,
+                        offset,
+                    )
+                    .await?,
+                )
+            } else if narrowed {
                 None
             } else if sort == TraySort::Status {
                 // Walk the statuses in order, taking each one's share of the page from
@@ -894,7 +917,7 @@ impl Store {
                 // Several statuses in order received: the first pages from each status's
                 // index, merged.
                 Some(
-                    self.ids_received_across(&statuses, descending, limit, offset)
+                    self.ids_received_across(&statuses, None, descending, limit, offset)
                         .await?,
                 )
             } else {

@@ -1321,6 +1321,39 @@ async fn the_trays_kept_counts_agree_with_the_referrals() {
             }
             assert_eq!(seen, expected, "received, descending: {descending}");
         }
+        // "Waiting too long" in order received, page by page (each waiting status walked
+        // in order, the due time tested on the way), alone and with a status filter.
+        // Due by then: the three in triage and the first submitted one.
+        let late = base + Duration::days(1) + Duration::seconds(210);
+        for (statuses, descending, expected) in [
+            (vec![], false, vec![ids[0], ids[1], ids[2], ids[3]]),
+            (vec![], true, vec![ids[3], ids[2], ids[1], ids[0]]),
+            (
+                vec![ReferralStatus::InTriage, ReferralStatus::Closed],
+                false,
+                vec![ids[0], ids[1], ids[2]],
+            ),
+            (vec![ReferralStatus::Closed], false, vec![]),
+        ] {
+            let filter = TrayFilter {
+                statuses: statuses.clone(),
+                overdue_at: Some(late),
+                ..Default::default()
+            };
+            let mut seen = Vec::new();
+            for offset in (0..6).step_by(2) {
+                let page = store
+                    .work_tray(&filter, TraySort::Received, descending, 2, offset)
+                    .await
+                    .unwrap();
+                assert_eq!(page.total, expected.len() as i64, "{statuses:?}");
+                seen.extend(page.rows.iter().map(|r| r.id));
+            }
+            assert_eq!(
+                seen, expected,
+                "overdue {statuses:?}, descending: {descending}"
+            );
+        }
         // In reference order: every referral in the tray, once.
         let by_reference = store
             .work_tray(&TrayFilter::default(), TraySort::Reference, false, 50, 0)

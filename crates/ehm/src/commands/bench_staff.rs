@@ -529,12 +529,13 @@ fn check(r: &Resp, path: &str, marker: &str) -> anyhow::Result<()> {
 type Paths = Arc<dyn Fn(usize, usize) -> String + Send + Sync>;
 
 /// Every session GETs `paths(session, i)` for i in 0..requests, all sessions at once.
+/// Returns each request's path and time.
 async fn concurrently(
     sessions: &mut Vec<Staff>,
     requests: usize,
     marker: &'static str,
     paths: Paths,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Vec<(String, Duration)>> {
     let mut tasks = Vec::new();
     for (s, mut staff) in sessions.drain(..).enumerate() {
         let paths = paths.clone();
@@ -544,7 +545,7 @@ async fn concurrently(
                 let path = paths(s, i);
                 let t = Instant::now();
                 let r = staff.get(&path).await?;
-                times.push(t.elapsed());
+                times.push((path.clone(), t.elapsed()));
                 check(&r, &path, marker)?;
             }
             anyhow::Ok((staff, times))
@@ -623,18 +624,31 @@ async fn measure(
     ];
     for (label, marker, paths) in views {
         let t = Instant::now();
-        let mut times = concurrently(&mut sessions, requests, marker, paths).await?;
-        let rate = times.len() as f64 / t.elapsed().as_secs_f64();
+        let timed = concurrently(&mut sessions, requests, marker, paths).await?;
+        let rate = timed.len() as f64 / t.elapsed().as_secs_f64();
+        let mut times: Vec<Duration> = timed.iter().map(|(_, d)| *d).collect();
         println!(
             "  {label:<50} {}  ({rate:.0} pages/s)",
             Dist::of(&mut times)
         );
+        if label.starts_with("work tray, filtered") {
+            // Each kind's share of the mixed run (they queue behind one another).
+            for f in filters {
+                let path = format!("/mash?{f}");
+                let mut kind: Vec<Duration> = timed
+                    .iter()
+                    .filter(|(p, _)| *p == path)
+                    .map(|(_, d)| *d)
+                    .collect();
+                println!("    {f:<48} {}", Dist::of(&mut kind));
+            }
+        }
     }
 
     // One member of staff alone: the referral page without queueing behind the others.
     let mut alone = vec![sessions.remove(0)];
     let pids_alone = pids.to_vec();
-    let mut times = concurrently(
+    let mut times: Vec<Duration> = concurrently(
         &mut alone,
         requests * 4,
         "id=\"system-match\"",
@@ -645,7 +659,10 @@ async fn measure(
             )
         }),
     )
-    .await?;
+    .await?
+    .into_iter()
+    .map(|(_, d)| d)
+    .collect();
     println!(
         "  {:<50} {}",
         "referral page, one session alone",
