@@ -205,9 +205,29 @@ pub fn name_words(folded: &str) -> Vec<String> {
     words
 }
 
+/// One page of ids from (time received, id) pairs gathered from several walks: sorted,
+/// each id once (a referral's pairs all carry its one time, so repeats sort together).
+fn merged_page(mut all: Vec<(i64, i64)>, descending: bool, limit: i64, offset: i64) -> Vec<i64> {
+    all.sort_unstable();
+    all.dedup();
+    if descending {
+        all.reverse();
+    }
+    all.into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|(_, id)| id)
+        .collect()
+}
+
 /// The deepest page end (offset + limit) put together by merging each status's first
 /// rows; deeper pages are sorted by the database.
 const MERGED: i64 = 2_000;
+
+/// The most distinct words of names one typed word may begin for the search's page to
+/// be merged from each word's walk in time order (more, and the database collects and
+/// sorts the matches).
+const WALKED_WORDS: usize = 8;
 
 /// The most words of a name search that are looked up (each narrows the result; more
 /// than this are ignored rather than building an ever larger query).
@@ -610,16 +630,63 @@ impl Store {
                 all.push((at.unwrap_or(0), r.try_get("id")?));
             }
         }
-        all.sort_unstable();
-        if descending {
-            all.reverse();
+        Ok(merged_page(all, descending, limit, offset))
+    }
+
+    /// Up to `max` distinct words of children's names that begin with `prefix`, in
+    /// order, found by skipping along the words index (one seek each, however many
+    /// referrals carry each word).
+    async fn words_beginning(&self, prefix: &str, max: usize) -> Result<Vec<String>> {
+        let hi = format!("{prefix}{WORD_END}");
+        let mut words: Vec<String> = Vec::new();
+        while words.len() < max {
+            let (cond, from) = match words.last() {
+                None => ("word >= $1", prefix),
+                Some(last) => ("word > $1", last.as_str()),
+            };
+            let next: Option<String> = sqlx::query(&format!(
+                "SELECT MIN(word) AS w FROM referral_name_words WHERE {cond} AND word < $2"
+            ))
+            .bind(from)
+            .bind(&hi)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("w")?;
+            match next {
+                Some(w) => words.push(w),
+                None => break,
+            }
         }
-        Ok(all
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .map(|(_, id)| id)
-            .collect())
+        Ok(words)
+    }
+
+    /// The ids of one tray page of referrals with any of `words` in a child's name, in
+    /// order received: the first `offset + limit` of each word from the (word, time)
+    /// index, merged, each referral once.
+    async fn ids_by_words(
+        &self,
+        words: &[String],
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<i64>> {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT submitted_at, referral_id FROM referral_name_words WHERE word = $1 \
+             ORDER BY submitted_at {dir}, referral_id {dir} LIMIT $2"
+        );
+        let mut all: Vec<(i64, i64)> = Vec::new();
+        for word in words {
+            let rows = sqlx::query(&sql)
+                .bind(word)
+                .bind(offset + limit)
+                .fetch_all(&self.pool)
+                .await?;
+            for r in &rows {
+                all.push((r.try_get("submitted_at")?, r.try_get("referral_id")?));
+            }
+        }
+        Ok(merged_page(all, descending, limit, offset))
     }
 
     /// The ids of one tray page in status order (`descending`: closed first), oldest
@@ -842,7 +909,54 @@ impl Store {
             && filter.assigned.is_none()
             && filter.overdue_at.is_none()
             && sort == TraySort::Received;
-        let (total, page, binds) = if words_only {
+        // One word typed, beginning only a few distinct words of names (a whole surname
+        // usually begins one): each word's referrals walked in time order and merged.
+        let walked_words = if words_only && name_words_used.len() == 1 && offset + limit <= MERGED {
+            let found = self
+                .words_beginning(&name_words_used[0], WALKED_WORDS + 1)
+                .await?;
+            (found.len() <= WALKED_WORDS).then_some(found)
+        } else {
+            None
+        };
+        let (total, page, binds) = if let Some(words) = walked_words {
+            let total = match words.as_slice() {
+                [] => 0,
+                [word] => {
+                    // The key is (word, referral): one row per referral.
+                    self.count_of(
+                        "SELECT COUNT(*) AS n FROM referral_name_words WHERE word = $1",
+                        &[Bind::Text(word.clone())],
+                    )
+                    .await?
+                }
+                _ => {
+                    let w = &name_words_used[0];
+                    self.count_of(
+                        "SELECT COUNT(DISTINCT referral_id) AS n FROM referral_name_words \
+                         WHERE word >= $1 AND word < $2",
+                        &[Bind::Text(w.clone()), Bind::Text(format!("{w}{WORD_END}"))],
+                    )
+                    .await?
+                }
+            };
+            let ids = self.ids_by_words(&words, descending, limit, offset).await?;
+            if ids.is_empty() {
+                return Ok(TrayPage {
+                    rows: Vec::new(),
+                    total,
+                });
+            }
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            (
+                total,
+                format!(
+                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
+                    list.join(", ")
+                ),
+                Vec::new(),
+            )
+        } else if words_only {
             let mut wbinds: Vec<Bind> = Vec::new();
             let mut wconds = Vec::new();
             for (i, w) in name_words_used.iter().enumerate() {

@@ -1452,6 +1452,31 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
             (3, vec![twice, other, zoe]),
             "newest first, once each"
         );
+        // Page by page, both ways: the same referrals in the same order, once each.
+        for (descending, expected) in [
+            (true, vec![twice, other, zoe]),
+            (false, vec![zoe, other, twice]),
+        ] {
+            let mut seen = Vec::new();
+            for offset in 0..4 {
+                let page = store
+                    .work_tray(
+                        &TrayFilter {
+                            search: Some("sam".into()),
+                            ..Default::default()
+                        },
+                        TraySort::Received,
+                        descending,
+                        1,
+                        offset,
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(page.total, 3);
+                seen.extend(page.rows.iter().map(|r| r.id));
+            }
+            assert_eq!(seen, expected, "descending: {descending}");
+        }
         sqlx::query("DELETE FROM referral_name_words WHERE referral_id = $1")
             .bind(twice)
             .execute(store.pool())
@@ -1492,5 +1517,44 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
         tx.commit().await.unwrap();
         assert_eq!(search("samu").await, Vec::<i64>::new());
         assert_eq!(search("hart").await, vec![other]);
+
+        // A typed word that begins many different names (more than are walked one by one)
+        // finds them all the same, newest first, page by page.
+        let mut many = Vec::new();
+        for (i, letter) in ('a'..='l').enumerate() {
+            let (id, _) = submitted(
+                &store,
+                owner.user_id,
+                300 + i as u64,
+                "early-help-service",
+                &[&format!("Kit Bel{letter}")],
+                base + Duration::minutes(10 + i as i64),
+            )
+            .await;
+            many.push(id);
+        }
+        many.reverse();
+        for q in ["bel", "kit", "kit bel"] {
+            let mut seen = Vec::new();
+            for offset in (0..15).step_by(5) {
+                let page = store
+                    .work_tray(
+                        &TrayFilter {
+                            search: Some(q.into()),
+                            ..Default::default()
+                        },
+                        TraySort::Received,
+                        true,
+                        5,
+                        offset,
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(page.total, 12, "{q}");
+                seen.extend(page.rows.iter().map(|r| r.id));
+            }
+            assert_eq!(seen, many, "{q}");
+        }
+        assert_eq!(newest_first("belc").await, (1, vec![many[9]]));
     }
 }
