@@ -359,6 +359,15 @@ fn finished<T>(
 /// Most records one group commit writes.
 const BATCH: usize = 256;
 
+/// Most audit rows in one `INSERT` (10 parameters each).
+const INSERT_ROWS: usize = 64;
+
+/// The last row of the chain, while its lock is held.
+struct ChainHead {
+    last_id: i64,
+    prev: String,
+}
+
 /// Writes audit records that stand on their own (page views, sign-in attempts) in group
 /// commits: whatever has queued while the previous commit was running is written in one
 /// transaction, and each caller returns only once its record is durable. Under load this
@@ -467,14 +476,16 @@ impl Store {
     }
 
     /// One group commit. For each item in order, what it came to (None for an audit
-    /// record); nothing is written unless all of it is.
+    /// record); nothing is written unless all of it is. The chain lock is taken and its
+    /// head read once, and the batch's records go in as multi-row inserts.
     async fn write_batch(&self, batch: &[Pending]) -> Result<Vec<Option<SaveOutcome>>> {
         let mut tx = self.pool.begin().await?;
         let mut outcomes = Vec::with_capacity(batch.len());
+        let mut records = Vec::with_capacity(batch.len());
         for p in batch {
             match p {
                 Pending::Audit { record, .. } => {
-                    self.audit_tx(&mut tx, &record.entry(), record.at).await?;
+                    records.push(record);
                     outcomes.push(None);
                 }
                 Pending::Save {
@@ -488,10 +499,16 @@ impl Store {
                         .save_encoded_tx(&mut tx, *id, *expected_version, data, record.at)
                         .await?;
                     if matches!(outcome, SaveOutcome::Saved { .. }) {
-                        self.audit_tx(&mut tx, &record.entry(), record.at).await?;
+                        records.push(record);
                     }
                     outcomes.push(Some(outcome));
                 }
+            }
+        }
+        if !records.is_empty() {
+            let mut head = self.lock_chain(&mut tx).await?;
+            for chunk in records.chunks(INSERT_ROWS) {
+                self.append_audit(&mut tx, &mut head, chunk).await?;
             }
         }
         tx.commit().await?;
@@ -506,21 +523,26 @@ impl Store {
         e: &AuditEntry<'_>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        let id = match self.backend {
+        let mut head = self.lock_chain(tx).await?;
+        self.append_audit(tx, &mut head, &[&Record::of(e, now)])
+            .await
+    }
+
+    /// Takes the chain lock (held until `tx` ends) and reads the chain's head.
+    async fn lock_chain(&self, tx: &mut Tx<'_>) -> Result<ChainHead> {
+        match self.backend {
             Backend::Postgres => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(PG_LOCK_KEY)
                     .execute(&mut **tx)
                     .await?;
-                None
             }
             Backend::Sqlite => {
                 sqlx::query("UPDATE audit_chain_lock SET writes = writes + 1 WHERE id = 1")
                     .execute(&mut **tx)
                     .await?;
-                Some(())
             }
-        };
+        }
         let last = sqlx::query(&format!(
             "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
         ))
@@ -534,39 +556,91 @@ impl Store {
             // Rows from before the chain: compute their virtual head once.
             Some(ChainRow { id, .. }) => (id, walk(tx).await?.prev),
         };
-        let new_id = match id {
-            Some(()) => last_id + 1,
-            None => sqlx::query("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id")
-                .fetch_one(&mut **tx)
+        Ok(ChainHead { last_id, prev })
+    }
+
+    /// Appends `records` in order after `head` (whose lock `tx` holds), in one statement.
+    async fn append_audit(
+        &self,
+        tx: &mut Tx<'_>,
+        head: &mut ChainHead,
+        records: &[&Record],
+    ) -> Result<()> {
+        let ids: Vec<i64> = match self.backend {
+            // Under the lock no one else appends, so the ids follow the last one.
+            Backend::Sqlite => (1..=records.len() as i64)
+                .map(|n| head.last_id + n)
+                .collect(),
+            Backend::Postgres => {
+                let mut ids: Vec<i64> = sqlx::query(
+                    "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id \
+                     FROM generate_series(1, $1)",
+                )
+                .bind(records.len() as i64)
+                .fetch_all(&mut **tx)
                 .await?
-                .try_get::<i64, _>("id")?,
+                .iter()
+                .map(|r| r.try_get::<i64, _>("id"))
+                .collect::<std::result::Result<_, _>>()?;
+                ids.sort_unstable();
+                ids
+            }
         };
-        let at = to_ms(now);
-        let hash = row_hash(
-            &prev,
-            new_id,
-            at,
-            e.actor_user_id,
-            e.action,
-            e.object_type,
-            e.object_id,
-            e.outcome,
-            e.ip,
-        );
-        sqlx::query(
-            "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        let mut binds: Vec<Bind> = Vec::with_capacity(records.len() * 10);
+        let mut rows: Vec<String> = Vec::with_capacity(records.len());
+        for (record, id) in records.iter().zip(ids) {
+            let e = record.entry();
+            let at = to_ms(record.at);
+            let hash = row_hash(
+                &head.prev,
+                id,
+                at,
+                e.actor_user_id,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.outcome,
+                e.ip,
+            );
+            let n = binds.len();
+            rows.push(format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7,
+                n + 8,
+                n + 9,
+                n + 10
+            ));
+            binds.extend([
+                Bind::Int(id),
+                Bind::Int(at),
+                match e.actor_user_id {
+                    Some(a) => Bind::Int(a),
+                    None => Bind::NullInt,
+                },
+                Bind::Text(e.action.to_owned()),
+                Bind::Text(e.object_type.to_owned()),
+                Bind::Text(e.object_id.to_owned()),
+                Bind::Text(e.outcome.to_owned()),
+                Bind::Text(e.ip.to_owned()),
+                Bind::Text(std::mem::replace(&mut head.prev, hash.clone())),
+                Bind::Text(hash),
+            ]);
+            head.last_id = id;
+        }
+        bind_all(
+            sqlx::query(&format!(
+                "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
+                 VALUES {}",
+                rows.join(", ")
+            )),
+            &binds,
         )
-        .bind(new_id)
-        .bind(at)
-        .bind(e.actor_user_id)
-        .bind(e.action)
-        .bind(e.object_type)
-        .bind(e.object_id)
-        .bind(e.outcome)
-        .bind(e.ip)
-        .bind(prev.as_str())
-        .bind(hash.as_str())
         .execute(&mut **tx)
         .await?;
         Ok(())

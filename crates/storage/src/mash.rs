@@ -176,6 +176,8 @@ fn workflow_from_row(r: &AnyRow) -> Result<WorkflowRow> {
 /// A value bound to a dynamically built query.
 pub(crate) enum Bind {
     Int(i64),
+    /// A NULL integer.
+    NullInt,
     Text(String),
 }
 
@@ -186,6 +188,7 @@ pub(crate) fn bind_all<'q>(
     for b in binds {
         q = match b {
             Bind::Int(i) => q.bind(*i),
+            Bind::NullInt => q.bind(None::<i64>),
             Bind::Text(s) => q.bind(s.as_str()),
         };
     }

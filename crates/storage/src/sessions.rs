@@ -55,6 +55,40 @@ impl Store {
         .transpose()
     }
 
+    /// The session and, when it names an account, that account, in one round trip (every
+    /// signed-in request needs both).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn session_with_user(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<(SessionRow, Option<crate::User>)>> {
+        let row = sqlx::query(&format!(
+            "SELECT s.id_hash, s.user_id, s.stage, s.csrf_token, s.data, s.created_at AS s_created_at, \
+             s.last_seen_at, {} FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+            crate::users::PREFIXED_COLUMNS
+        ))
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let session = SessionRow {
+                id_hash: r.try_get("id_hash")?,
+                user_id: r.try_get("user_id")?,
+                stage: r.try_get("stage")?,
+                csrf_token: r.try_get("csrf_token")?,
+                data: r.try_get("data")?,
+                created_at: from_ms(r.try_get("s_created_at")?),
+                last_seen_at: from_ms(r.try_get("last_seen_at")?),
+            };
+            let user = match r.try_get::<Option<i64>, _>("id")? {
+                Some(_) => Some(crate::users::user_from_row(&r)?),
+                None => None,
+            };
+            Ok((session, user))
+        })
+        .transpose()
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn touch_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")

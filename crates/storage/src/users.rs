@@ -32,7 +32,12 @@ pub struct NewUser<'a> {
 const COLUMNS: &str = "id, email, display_name, role, password_hash, verified_at, totp_secret, \
     totp_enrolled_at, totp_last_step, created_at, password_changed_at, disabled";
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+/// [`COLUMNS`] from a join where the users table is `u`.
+pub(crate) const PREFIXED_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, \
+    u.verified_at, u.totp_secret, u.totp_enrolled_at, u.totp_last_step, u.created_at, \
+    u.password_changed_at, u.disabled";
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -197,5 +202,18 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_joined_columns_are_the_columns() {
+        let prefixed: Vec<String> = super::COLUMNS
+            .split(',')
+            .map(|c| format!("u.{}", c.trim()))
+            .collect();
+        let joined: Vec<&str> = super::PREFIXED_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(prefixed, joined);
     }
 }

@@ -371,8 +371,8 @@ pub async fn load(
     let mut clear_session = false;
     if let Some(token) = cookie_value(req.headers(), COOKIE) {
         let hash = sha256_hex(&token);
-        match store.session(&hash).await? {
-            Some(row) if Stage::parse(&row.stage) == Stage::TimedOut => {
+        match store.session_with_user(&hash).await? {
+            Some((row, _)) if Stage::parse(&row.stage) == Stage::TimedOut => {
                 // Signed out by a timeout: the pages still open may post what they hold.
                 match row.user_id {
                     Some(user_id)
@@ -389,7 +389,7 @@ pub async fn load(
                     }
                 }
             }
-            Some(row) => {
+            Some((row, user)) => {
                 let idle = now - row.last_seen_at > settings.session_idle;
                 let too_old = now - row.created_at > settings.session_max;
                 if idle || too_old {
@@ -413,7 +413,7 @@ pub async fn load(
                         }
                     }
                 } else {
-                    existing = Some(row);
+                    existing = Some((row, user));
                 }
             }
             None => clear_session = true,
@@ -424,7 +424,7 @@ pub async fn load(
         ..Default::default()
     };
     let session = match existing {
-        Some(row) => {
+        Some((row, account)) => {
             // Activity is written lazily; the expiry reported is the one that was written.
             let mut last_seen = row.last_seen_at;
             if !passive && now - row.last_seen_at >= touch_interval(settings.session_idle) {
@@ -434,12 +434,9 @@ pub async fn load(
             let mut stage = Stage::parse(&row.stage);
             let mut user = None;
             if stage == Stage::SignedIn {
-                match row.user_id {
-                    Some(id) => match store.user_by_id(id).await? {
-                        Some(u) if !u.disabled => user = Some(Arc::new(u)),
-                        _ => stage = Stage::Anonymous,
-                    },
-                    None => stage = Stage::Anonymous,
+                match account {
+                    Some(u) if !u.disabled => user = Some(Arc::new(u)),
+                    _ => stage = Stage::Anonymous,
                 }
             }
             let expires_at = user.as_ref().map(|_| {
