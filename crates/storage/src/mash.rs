@@ -236,6 +236,10 @@ const WALKED_WORDS: usize = 8;
 /// than this are ignored rather than building an ever larger query).
 const SEARCH_WORDS: usize = 6;
 
+/// Rows of the words index counted at most, when choosing which typed word drives a
+/// search of several.
+const RARE_CAP: i64 = 2_000;
+
 /// Above every string that starts with a word, in byte order (UTF-8's largest code point).
 const WORD_END: char = '\u{10FFFF}';
 
@@ -638,29 +642,134 @@ impl Store {
 
     /// Up to `max` distinct words of children's names that begin with `prefix`, in
     /// order, found by skipping along the words index (one seek each, however many
-    /// referrals carry each word).
+    /// referrals carry each word), in one statement.
     async fn words_beginning(&self, prefix: &str, max: usize) -> Result<Vec<String>> {
-        let hi = format!("{prefix}{WORD_END}");
-        let mut words: Vec<String> = Vec::new();
-        while words.len() < max {
-            let (cond, from) = match words.last() {
-                None => ("word >= $1", prefix),
-                Some(last) => ("word > $1", last.as_str()),
-            };
-            let next: Option<String> = sqlx::query(&format!(
-                "SELECT MIN(word) AS w FROM referral_name_words WHERE {cond} AND word < $2"
-            ))
-            .bind(from)
-            .bind(&hi)
-            .fetch_one(&self.pool)
+        let rows = sqlx::query(
+            "WITH RECURSIVE found(word, n) AS ( \
+               SELECT (SELECT MIN(word) FROM referral_name_words WHERE word >= $1 AND word < $2), 1 \
+               UNION ALL \
+               SELECT (SELECT MIN(w.word) FROM referral_name_words w WHERE w.word > found.word AND w.word < $2), n + 1 \
+               FROM found WHERE found.word IS NOT NULL AND n < $3) \
+             SELECT word FROM found WHERE word IS NOT NULL ORDER BY n",
+        )
+        .bind(prefix)
+        .bind(format!("{prefix}{WORD_END}"))
+        .bind(max as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("word")?))
+            .collect()
+    }
+
+    /// One tray page of the referrals whose children's names have every one of `words`
+    /// (whole words), in order received, and how many there are: the rarest word's
+    /// referrals walked from the (word, time) index, each checked for the other words by
+    /// key. The key is (word, referral), so no referral comes twice.
+    async fn ids_with_all_words(
+        &self,
+        words: &[String],
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<i64>)> {
+        // How many referrals carry each word, from the counts kept (migration 0012).
+        let list: Vec<String> = (1..=words.len()).map(|i| format!("${i}")).collect();
+        let kept = bind_all(
+            sqlx::query(&format!(
+                "SELECT word, n FROM referral_name_word_counts WHERE word IN ({})",
+                list.join(", ")
+            )),
+            &words
+                .iter()
+                .map(|w| Bind::Text(w.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counted: Vec<(i64, String)> = Vec::with_capacity(words.len());
+        for w in words {
+            let mut n = 0;
+            for r in &kept {
+                if r.try_get::<String, _>("word")? == *w {
+                    n = r.try_get::<i64, _>("n")?;
+                }
+            }
+            counted.push((n, w.clone()));
+        }
+        counted.sort();
+        let mut binds: Vec<Bind> = counted.iter().map(|(_, w)| Bind::Text(w.clone())).collect();
+        let others: String = (2..=binds.len())
+            .map(|i| {
+                format!(
+                    " AND EXISTS (SELECT 1 FROM referral_name_words o WHERE o.word = ${i} \
+                     AND o.referral_id = w.referral_id)"
+                )
+            })
+            .collect();
+        let total = if counted[0].0 == 0 {
+            0
+        } else if counted.len() == 1 {
+            // One word: the key is (word, referral), so its count is the total.
+            counted[0].0
+        } else {
+            self.count_of(
+                &format!(
+                    "SELECT COUNT(*) AS n FROM referral_name_words w WHERE w.word = $1{others}"
+                ),
+                &binds,
+            )
             .await?
-            .try_get("w")?;
-            match next {
-                Some(w) => words.push(w),
-                None => break,
+        };
+        if total == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let dir = if descending { "DESC" } else { "ASC" };
+        let n = binds.len();
+        binds.push(Bind::Int(limit));
+        binds.push(Bind::Int(offset));
+        let rows = bind_all(
+            sqlx::query(&format!(
+                "SELECT w.referral_id FROM referral_name_words w WHERE w.word = $1{others} \
+                 ORDER BY w.submitted_at {dir}, w.referral_id {dir} LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            )),
+            &binds,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let ids = rows
+            .iter()
+            .map(|r| r.try_get::<i64, _>("referral_id"))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((total, ids))
+    }
+
+    /// Which of `words` begins the fewest rows of the words index (counted up to a cap,
+    /// so a common word costs no more than the cap).
+    async fn rarest_word(&self, words: &[String]) -> Result<usize> {
+        if words.len() < 2 {
+            return Ok(0);
+        }
+        let mut best = (i64::MAX, 0);
+        for (i, w) in words.iter().enumerate() {
+            let n = self
+                .count_of(
+                    "SELECT COUNT(*) AS n FROM (SELECT 1 FROM referral_name_words \
+                     WHERE word >= $1 AND word < $2 LIMIT $3) capped",
+                    &[
+                        Bind::Text(w.clone()),
+                        Bind::Text(format!("{w}{WORD_END}")),
+                        Bind::Int(RARE_CAP),
+                    ],
+                )
+                .await?;
+            if n < best.0 {
+                best = (n, i);
             }
         }
-        Ok(words)
+        Ok(best.1)
     }
 
     /// The ids of one tray page of referrals with any of `words` in a child's name, in
@@ -912,37 +1021,68 @@ impl Store {
             && filter.assigned.is_none()
             && filter.overdue_at.is_none()
             && sort == TraySort::Received;
-        // One word typed, beginning only a few distinct words of names (a whole surname
-        // usually begins one): each word's referrals walked in time order and merged.
-        let walked_words = if words_only && name_words_used.len() == 1 && offset + limit <= MERGED {
-            let found = self
-                .words_beginning(&name_words_used[0], WALKED_WORDS + 1)
-                .await?;
-            (found.len() <= WALKED_WORDS).then_some(found)
-        } else {
-            None
+        // Each word typed, when it begins only a few distinct words of names (a whole
+        // name usually begins one): the words it stands for.
+        let mut expanded: Option<Vec<Vec<String>>> = None;
+        if words_only {
+            let mut all = Vec::with_capacity(name_words_used.len());
+            for w in &name_words_used {
+                let found = self.words_beginning(w, WALKED_WORDS + 1).await?;
+                if found.len() > WALKED_WORDS {
+                    break;
+                }
+                all.push(found);
+            }
+            if all.len() == name_words_used.len() {
+                expanded = Some(all);
+            }
+        }
+        let walked_words = match expanded.as_deref() {
+            // A word typed that begins no name: nothing matches.
+            Some(e) if e.iter().any(Vec::is_empty) => {
+                return Ok(TrayPage {
+                    rows: Vec::new(),
+                    total: 0,
+                });
+            }
+            // One word typed, beginning a few: each walked in time order, merged.
+            Some([one]) if one.len() > 1 && offset + limit <= MERGED => Some(one.clone()),
+            _ => None,
         };
-        let (total, page, binds) = if let Some(words) = walked_words {
-            let total = match words.as_slice() {
-                [] => 0,
-                [word] => {
-                    // The key is (word, referral): one row per referral.
-                    self.count_of(
-                        "SELECT COUNT(*) AS n FROM referral_name_words WHERE word = $1",
-                        &[Bind::Text(word.clone())],
-                    )
-                    .await?
-                }
-                _ => {
-                    let w = &name_words_used[0];
-                    self.count_of(
-                        "SELECT COUNT(DISTINCT referral_id) AS n FROM referral_name_words \
-                         WHERE word >= $1 AND word < $2",
-                        &[Bind::Text(w.clone()), Bind::Text(format!("{w}{WORD_END}"))],
-                    )
-                    .await?
-                }
-            };
+        // Each word typed begins one word of names ("smith", "ava smith"): whole words.
+        let whole_words: Option<Vec<String>> = match expanded {
+            Some(e) if e.iter().all(|w| w.len() == 1) => Some(e.into_iter().flatten().collect()),
+            _ => None,
+        };
+        let (total, page, binds) = if let Some(words) = whole_words {
+            let (total, ids) = self
+                .ids_with_all_words(&words, descending, limit, offset)
+                .await?;
+            if ids.is_empty() {
+                return Ok(TrayPage {
+                    rows: Vec::new(),
+                    total,
+                });
+            }
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            (
+                total,
+                format!(
+                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
+                    list.join(", ")
+                ),
+                Vec::new(),
+            )
+        } else if let Some(words) = walked_words {
+            // Several words of names begin with the one typed: a referral may have two.
+            let w = &name_words_used[0];
+            let total = self
+                .count_of(
+                    "SELECT COUNT(DISTINCT referral_id) AS n FROM referral_name_words \
+                     WHERE word >= $1 AND word < $2",
+                    &[Bind::Text(w.clone()), Bind::Text(format!("{w}{WORD_END}"))],
+                )
+                .await?;
             let ids = self.ids_by_words(&words, descending, limit, offset).await?;
             if ids.is_empty() {
                 return Ok(TrayPage {
@@ -960,16 +1100,29 @@ impl Store {
                 Vec::new(),
             )
         } else if words_only {
+            // The rarest word typed drives (its range read in order); each other word is
+            // a lookup of that referral's own few words. A common word ("o" of O'Neill, a
+            // frequent first name) then costs a seek per match of the rare one, not a
+            // list of everything it begins.
+            let driving = self.rarest_word(&name_words_used).await?;
             let mut wbinds: Vec<Bind> = Vec::new();
             let mut wconds = Vec::new();
-            for (i, w) in name_words_used.iter().enumerate() {
+            let ordered = std::iter::once(&name_words_used[driving]).chain(
+                name_words_used
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != driving)
+                    .map(|(_, w)| w),
+            );
+            for (i, w) in ordered.enumerate() {
                 let lo = p(&mut wbinds, Bind::Text(w.clone()));
                 let hi = p(&mut wbinds, Bind::Text(format!("{w}{WORD_END}")));
                 wconds.push(if i == 0 {
                     format!("w.word >= {lo} AND w.word < {hi}")
                 } else {
                     format!(
-                        "w.referral_id IN (SELECT referral_id FROM referral_name_words WHERE word >= {lo} AND word < {hi})"
+                        "EXISTS (SELECT 1 FROM referral_name_words o WHERE o.referral_id = w.referral_id \
+                         AND o.word >= {lo} AND o.word < {hi})"
                     )
                 });
             }

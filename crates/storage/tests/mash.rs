@@ -1556,5 +1556,42 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
             assert_eq!(seen, many, "{q}");
         }
         assert_eq!(newest_first("belc").await, (1, vec![many[9]]));
+        // Several words where a later one is the rare one (it drives the search): the
+        // same answer whichever order they are typed in.
+        for q in ["kit belc", "belc kit", "k belc", "belc k"] {
+            assert_eq!(newest_first(q).await, (1, vec![many[9]]), "{q}");
+        }
+        assert_eq!(newest_first("k belx").await, (0, vec![]));
+
+        // A referral deleted takes its words with it, and the kept count of each word
+        // (the one-word total) follows every change above.
+        sqlx::query("DELETE FROM referrals WHERE id = $1")
+            .bind(many[0])
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(newest_first("kit").await, (11, many[1..].to_vec()));
+        let pairs = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query(sql)
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        use sqlx::Row;
+                        (r.get::<String, _>("word"), r.get::<i64, _>("n"))
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let kept = pairs("SELECT word, n FROM referral_name_word_counts ORDER BY word").await;
+        let counted = pairs(
+            "SELECT word, COUNT(*) AS n FROM referral_name_words GROUP BY word ORDER BY word",
+        )
+        .await;
+        assert!(kept.iter().any(|(w, n)| w == "kit" && *n == 11));
+        assert_eq!(kept, counted);
     }
 }

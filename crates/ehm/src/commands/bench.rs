@@ -73,6 +73,10 @@ pub struct Args {
     /// --staff: requests per session for each view measured.
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     staff_requests: u64,
+    /// --staff: measure only the views whose label contains this text (for example
+    /// "name" or "first page"), to profile one view.
+    #[arg(long)]
+    staff_view: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -104,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 referrals: args.referrals as usize,
                 sessions: args.staff_sessions as usize,
                 requests: args.staff_requests as usize,
+                only_view: args.staff_view.as_deref(),
             },
         ));
         println!("Load average at end: {}", load_average());
@@ -160,6 +165,20 @@ pub(super) fn load_average() -> String {
         }
         Err(_) => "unknown (no /proc/loadavg)".into(),
     }
+}
+
+/// CPU time this process has used so far (user and system, all threads): per request,
+/// a figure that queueing on a shared machine does not inflate the way latency is.
+pub(super) fn process_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 // ------------------------------------------------------------------- save phase
@@ -414,6 +433,7 @@ async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
 
     // Measure.
     let start = Instant::now();
+    let cpu = process_cpu();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = tokio::task::JoinSet::new();
     for c in clients {
@@ -425,12 +445,16 @@ async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
         total.merge(s);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let cpu_ms = (process_cpu() - cpu).as_secs_f64() * 1000.0 / total.saves.max(1) as f64;
 
     let rate = total.saves as f64 / elapsed;
     println!(
         "  Saves: {} in {elapsed:.2} s = {rate:.1} saves/s ({:.1} per client per s)",
         total.saves,
         rate / n as f64
+    );
+    println!(
+        "  CPU of this process (clients, server and SQLite together) per save: {cpu_ms:.2} ms"
     );
     println!("  POST (save) latency, ms: {}", Dist::of(&mut total.post));
     println!("  GET (page) latency, ms:  {}", Dist::of(&mut total.get));

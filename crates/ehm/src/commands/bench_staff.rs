@@ -28,7 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-use super::bench::{Browser, Dist, Form, PASSWORD, Resp, TempDir, csrf_of, load_average};
+use super::bench::{
+    Browser, Dist, Form, PASSWORD, Resp, TempDir, csrf_of, load_average, process_cpu,
+};
 use crate::config::Config;
 
 /// Referrals about the generator's queries: the pages opened (and the fit's data).
@@ -40,6 +42,8 @@ pub struct StaffArgs<'a> {
     pub referrals: usize,
     pub sessions: usize,
     pub requests: usize,
+    /// Only the views whose label contains this.
+    pub only_view: Option<&'a str>,
 }
 
 /// A referral about `child` as a referrer would have sent it (one child, the usual
@@ -358,7 +362,16 @@ async fn run(store: &Store, state: ehm_web::AppState, args: &StaffArgs<'_>) -> a
         })
         .await
     });
-    let result = measure(&base, &staff, &pids, &names, &references, args.requests).await;
+    let result = measure(
+        &base,
+        &staff,
+        &pids,
+        &names,
+        &references,
+        args.requests,
+        args.only_view,
+    )
+    .await;
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
     result?;
@@ -567,6 +580,7 @@ async fn measure(
     names: &[String],
     references: &[String],
     requests: usize,
+    only_view: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut sessions = Vec::new();
     for e in emails {
@@ -623,12 +637,17 @@ async fn measure(
         ),
     ];
     for (label, marker, paths) in views {
+        if only_view.is_some_and(|v| !label.contains(v)) {
+            continue;
+        }
         let t = Instant::now();
+        let cpu = process_cpu();
         let timed = concurrently(&mut sessions, requests, marker, paths).await?;
         let rate = timed.len() as f64 / t.elapsed().as_secs_f64();
+        let cpu_ms = (process_cpu() - cpu).as_secs_f64() * 1000.0 / timed.len().max(1) as f64;
         let mut times: Vec<Duration> = timed.iter().map(|(_, d)| *d).collect();
         println!(
-            "  {label:<50} {}  ({rate:.0} pages/s)",
+            "  {label:<50} {}  ({rate:.0} pages/s, {cpu_ms:.2} ms CPU a page)",
             Dist::of(&mut times)
         );
         if label.starts_with("work tray, filtered") {
