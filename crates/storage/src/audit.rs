@@ -388,7 +388,14 @@ impl Batcher {
                         Err(_) => break,
                     }
                 }
-                match store.write_batch(&batch).await {
+                let started = std::time::Instant::now();
+                let written = store.write_batch(&batch).await;
+                tracing::debug!(
+                    items = batch.len(),
+                    ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "group commit"
+                );
+                match written {
                     Ok(outcomes) => {
                         for (p, outcome) in batch.into_iter().zip(outcomes) {
                             match p {
