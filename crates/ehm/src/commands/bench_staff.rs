@@ -15,7 +15,10 @@
 //!
 //! Measured: `--staff-sessions` signed-in staff each send `--staff-requests` requests
 //! per view, all sessions at once, one request at a time per session: the whole response
-//! (session, access decision, audit record, query, rendering).
+//! (session, access decision, audit record, query, rendering). Each view also prints this
+//! process's CPU time per page (getrusage: clients, server and SQLite together; not the
+//! PostgreSQL server's), which queueing on a shared machine does not inflate.
+//! `--staff-view TEXT` measures only the views whose label contains TEXT (to profile one).
 
 use anyhow::{Context, bail};
 use ehm_domain::account::{Email, Role};
