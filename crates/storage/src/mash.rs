@@ -223,6 +223,15 @@ fn merged_page(mut all: Vec<(i64, i64)>, descending: bool, limit: i64, offset: i
         .collect()
 }
 
+/// The page query for ids already chosen (the query around it puts them in order).
+fn rows_of_ids(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!(
+        "SELECT r.id FROM referrals r WHERE r.id IN ({})",
+        list.join(", ")
+    )
+}
+
 /// The deepest page end (offset + limit) put together by merging each status's first
 /// rows; deeper pages are sorted by the database.
 const MERGED: i64 = 2_000;
@@ -1054,24 +1063,11 @@ impl Store {
             Some(e) if e.iter().all(|w| w.len() == 1) => Some(e.into_iter().flatten().collect()),
             _ => None,
         };
-        let (total, page, binds) = if let Some(words) = whole_words {
-            let (total, ids) = self
-                .ids_with_all_words(&words, descending, limit, offset)
-                .await?;
-            if ids.is_empty() {
-                return Ok(TrayPage {
-                    rows: Vec::new(),
-                    total,
-                });
-            }
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            (
-                total,
-                format!(
-                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
-                    list.join(", ")
-                ),
-                Vec::new(),
+        // The page's ids listed by walking indexes in order (no sort of every match).
+        let listed: Option<(i64, Vec<i64>)> = if let Some(words) = whole_words {
+            Some(
+                self.ids_with_all_words(&words, descending, limit, offset)
+                    .await?,
             )
         } else if let Some(words) = walked_words {
             // Several words of names begin with the one typed: a referral may have two.
@@ -1084,21 +1080,18 @@ impl Store {
                 )
                 .await?;
             let ids = self.ids_by_words(&words, descending, limit, offset).await?;
+            Some((total, ids))
+        } else {
+            None
+        };
+        let (total, page, binds) = if let Some((total, ids)) = listed {
             if ids.is_empty() {
                 return Ok(TrayPage {
                     rows: Vec::new(),
                     total,
                 });
             }
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            (
-                total,
-                format!(
-                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
-                    list.join(", ")
-                ),
-                Vec::new(),
-            )
+            (total, rows_of_ids(&ids), Vec::new())
         } else if words_only {
             // The rarest word typed drives (its range read in order); each other word is
             // a lookup of that referral's own few words. A common word ("o" of O'Neill, a
@@ -1200,12 +1193,8 @@ impl Store {
                         total,
                     });
                 }
-                let list: Vec<String> = ids.iter().map(i64::to_string).collect();
                 binds.clear();
-                format!(
-                    "SELECT r.id FROM referrals r WHERE r.id IN ({})",
-                    list.join(", ")
-                )
+                rows_of_ids(&ids)
             } else {
                 let l = p(&mut binds, Bind::Int(limit));
                 let o = p(&mut binds, Bind::Int(offset));

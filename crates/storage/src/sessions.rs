@@ -35,24 +35,7 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
-        let row = sqlx::query(
-            "SELECT id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at FROM sessions WHERE id_hash = $1",
-        )
-        .bind(id_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(SessionRow {
-                id_hash: r.try_get("id_hash")?,
-                user_id: r.try_get("user_id")?,
-                stage: r.try_get("stage")?,
-                csrf_token: r.try_get("csrf_token")?,
-                data: r.try_get("data")?,
-                created_at: from_ms(r.try_get("created_at")?),
-                last_seen_at: from_ms(r.try_get("last_seen_at")?),
-            })
-        })
-        .transpose()
+        Ok(self.session_with_user(id_hash).await?.map(|(s, _)| s))
     }
 
     /// The session and, when it names an account, that account, in one round trip (every
