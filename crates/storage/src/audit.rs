@@ -610,19 +610,8 @@ impl Store {
                 e.ip,
             );
             let n = binds.len();
-            rows.push(format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8,
-                n + 9,
-                n + 10
-            ));
+            let marks: Vec<String> = (n + 1..=n + 10).map(|i| format!("${i}")).collect();
+            rows.push(format!("({})", marks.join(", ")));
             binds.extend([
                 Bind::Int(id),
                 Bind::Int(at),

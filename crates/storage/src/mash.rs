@@ -696,16 +696,14 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut counted: Vec<(i64, String)> = Vec::with_capacity(words.len());
-        for w in words {
-            let mut n = 0;
-            for r in &kept {
-                if r.try_get::<String, _>("word")? == *w {
-                    n = r.try_get::<i64, _>("n")?;
-                }
-            }
-            counted.push((n, w.clone()));
-        }
+        let kept = kept
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("word")?, r.try_get::<i64, _>("n")?)))
+            .collect::<Result<std::collections::HashMap<String, i64>>>()?;
+        let mut counted: Vec<(i64, String)> = words
+            .iter()
+            .map(|w| (kept.get(w).copied().unwrap_or(0), w.clone()))
+            .collect();
         counted.sort();
         let mut binds: Vec<Bind> = counted.iter().map(|(_, w)| Bind::Text(w.clone())).collect();
         let others: String = (2..=binds.len())
