@@ -59,6 +59,8 @@ impl Templates {
         env.add_function("static_url", move |path: &str| {
             Value::from_safe_string(assets.url(path))
         });
+        env.add_filter("thousands", thousands);
+        env.add_function("characters_left", characters_left);
         // Fail at start-up, not on a user's request, if a template does not parse.
         let names = source.names()?;
         if !names.iter().any(|n| n == "layout.html") {
@@ -125,6 +127,33 @@ impl Templates {
         };
         Ok(page.replace(&self.placeholder, token))
     }
+}
+
+/// `20000` → `"20,000"`, as GOV.UK content and the character count script write numbers.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Characters left before `maxlength` in a text answer (negative when over), counted as
+/// the server counts them when it checks the limit (`ehm_domain` `character_count`). No
+/// answer yet counts as empty.
+fn characters_left(value: Value, maxlength: i64) -> i64 {
+    let used = value
+        .as_str()
+        .map(ehm_domain::referral::character_count)
+        .unwrap_or(0);
+    maxlength - i64::try_from(used).unwrap_or(i64::MAX)
 }
 
 /// A field error as the error summary and the inline message need it.
@@ -306,5 +335,37 @@ pub fn plain_page(status: StatusCode, title: &str, body: &str) -> Response {
     match html {
         Some(h) => (status, Html(h)).into_response(),
         None => (status, format!("{title}\n\n{body}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_in_thousands() {
+        let cases = [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (20_000, "20,000"),
+            (123_456, "123,456"),
+            (1_234_567, "1,234,567"),
+            (-1_500, "-1,500"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(thousands(n), text, "{n}");
+        }
+    }
+
+    #[test]
+    fn characters_left_count_as_the_limit_check_does() {
+        // "a\r\nb" is 3 characters once saved ("a\nb"); the trailing space does not count.
+        assert_eq!(characters_left(Value::from("a\r\nb "), 5), 2);
+        assert_eq!(characters_left(Value::from("abcdef"), 4), -2);
+        assert_eq!(characters_left(Value::from("é✓"), 2), 0);
+        assert_eq!(characters_left(Value::UNDEFINED, 10), 10);
+        assert_eq!(characters_left(Value::from(()), 10), 10);
     }
 }

@@ -30,6 +30,15 @@ fn errors_from(list: Vec<ehm_domain::referral::FieldError>) -> Errors {
     errors
 }
 
+/// The form's option lists and limits as the templates read them: the same for every
+/// page, so converted once.
+fn options() -> Value {
+    static OPTIONS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    OPTIONS
+        .get_or_init(|| Value::from_serialize(form_options()))
+        .clone()
+}
+
 fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
@@ -74,7 +83,7 @@ fn render_section_with(
         referral => referral_ctx(state, l),
         section => context! { slug => section.slug(), title => section.title() },
         d => Value::from_serialize(&draft),
-        opt => Value::from_serialize(form_options()),
+        opt => options(),
         form_action => format!("/referrals/{}/{}", l.row.public_id, section.slug()),
         return_to => return_to_check.then_some("check"),
         section_hash => uc::section_fingerprint(section, &l.draft),
