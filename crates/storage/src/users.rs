@@ -107,6 +107,25 @@ impl Store {
         rows.iter().map(user_from_row).collect()
     }
 
+    /// Accounts with one of `roles` (read through the role index), disabled ones included.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn users_with_roles(&self, roles: &[Role]) -> Result<Vec<User>> {
+        if roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (1..=roles.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users WHERE role IN ({}) ORDER BY id",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in roles {
+            q = q.bind(r.as_str());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_users(&self) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM users")

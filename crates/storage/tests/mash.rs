@@ -1595,3 +1595,38 @@ async fn the_tray_finds_children_by_the_start_of_each_name() {
         assert_eq!(kept, counted);
     }
 }
+
+#[tokio::test]
+async fn accounts_are_listed_by_role_without_the_others() {
+    for (db, store) in stores().await {
+        let b = db.backend;
+        let worker = user(&store, "sw@example.org", Role::SocialWorker).await;
+        let manager = user(&store, "mgr@example.org", Role::Manager).await;
+        let _support = user(&store, "bs@example.org", Role::BusinessSupport).await;
+        for i in 0..5 {
+            user(&store, &format!("teacher{i}@example.org"), Role::Referrer).await;
+        }
+        store.set_disabled(manager.user_id, true).await.unwrap();
+
+        let listed = store
+            .users_with_roles(&[Role::SocialWorker, Role::Manager])
+            .await
+            .unwrap();
+        let ids: Vec<(i64, Role, bool)> =
+            listed.iter().map(|u| (u.id, u.role, u.disabled)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                (worker.user_id, Role::SocialWorker, false),
+                (manager.user_id, Role::Manager, true)
+            ],
+            "{b:?}"
+        );
+        let referrers = store.users_with_roles(&[Role::Referrer]).await.unwrap();
+        assert_eq!(referrers.len(), 5, "{b:?}");
+        assert!(
+            store.users_with_roles(&[]).await.unwrap().is_empty(),
+            "{b:?}"
+        );
+    }
+}

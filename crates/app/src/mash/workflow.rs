@@ -319,10 +319,10 @@ pub async fn return_decision(
 pub async fn workers(app: &App) -> Result<Vec<User>> {
     let mut users: Vec<User> = app
         .store
-        .list_users()
+        .users_with_roles(&[Role::SocialWorker, Role::Manager])
         .await?
         .into_iter()
-        .filter(|u| !u.disabled && matches!(u.role, Role::SocialWorker | Role::Manager))
+        .filter(|u| !u.disabled)
         .collect();
     users.sort_by(|a, b| {
         a.display_name

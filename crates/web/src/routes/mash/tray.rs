@@ -4,7 +4,6 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use ehm_app::mash::tray::{self, TrayOutcome, TrayQuery};
-use ehm_domain::account::Role;
 use ehm_domain::mash::{ReferralStatus, WaitingState};
 use ehm_domain::referral::ReferralType;
 use ehm_storage::{AssignedFilter, TraySort};
@@ -176,12 +175,9 @@ pub async fn tray(
         .iter()
         .filter_map(|s| ReferralStatus::parse(s).ok())
         .collect();
-    let workers: Vec<(i64, String)> = state
-        .store
-        .list_users()
+    let workers: Vec<(i64, String)> = ehm_app::mash::workflow::workers(&state.app)
         .await?
         .into_iter()
-        .filter(|u| matches!(u.role, Role::SocialWorker | Role::Manager) && !u.disabled)
         .map(|u| (u.id, u.display_name))
         .collect();
     let assigned = match p.worker.as_str() {
