@@ -1023,3 +1023,94 @@ async fn referrers_and_social_workers_are_refused_the_admin_pages() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_accounts_list_is_searched_and_paged_staff_first() {
+    for backend in backends() {
+        let env = start(backend, &[]).await;
+        let admin = "ada.admin@example.org";
+        create_user(&env, admin, "admin", "Ada Admin");
+        let store = common::store(&env).await;
+        for i in 0..55 {
+            let email =
+                ehm_domain::account::Email::parse(&format!("teacher{i:02}@example.org")).unwrap();
+            let mut tx = store.begin().await.unwrap();
+            store
+                .create_user(
+                    &mut tx,
+                    ehm_storage::NewUser {
+                        email: &email,
+                        display_name: &format!("Teacher {i:02}"),
+                        role: ehm_domain::account::Role::Referrer,
+                        password_hash: "x",
+                        verified: true,
+                    },
+                    time::OffsetDateTime::now_utc(),
+                )
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let c = staff_first_sign_in(&env, admin, 0).await;
+        let caption = |p: &Page| p.select("table.govuk-table caption").join("");
+
+        let first = c.get("/admin/users").await;
+        first.assert_status(200);
+        assert_eq!(caption(&first), "Accounts 1 to 50 of 56", "{backend:?}");
+        let rows = first.select("tbody tr");
+        assert_eq!(rows.len(), 50, "{backend:?}");
+        assert!(rows[0].starts_with("Ada Admin"), "{backend:?}: staff first");
+        assert_eq!(
+            first.select_attr("a[rel=next]", "href"),
+            vec!["/admin/users?page=2"],
+            "{backend:?}"
+        );
+
+        let second = c.get("/admin/users?page=2").await;
+        assert_eq!(caption(&second), "Accounts 51 to 56 of 56", "{backend:?}");
+        assert_eq!(second.select("tbody tr").len(), 6, "{backend:?}");
+
+        let found = c.get("/admin/users?q=teacher+07").await;
+        assert_eq!(
+            caption(&found),
+            "Accounts 1 to 1 of 1 matching the search",
+            "{backend:?}"
+        );
+        assert_eq!(
+            found.select("tbody tr"),
+            vec!["Teacher 07 teacher07@example.org Referrer Active Not needed"],
+            "{backend:?}"
+        );
+        assert_eq!(found.form_value("q").as_deref(), Some("teacher 07"));
+
+        // By name, paged with the search kept.
+        let by_name = c.get("/admin/users?q=TEACHER").await;
+        assert_eq!(
+            caption(&by_name),
+            "Accounts 1 to 50 of 55 matching the search",
+            "{backend:?}"
+        );
+        assert_eq!(
+            by_name.select_attr("a[rel=next]", "href"),
+            vec!["/admin/users?q=TEACHER&page=2"],
+            "{backend:?}"
+        );
+
+        for nothing in [
+            "/admin/users?q=nobody",
+            "/admin/users?q=%25",
+            "/admin/users?q=_",
+        ] {
+            let p = c.get(nothing).await;
+            p.assert_status(200);
+            assert_eq!(
+                caption(&p),
+                "No accounts match the search",
+                "{backend:?} {nothing}"
+            );
+        }
+        // A page number that is not one shows the first page.
+        let odd = c.get("/admin/users?page=abc").await;
+        assert_eq!(caption(&odd), "Accounts 1 to 50 of 56", "{backend:?}");
+    }
+}

@@ -99,12 +99,57 @@ impl Store {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    /// A page of accounts, staff before referrers (then by role and email), and how many
+    /// match: with `text`, those whose email address or name contains it, ignoring case.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY role, email"))
+    pub async fn search_users(
+        &self,
+        text: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64)> {
+        let pattern = text.map(str::trim).filter(|t| !t.is_empty()).map(|t| {
+            let mut p = String::from("%");
+            for ch in t.to_lowercase().chars() {
+                if matches!(ch, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(ch);
+            }
+            p.push('%');
+            p
+        });
+        let where_ = if pattern.is_some() {
+            "WHERE lower(email) LIKE $1 ESCAPE '\\' OR lower(display_name) LIKE $1 ESCAPE '\\'"
+        } else {
+            ""
+        };
+        let (lim, off) = if pattern.is_some() {
+            ("$2", "$3")
+        } else {
+            ("$1", "$2")
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users {where_} \
+             ORDER BY CASE WHEN role = '{referrer}' THEN 1 ELSE 0 END, role, email \
+             LIMIT {lim} OFFSET {off}",
+            referrer = Role::Referrer.as_str()
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n FROM users {where_}");
+        let mut q = sqlx::query(&sql);
+        let mut c = sqlx::query(&count_sql);
+        if let Some(p) = &pattern {
+            q = q.bind(p.clone());
+            c = c.bind(p.clone());
+        }
+        let rows = q
+            .bind(limit.max(1))
+            .bind(offset.max(0))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(user_from_row).collect()
+        let total: i64 = c.fetch_one(&self.pool).await?.try_get("n")?;
+        let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((users, total))
     }
 
     /// Accounts with one of `roles` (read through the role index), disabled ones included.

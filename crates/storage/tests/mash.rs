@@ -1630,3 +1630,61 @@ async fn accounts_are_listed_by_role_without_the_others() {
         );
     }
 }
+
+#[tokio::test]
+async fn accounts_are_searched_by_email_or_name_and_paged_staff_first() {
+    for (db, store) in stores().await {
+        let b = db.backend;
+        for i in 0..5 {
+            user(&store, &format!("teacher{i}@example.org"), Role::Referrer).await;
+        }
+        user(&store, "sw@example.org", Role::SocialWorker).await;
+        user(&store, "ada.admin@example.org", Role::Admin).await;
+
+        let (all, total) = store.search_users(None, 50, 0).await.unwrap();
+        assert_eq!(total, 7, "{b:?}");
+        let emails: Vec<&str> = all.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(
+            emails,
+            [
+                "ada.admin@example.org",
+                "sw@example.org",
+                "teacher0@example.org",
+                "teacher1@example.org",
+                "teacher2@example.org",
+                "teacher3@example.org",
+                "teacher4@example.org"
+            ],
+            "{b:?}: staff first"
+        );
+
+        let (page, total) = store.search_users(None, 3, 3).await.unwrap();
+        let emails: Vec<&str> = page.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(
+            emails,
+            [
+                "teacher1@example.org",
+                "teacher2@example.org",
+                "teacher3@example.org"
+            ],
+            "{b:?}"
+        );
+        assert_eq!(total, 7, "{b:?}");
+
+        let (found, total) = store.search_users(Some(" TEACHER3 "), 50, 0).await.unwrap();
+        assert_eq!(
+            (found.len(), total),
+            (1, 1),
+            "{b:?}: case and spaces ignored"
+        );
+        assert_eq!(found[0].email, "teacher3@example.org", "{b:?}");
+        // By name (every test account is "Test Person").
+        let (_, total) = store.search_users(Some("test pers"), 50, 0).await.unwrap();
+        assert_eq!(total, 7, "{b:?}");
+        // LIKE's wildcards are searched for as themselves.
+        for wild in ["%", "_", "teacher_", "\\"] {
+            let (found, total) = store.search_users(Some(wild), 50, 0).await.unwrap();
+            assert_eq!((found.len(), total), (0, 0), "{b:?}: {wild}");
+        }
+    }
+}

@@ -28,16 +28,54 @@ struct UserRow {
     authenticator: &'static str,
 }
 
+/// Accounts per page of the list.
+const USERS_PAGE: i64 = 50;
+
+/// The accounts list's search as typed (GET parameters).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UsersQuery {
+    /// Part of an email address or a name.
+    q: String,
+    page: String,
+}
+
+/// Every account, staff first, 50 a page, searchable by email address or name (GET
+/// parameters: a search can be bookmarked and paged).
 #[tracing::instrument(skip_all)]
 pub async fn users(
     State(state): State<AppState>,
     session: Session,
     _: Allowed<ManageUsers>,
+    Query(query): Query<UsersQuery>,
 ) -> AppResult<Response> {
-    let users: Vec<UserRow> = state
+    let page_no = query
+        .page
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .clamp(1, 1_000_000);
+    let text = query.q.trim();
+    let (found, total) = state
         .store
-        .list_users()
-        .await?
+        .search_users(
+            Some(text).filter(|t| !t.is_empty()),
+            USERS_PAGE,
+            (page_no - 1) * USERS_PAGE,
+        )
+        .await?;
+    let first = (page_no - 1) * USERS_PAGE + 1;
+    let last = first + found.len() as i64 - 1;
+    let pages = ((total + USERS_PAGE - 1) / USERS_PAGE).max(1);
+    let href_prefix = if text.is_empty() {
+        "/admin/users?page=".to_string()
+    } else {
+        format!(
+            "/admin/users?{}&page=",
+            serde_urlencoded::to_string([("q", text)]).unwrap_or_default()
+        )
+    };
+    let users: Vec<UserRow> = found
         .into_iter()
         .map(|u| UserRow {
             email: u.email,
@@ -66,7 +104,18 @@ pub async fn users(
         "pages/admin_users.html",
         "Users",
         &Errors::default(),
-        context! { users, flash },
+        context! {
+            users,
+            flash,
+            q => text,
+            searched => !text.is_empty(),
+            total,
+            first,
+            last,
+            page_no,
+            pages,
+            href_prefix,
+        },
     ))
 }
 
