@@ -28,6 +28,11 @@ struct UserRow {
     authenticator: &'static str,
 }
 
+/// The page asked for in a `page` parameter: the first when it is missing or not a number.
+fn page_number(page: &str) -> i64 {
+    page.trim().parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
+}
+
 /// Accounts per page of the list.
 const USERS_PAGE: i64 = 50;
 
@@ -49,12 +54,7 @@ pub async fn users(
     _: Allowed<ManageUsers>,
     Query(query): Query<UsersQuery>,
 ) -> AppResult<Response> {
-    let page_no = query
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let page_no = page_number(&query.page);
     let text = query.q.trim();
     let (found, total) = state
         .store
@@ -365,12 +365,7 @@ pub async fn audit(
     Allowed { actor, ip, .. }: Allowed<ViewAudit>,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    let page_no = q
-        .page
-        .trim()
-        .parse::<i64>()
-        .unwrap_or(1)
-        .clamp(1, 1_000_000);
+    let page_no = page_number(&q.page);
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     let (filter, errors) = audit_filter(&state, &q).await?;
     let (found, total) = if errors.is_empty() {
