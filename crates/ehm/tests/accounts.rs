@@ -1109,6 +1109,12 @@ async fn the_accounts_list_is_searched_and_paged_staff_first() {
                 "{backend:?} {nothing}"
             );
         }
+        // A page past the last goes to the last, with the search kept.
+        assert_redirect(&c.get("/admin/users?page=9").await, "/admin/users?page=2");
+        assert_redirect(
+            &c.get("/admin/users?q=teacher+07&page=3").await,
+            "/admin/users?q=teacher+07&page=1",
+        );
         // A page number that is not one shows the first page.
         let odd = c.get("/admin/users?page=abc").await;
         assert_eq!(caption(&odd), "Accounts 1 to 50 of 56", "{backend:?}");

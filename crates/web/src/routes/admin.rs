@@ -33,6 +33,17 @@ fn page_number(page: &str) -> i64 {
     page.trim().parse::<i64>().unwrap_or(1).clamp(1, 1_000_000)
 }
 
+/// Rows `first` to `last` (counting from 1) of `total` on page `page_no` of `pages`, with
+/// `size` rows a page; `None` for a page past the last (there are rows, none on it).
+fn span(page_no: i64, size: i64, total: i64) -> Option<(i64, i64, i64)> {
+    let pages = ((total + size - 1) / size).max(1);
+    if page_no > pages {
+        return None;
+    }
+    let first = (page_no - 1) * size + 1;
+    Some((first, (first - 1 + size).min(total), pages))
+}
+
 /// Accounts per page of the list.
 const USERS_PAGE: i64 = 50;
 
@@ -64,9 +75,6 @@ pub async fn users(
             (page_no - 1) * USERS_PAGE,
         )
         .await?;
-    let first = (page_no - 1) * USERS_PAGE + 1;
-    let last = first + found.len() as i64 - 1;
-    let pages = ((total + USERS_PAGE - 1) / USERS_PAGE).max(1);
     let href_prefix = if text.is_empty() {
         "/admin/users?page=".to_string()
     } else {
@@ -74,6 +82,11 @@ pub async fn users(
             "/admin/users?{}&page=",
             serde_urlencoded::to_string([("q", text)]).unwrap_or_default()
         )
+    };
+    let Some((first, last, pages)) = span(page_no, USERS_PAGE, total) else {
+        // A page past the end (accounts removed from the search since): the last one.
+        let last_page = span(1, USERS_PAGE, total).map_or(1, |(_, _, pages)| pages);
+        return Ok(see_other(&format!("{href_prefix}{last_page}")));
     };
     let users: Vec<UserRow> = found
         .into_iter()
@@ -415,7 +428,6 @@ pub async fn audit(
         .store
         .audit(&entry, time::OffsetDateTime::now_utc())
         .await?;
-    let pages = ((total + AUDIT_PAGE - 1) / AUDIT_PAGE).max(1);
     let filters = q.filters();
     let href_prefix = if filters.is_empty() {
         "/admin/audit?page=".to_string()
@@ -423,7 +435,10 @@ pub async fn audit(
         format!("/admin/audit?{filters}&page=")
     };
     let searched = !filters.is_empty();
-    let first = (page_no - 1) * AUDIT_PAGE + 1;
+    let Some((first, last, pages)) = span(page_no, AUDIT_PAGE, total) else {
+        let last_page = span(1, AUDIT_PAGE, total).map_or(1, |(_, _, pages)| pages);
+        return Ok(see_other(&format!("{href_prefix}{last_page}")));
+    };
     Ok(page(
         &state,
         &session,
@@ -436,10 +451,25 @@ pub async fn audit(
             pages,
             total,
             first,
-            last => (first - 1 + AUDIT_PAGE).min(total),
+            last,
             href_prefix,
             searched,
             q,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span;
+
+    #[test]
+    fn a_page_spans_its_rows_and_a_page_past_the_end_has_none() {
+        assert_eq!(span(1, 50, 0), Some((1, 0, 1)));
+        assert_eq!(span(1, 50, 56), Some((1, 50, 2)));
+        assert_eq!(span(2, 50, 56), Some((51, 56, 2)));
+        assert_eq!(span(2, 50, 100), Some((51, 100, 2)));
+        assert_eq!(span(3, 50, 100), None);
+        assert_eq!(span(2, 50, 0), None);
+    }
 }
