@@ -56,3 +56,65 @@ pub async fn record_tx(
     app.store.audit_tx(tx, &event.entry(), now).await?;
     Ok(())
 }
+
+/// One page of the audit log as an administrator reads it.
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    pub rows: Vec<ehm_storage::AuditRecord>,
+    /// Every record the search matches, on all pages.
+    pub total: i64,
+    /// The email address of each account that appears on the page, by user id.
+    pub emails: std::collections::HashMap<i64, String>,
+}
+
+/// The audit log, newest first, `limit` records from `offset`; `None` when
+/// `actor` may not read it. The reading is itself recorded, as is a refusal, and so is
+/// a visit whose search could not be used (`filter` is `None`: an empty page).
+pub async fn search_log(
+    app: &App,
+    actor: ehm_domain::access::Actor,
+    filter: Option<&ehm_storage::AuditFilter>,
+    limit: i64,
+    offset: i64,
+    ip: &str,
+) -> Result<Option<LogPage>> {
+    use ehm_domain::access::{Permission, allowed};
+    let allowed = allowed(actor, Permission::ViewAudit);
+    record(
+        app,
+        Event {
+            actor: Some(actor.user_id),
+            action: "view-audit",
+            object_type: "audit",
+            object_id: "all",
+            outcome: if allowed { "success" } else { "refused" },
+            ip,
+        },
+    )
+    .await?;
+    if !allowed {
+        return Ok(None);
+    }
+    let Some(filter) = filter else {
+        return Ok(Some(LogPage {
+            rows: Vec::new(),
+            total: 0,
+            emails: Default::default(),
+        }));
+    };
+    let page = app.store.search_audit(filter, limit, offset).await?;
+    // Who, by email: an administrator manages the accounts, so may see them.
+    let mut emails = std::collections::HashMap::new();
+    for id in page.rows.iter().filter_map(|r| r.actor_user_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = emails.entry(id)
+            && let Some(u) = app.store.user_by_id(id).await?
+        {
+            e.insert(u.email);
+        }
+    }
+    Ok(Some(LogPage {
+        rows: page.rows,
+        total: page.total,
+        emails,
+    }))
+}

@@ -1118,5 +1118,31 @@ async fn the_accounts_list_is_searched_and_paged_staff_first() {
         // A page number that is not one shows the first page.
         let odd = c.get("/admin/users?page=abc").await;
         assert_eq!(caption(&odd), "Accounts 1 to 50 of 56", "{backend:?}");
+
+        // Every reading of the list is recorded, by whom: 10 requests above.
+        let reads = store
+            .search_audit(
+                &ehm_storage::AuditFilter {
+                    object_type: Some("user".into()),
+                    ..Default::default()
+                },
+                1000,
+                0,
+            )
+            .await
+            .unwrap();
+        let reads: Vec<_> = reads
+            .rows
+            .iter()
+            .filter(|r| r.action == "view-accounts")
+            .collect();
+        assert_eq!(reads.len(), 10, "{backend:?}");
+        let admin_id = store.user_by_email(admin).await.unwrap().unwrap().id;
+        assert!(
+            reads
+                .iter()
+                .all(|r| r.actor_user_id == Some(admin_id) && r.outcome == "success"),
+            "{backend:?}"
+        );
     }
 }

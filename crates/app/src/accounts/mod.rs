@@ -15,6 +15,7 @@
 //!   the answer is the same whether a message was sent or not.
 
 mod codes;
+mod directory;
 mod password;
 mod register;
 mod reset;
@@ -22,6 +23,7 @@ mod sign_in;
 mod staff;
 
 pub use codes::{CodeCheck, Decoy, NEW_CODE_SENT, Pending};
+pub use directory::{AccountPage, list_accounts};
 pub use password::{ChangePasswordOutcome, change_password};
 pub use register::{
     ConfirmOutcome, RegisterInput, RegisterOutcome, confirm_email, register, resend_code,

@@ -6,14 +6,14 @@ use ehm_app::accounts::{self, NewStaffOutcome};
 use ehm_domain::account::Role;
 use ehm_domain::mash::PersonId;
 use ehm_domain::referral::ReferenceNumber;
-use ehm_storage::{AuditEntry, AuditFilter, TrayFilter, TraySort};
+use ehm_storage::{AuditFilter, TrayFilter, TraySort};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::accounts::errors_of;
 use super::see_other;
 use crate::csrf::PostedForm;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::guard::{Allowed, ManageUsers, ViewAudit};
 use crate::render::{Errors, page};
 use crate::session::Session;
@@ -62,19 +62,24 @@ pub struct UsersQuery {
 pub async fn users(
     State(state): State<AppState>,
     session: Session,
-    _: Allowed<ManageUsers>,
+    Allowed { actor, ip, .. }: Allowed<ManageUsers>,
     Query(query): Query<UsersQuery>,
 ) -> AppResult<Response> {
     let page_no = page_number(&query.page);
     let text = query.q.trim();
-    let (found, total) = state
-        .store
-        .search_users(
-            Some(text).filter(|t| !t.is_empty()),
-            USERS_PAGE,
-            (page_no - 1) * USERS_PAGE,
-        )
-        .await?;
+    let Some(found) = accounts::list_accounts(
+        &state.app,
+        actor,
+        Some(text).filter(|t| !t.is_empty()),
+        USERS_PAGE,
+        (page_no - 1) * USERS_PAGE,
+        &ip,
+    )
+    .await?
+    else {
+        return Err(AppError::Forbidden);
+    };
+    let total = found.total;
     let href_prefix = if text.is_empty() {
         "/admin/users?page=".to_string()
     } else {
@@ -89,6 +94,7 @@ pub async fn users(
         return Ok(see_other(&format!("{href_prefix}{last_page}")));
     };
     let users: Vec<UserRow> = found
+        .accounts
         .into_iter()
         .map(|u| UserRow {
             email: u.email,
@@ -381,24 +387,22 @@ pub async fn audit(
     let page_no = page_number(&q.page);
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     let (filter, errors) = audit_filter(&state, &q).await?;
-    let (found, total) = if errors.is_empty() {
-        let p = state
-            .store
-            .search_audit(&filter, AUDIT_PAGE, (page_no - 1) * AUDIT_PAGE)
-            .await?;
-        (p.rows, p.total)
-    } else {
-        (Vec::new(), 0)
+    let Some(ehm_app::audit::LogPage {
+        rows: found,
+        total,
+        emails,
+    }) = ehm_app::audit::search_log(
+        &state.app,
+        actor,
+        errors.is_empty().then_some(&filter),
+        AUDIT_PAGE,
+        (page_no - 1) * AUDIT_PAGE,
+        &ip,
+    )
+    .await?
+    else {
+        return Err(AppError::Forbidden);
     };
-    // Who, by email: an administrator manages the accounts, so may see them.
-    let mut emails: std::collections::HashMap<i64, String> = Default::default();
-    for id in found.iter().filter_map(|r| r.actor_user_id) {
-        if let std::collections::hash_map::Entry::Vacant(e) = emails.entry(id)
-            && let Some(u) = state.store.user_by_id(id).await?
-        {
-            e.insert(u.email);
-        }
-    }
     let rows: Vec<AuditRow> = found
         .into_iter()
         .map(|r| AuditRow {
@@ -416,18 +420,6 @@ pub async fn audit(
             ip: r.ip,
         })
         .collect();
-    let entry = AuditEntry {
-        actor_user_id: Some(actor.user_id),
-        action: "view-audit",
-        object_type: "audit",
-        object_id: "all",
-        outcome: "success",
-        ip: &ip,
-    };
-    state
-        .store
-        .audit(&entry, time::OffsetDateTime::now_utc())
-        .await?;
     let filters = q.filters();
     let href_prefix = if filters.is_empty() {
         "/admin/audit?page=".to_string()
