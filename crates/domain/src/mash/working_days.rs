@@ -176,15 +176,48 @@ impl Calendar {
         let mut total = part(first);
         if last > first {
             total += part(last);
-            let mut date = first.next_day().expect("in range");
-            while date < last {
-                if self.is_working_day(date) {
-                    total += DAY;
-                }
-                date = date.next_day().expect("in range");
-            }
+            let between = self.working_days_in(first.next_day().expect("in range"), last);
+            total += DAY * i32::try_from(between).unwrap_or(i32::MAX);
         }
         total
+    }
+
+    /// How many working days there are from `from` up to but not including `to`: weekdays
+    /// counted by whole weeks, less the bank holidays among them (a tray page of referrals
+    /// waiting for months asks this for every row).
+    fn working_days_in(&self, from: Date, to: Date) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let days = (to - from).whole_days();
+        let mut weekdays = days / 7 * 5;
+        let mut d = from + Duration::days(days / 7 * 7);
+        while d < to {
+            if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                weekdays += 1;
+            }
+            d = d.next_day().expect("in range");
+        }
+        let in_range = |d: &Date| {
+            *d >= from && *d < to && !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday)
+        };
+        let mut holidays = 0;
+        for year in from.year()..=to.year() {
+            holidays += if self.years().contains(&year) {
+                let start = Date::from_calendar_date(year, Month::January, 1).expect("in range");
+                let end = Date::from_calendar_date(year + 1, Month::January, 1).expect("in range");
+                self.holidays
+                    .range(start.max(from)..end.min(to))
+                    .filter(|(d, _)| in_range(d))
+                    .count()
+            } else {
+                regular_bank_holidays(year)
+                    .iter()
+                    .filter(|d| in_range(d))
+                    .count()
+            } as i64;
+        }
+        weekdays - holidays
     }
 
     /// Where a referral received at `received` stands at `now` against a target of
@@ -587,8 +620,21 @@ mod tests {
     #[test]
     fn working_time_over_months_matches_day_by_day_sums() {
         let c = cal();
-        let from = datetime!(2025-03-14 16:30 UTC);
-        for days in [0i64, 1, 2, 3, 17, 45, 200, 400] {
+        // Every weekday start and span length mod 7, around bank holidays, across the
+        // clock changes and across the edges of the shipped data (2018 and 2035).
+        let starts = [
+            datetime!(2025-03-14 16:30 UTC),
+            datetime!(2025-12-22 09:00 UTC),
+            datetime!(2026-04-01 23:30 UTC),
+            datetime!(2017-12-20 12:00 UTC),
+            datetime!(2035-11-30 07:15 UTC),
+        ];
+        let spans = [0i64, 1, 2, 3, 4, 5, 6, 7, 8, 13, 17, 45, 200, 400, 800];
+        for (from, days) in starts
+            .iter()
+            .flat_map(|f| (0..7).map(move |k| *f + Duration::days(k)))
+            .flat_map(|f| spans.iter().map(move |d| (f, *d)))
+        {
             let to = from + Duration::days(days) + Duration::minutes(7 * days);
             let mut slow = Duration::ZERO;
             let mut date = to_london(from).date();
@@ -602,7 +648,11 @@ mod tests {
                 }
                 date = date.next_day().unwrap();
             }
-            assert_eq!(c.working_time_between(from, to), slow, "{days} days");
+            assert_eq!(
+                c.working_time_between(from, to),
+                slow,
+                "{days} days from {from}"
+            );
         }
     }
 
