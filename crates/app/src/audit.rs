@@ -57,6 +57,39 @@ pub async fn record_tx(
     Ok(())
 }
 
+/// A reading of a whole list (not of one object) that is recorded as it is decided.
+pub(crate) struct Read<'a> {
+    pub action: &'a str,
+    pub object_type: &'a str,
+}
+
+impl Read<'_> {
+    /// Whether `actor` has `permission`; either way the reading (or its refusal) is
+    /// recorded first.
+    pub(crate) async fn allowed(
+        &self,
+        app: &App,
+        actor: ehm_domain::access::Actor,
+        permission: ehm_domain::access::Permission,
+        ip: &str,
+    ) -> Result<bool> {
+        let allowed = ehm_domain::access::allowed(actor, permission);
+        record(
+            app,
+            Event {
+                actor: Some(actor.user_id),
+                action: self.action,
+                object_type: self.object_type,
+                object_id: "all",
+                outcome: if allowed { "success" } else { "refused" },
+                ip,
+            },
+        )
+        .await?;
+        Ok(allowed)
+    }
+}
+
 /// One page of the audit log as an administrator reads it.
 #[derive(Debug, Clone)]
 pub struct LogPage {
@@ -78,21 +111,14 @@ pub async fn search_log(
     offset: i64,
     ip: &str,
 ) -> Result<Option<LogPage>> {
-    use ehm_domain::access::{Permission, allowed};
-    let allowed = allowed(actor, Permission::ViewAudit);
-    record(
-        app,
-        Event {
-            actor: Some(actor.user_id),
-            action: "view-audit",
-            object_type: "audit",
-            object_id: "all",
-            outcome: if allowed { "success" } else { "refused" },
-            ip,
-        },
-    )
-    .await?;
-    if !allowed {
+    let read = Read {
+        action: "view-audit",
+        object_type: "audit",
+    };
+    if !read
+        .allowed(app, actor, ehm_domain::access::Permission::ViewAudit, ip)
+        .await?
+    {
         return Ok(None);
     }
     let Some(filter) = filter else {

@@ -2,10 +2,10 @@
 //! Every read is recorded: names and email addresses of professionals are
 //! personal data too.
 
-use ehm_domain::access::{Actor, Permission, allowed};
+use ehm_domain::access::{Actor, Permission};
 use ehm_storage::User;
 
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::{App, Result};
 
 /// One page of [`list_accounts`].
@@ -28,20 +28,14 @@ pub async fn list_accounts(
     offset: i64,
     ip: &str,
 ) -> Result<Option<AccountPage>> {
-    let allowed = allowed(actor, Permission::ManageUsers);
-    audit::record(
-        app,
-        Event {
-            actor: Some(actor.user_id),
-            action: "view-accounts",
-            object_type: "user",
-            object_id: "all",
-            outcome: if allowed { "success" } else { "refused" },
-            ip,
-        },
-    )
-    .await?;
-    if !allowed {
+    let read = audit::Read {
+        action: "view-accounts",
+        object_type: "user",
+    };
+    if !read
+        .allowed(app, actor, Permission::ManageUsers, ip)
+        .await?
+    {
         return Ok(None);
     }
     let (accounts, total) = app.store.search_users(text, limit, offset).await?;
