@@ -698,6 +698,14 @@ impl Store {
         .fetch_one(&self.pool)
         .await?
         .try_get("n")?;
+        if offset >= total {
+            // A page past the end: nothing to read (an offset of millions would make the
+            // database step over every record to find none).
+            return Ok(AuditPage {
+                rows: Vec::new(),
+                total,
+            });
+        }
         let n = binds.len();
         binds.push(Bind::Int(limit.clamp(1, 1_000)));
         binds.push(Bind::Int(offset.max(0)));

@@ -1054,6 +1054,11 @@ async fn the_audit_search_filters_by_user_object_and_date_and_pages() {
             store.search_audit(&by_user, 2, 2).await.unwrap().rows.len(),
             1
         );
+        // Past the end: no rows, the total still told.
+        let past = store.search_audit(&by_user, 2, 3).await.unwrap();
+        assert_eq!((past.rows.len(), past.total), (0, 3));
+        let far = store.search_audit(&by_user, 100, 99_999_900).await.unwrap();
+        assert_eq!((far.rows.len(), far.total), (0, 3));
         let referral = AuditFilter {
             object_type: Some("referral".into()),
             object_id: Some("10".into()),
