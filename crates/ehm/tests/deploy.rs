@@ -264,6 +264,14 @@ async fn demo_on_loopback_prints_the_logins_and_the_mailbox_shows_the_codes() {
     assert_eq!(p.location.as_deref(), Some("/"), "{}", p.text());
     let home = c.get("/").await;
     assert!(home.text_contains("Your referrals"), "{}", home.text());
+    // The demo's referrals, sent by this referrer, waiting in the MASH's work tray.
+    assert_eq!(
+        home.select("table tbody tr").len(),
+        6,
+        "the demo referrals: {}",
+        home.text()
+    );
+    assert!(home.text_contains("Submitted referrals"), "{}", home.text());
 }
 
 /// `unshare` can give a process its own mount table here (root, or user namespaces).

@@ -51,7 +51,7 @@ pub struct StaffArgs<'a> {
 
 /// A referral about `child` as a referrer would have sent it (one child, the usual
 /// sections, answers of a few thousand characters).
-fn referral_about(child: &Person) -> ReferralDraft {
+pub(super) fn referral_about(child: &Person) -> ReferralDraft {
     let mut d = super::bench::long_referral();
     let mut c: ChildDraft = d.children[0].clone();
     let dob = child.dob;

@@ -54,7 +54,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Demo accounts exist only in demo mode; a real portal starts with no account at all.
     let demo_logins = if config.demo {
         state = state.with_demo_mailbox(config.outbox_dir());
-        demo::ensure_demo_accounts(&store).await?
+        let logins = demo::ensure_demo_accounts(&store).await?;
+        if !logins.is_empty() {
+            demo::seed_demo_records(&state.app).await?;
+        }
+        logins
     } else {
         Vec::new()
     };
