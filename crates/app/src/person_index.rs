@@ -408,6 +408,19 @@ async fn past_referral_children(store: &Store, referrals: i64) -> Result<Vec<Per
     Ok(out)
 }
 
+/// Writes matching-engine `Person`s to the database as `ehm import-persons` does, in
+/// batches of [`ehm_storage::UPSERT_BATCH_ROWS`] (generated people: the demo, the
+/// benchmark, the tests).
+pub async fn store_people(store: &Store, people: &[Person]) -> Result<()> {
+    for chunk in people.chunks(ehm_storage::UPSERT_BATCH_ROWS) {
+        let batch: Vec<PersonData> = chunk.iter().map(person_data).collect();
+        store
+            .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
+            .await?;
+    }
+    Ok(())
+}
+
 /// The record to store for a matching-engine `Person` (the inverse of [`person_of`]):
 /// how generated people are written to the database by the benchmark and the tests.
 pub fn person_data(p: &Person) -> PersonData {

@@ -6,7 +6,7 @@ use ehm_app::person_index::PersonIndex;
 use ehm_domain::account::{Email, Role};
 use ehm_domain::referral::{ChildDraft, ReferenceNumber, ReferralDraft};
 use ehm_matching::{Gender, Person};
-use ehm_storage::{NewUser, PersonData, Store, Submission};
+use ehm_storage::{NewUser, Store, Submission};
 use ehm_testkit::{TestDb, backends};
 use time::OffsetDateTime;
 
@@ -90,16 +90,9 @@ async fn the_index_loads_polls_changes_made_elsewhere_and_fits_on_past_referrals
         let store = Store::connect(&db.url).await.unwrap();
         let mut generator = ehm_matching::synth::Generator::new(7);
         let (people, queries, _) = generator.scenario(1_500, 150);
-        for chunk in people.chunks(500) {
-            let batch: Vec<PersonData> = chunk
-                .iter()
-                .map(ehm_app::person_index::person_data)
-                .collect();
-            store
-                .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
-                .await
-                .unwrap();
-        }
+        ehm_app::person_index::store_people(&store, &people)
+            .await
+            .unwrap();
 
         // Too few past referrals: the built-in model stays.
         let index = PersonIndex::empty();

@@ -25,7 +25,7 @@ use ehm_domain::account::{Email, Role};
 use ehm_domain::mash::{ReferralStatus, search_text};
 use ehm_domain::referral::{ChildDraft, ReferenceNumber, ReferralDraft, ReferralType};
 use ehm_matching::{Gender, Person};
-use ehm_storage::{Backend, NewUser, PersonData, Store, Submission, UPSERT_BATCH_ROWS, to_ms};
+use ehm_storage::{Backend, NewUser, Store, Submission, to_ms};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -177,16 +177,9 @@ async fn run(store: &Store, state: ehm_web::AppState, args: &StaffArgs<'_>) -> a
     .await?;
     let generated = t.elapsed();
     let t = Instant::now();
-    for chunk in people.chunks(UPSERT_BATCH_ROWS) {
-        let batch: Vec<PersonData> = chunk
-            .iter()
-            .map(ehm_app::person_index::person_data)
-            .collect();
-        store
-            .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
-            .await
-            .context("importing the people")?;
-    }
+    ehm_app::person_index::store_people(store, &people)
+        .await
+        .context("importing the people")?;
     // Names for the searches: surnames of people in the index, some referred.
     let names: Vec<String> = people
         .iter()

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use ehm_domain::access::Actor;
 use ehm_domain::account::{Email, Role};
-use ehm_storage::{NewUser, PersonData, Store, UPSERT_BATCH_ROWS};
+use ehm_storage::{NewUser, Store};
 use time::OffsetDateTime;
 
 pub const DEMO_PASSWORD: &str = "demo kettle orbit";
@@ -73,16 +73,9 @@ pub async fn seed_demo_records(app: &ehm_app::App) -> anyhow::Result<usize> {
         return Ok(0);
     }
     let (people, drafts) = tokio::task::spawn_blocking(demo_data).await?;
-    for chunk in people.chunks(UPSERT_BATCH_ROWS) {
-        let batch: Vec<PersonData> = chunk
-            .iter()
-            .map(ehm_app::person_index::person_data)
-            .collect();
-        store
-            .upsert_persons_batch(&batch, OffsetDateTime::now_utc())
-            .await
-            .context("adding the demo people")?;
-    }
+    ehm_app::person_index::store_people(store, &people)
+        .await
+        .context("adding the demo people")?;
     let email = ACCOUNTS
         .iter()
         .find(|(role, ..)| *role == Role::Referrer)
