@@ -142,12 +142,16 @@ impl Store {
             q = q.bind(p.clone());
             c = c.bind(p.clone());
         }
+        let total: i64 = c.fetch_one(&self.pool).await?.try_get("n")?;
+        if offset >= total {
+            // A page past the end: no rows to step over.
+            return Ok((Vec::new(), total));
+        }
         let rows = q
             .bind(limit.max(1))
             .bind(offset.max(0))
             .fetch_all(&self.pool)
             .await?;
-        let total: i64 = c.fetch_one(&self.pool).await?.try_get("n")?;
         let users = rows.iter().map(user_from_row).collect::<Result<Vec<_>>>()?;
         Ok((users, total))
     }

@@ -44,6 +44,20 @@ fn span(page_no: i64, size: i64, total: i64) -> Option<(i64, i64, i64)> {
     Some((first, (first - 1 + size).min(total), pages))
 }
 
+/// [`span`] of page `page_no`, or for a page past the last (rows removed since the link
+/// was made) the address of the last page, the search in `href_prefix` kept.
+fn span_or_last(
+    page_no: i64,
+    size: i64,
+    total: i64,
+    href_prefix: &str,
+) -> Result<(i64, i64, i64), String> {
+    span(page_no, size, total).ok_or_else(|| {
+        let pages = ((total + size - 1) / size).max(1);
+        format!("{href_prefix}{pages}")
+    })
+}
+
 /// Accounts per page of the list.
 const USERS_PAGE: i64 = 50;
 
@@ -88,10 +102,9 @@ pub async fn users(
             serde_urlencoded::to_string([("q", text)]).unwrap_or_default()
         )
     };
-    let Some((first, last, pages)) = span(page_no, USERS_PAGE, total) else {
-        // A page past the end (accounts removed from the search since): the last one.
-        let last_page = span(1, USERS_PAGE, total).map_or(1, |(_, _, pages)| pages);
-        return Ok(see_other(&format!("{href_prefix}{last_page}")));
+    let (first, last, pages) = match span_or_last(page_no, USERS_PAGE, total, &href_prefix) {
+        Ok(span) => span,
+        Err(last_page) => return Ok(see_other(&last_page)),
     };
     let users: Vec<UserRow> = found
         .accounts
@@ -427,9 +440,9 @@ pub async fn audit(
         format!("/admin/audit?{filters}&page=")
     };
     let searched = !filters.is_empty();
-    let Some((first, last, pages)) = span(page_no, AUDIT_PAGE, total) else {
-        let last_page = span(1, AUDIT_PAGE, total).map_or(1, |(_, _, pages)| pages);
-        return Ok(see_other(&format!("{href_prefix}{last_page}")));
+    let (first, last, pages) = match span_or_last(page_no, AUDIT_PAGE, total, &href_prefix) {
+        Ok(span) => span,
+        Err(last_page) => return Ok(see_other(&last_page)),
     };
     Ok(page(
         &state,
