@@ -480,6 +480,17 @@ async fn purge_deletes_a_draft_thirty_days_and_a_minute_after_its_last_save_and_
             "home does not show the deletion date: {}",
             home.text()
         );
+        // Every section page says so too.
+        let section = c.get(&format!("{draft}/concerns")).await;
+        let inset = format!(
+            "It will be deleted on {} unless you save it again.",
+            deletion.format(&f).unwrap()
+        );
+        assert!(
+            section.text_contains(&inset),
+            "the section page does not show the deletion date: {}",
+            section.text()
+        );
         let purge = |at: time::OffsetDateTime| {
             let out = std::process::Command::new(BIN)
                 .args([
