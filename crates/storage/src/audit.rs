@@ -486,39 +486,70 @@ impl Store {
     /// record); nothing is written unless all of it is. The chain lock is taken and its
     /// head read once, and the batch's records go in as multi-row inserts.
     async fn write_batch(&self, batch: &[Pending]) -> Result<Vec<Option<SaveOutcome>>> {
-        let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut records = Vec::with_capacity(batch.len());
-        for p in batch {
-            match p {
-                Pending::Audit { record, .. } => {
-                    records.push(record);
-                    outcomes.push(None);
-                }
-                Pending::Save {
-                    id,
-                    expected_version,
-                    data,
-                    record,
-                    ..
-                } => {
-                    let outcome = self
-                        .save_encoded_tx(&mut tx, *id, *expected_version, data, record.at)
-                        .await?;
-                    if matches!(outcome, SaveOutcome::Saved { .. }) {
-                        records.push(record);
-                    }
-                    outcomes.push(Some(outcome));
-                }
-            }
-        }
-        if !records.is_empty() {
-            let mut head = self.lock_chain(&mut tx).await?;
-            for chunk in records.chunks(INSERT_ROWS) {
-                self.append_audit(&mut tx, &mut head, chunk).await?;
-            }
-        }
+        // On a hot connection: no ping before or after (see `crate::hot`). Any failure
+        // drops the transaction, which closes its connection and so rolls it back.
+        let mut tx = crate::hot::begin(&self.hot).await?;
+        let outcomes = self.write_batch_on(tx.conn(), batch).await?;
         tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// [`Store::write_batch`] on `conn`, whose transaction is open.
+    async fn write_batch_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        batch: &[Pending],
+    ) -> Result<Vec<Option<SaveOutcome>>> {
+        // The saves in one statement, at most one per draft in each (a second save of the
+        // same draft, from another tab, comes after the first, in order, and conflicts
+        // with it unless it was based on the version the first one wrote).
+        let mut outcomes: Vec<Option<SaveOutcome>> = vec![None; batch.len()];
+        let mut waiting: Vec<usize> = (0..batch.len())
+            .filter(|&i| matches!(batch[i], Pending::Save { .. }))
+            .collect();
+        while !waiting.is_empty() {
+            let mut drafts = std::collections::HashSet::new();
+            let (now, later): (Vec<usize>, Vec<usize>) = waiting.iter().partition(|&&i| {
+                let Pending::Save { id, .. } = &batch[i] else {
+                    unreachable!("only saves wait")
+                };
+                drafts.insert(*id)
+            });
+            let saves: Vec<(i64, i64, &str, OffsetDateTime)> = now
+                .iter()
+                .map(|&i| match &batch[i] {
+                    Pending::Save {
+                        id,
+                        expected_version,
+                        data,
+                        record,
+                        ..
+                    } => (*id, *expected_version, data.as_str(), record.at),
+                    Pending::Audit { .. } => unreachable!("only saves wait"),
+                })
+                .collect();
+            for (i, outcome) in now.iter().zip(self.save_encoded_many(conn, &saves).await?) {
+                outcomes[*i] = Some(outcome);
+            }
+            waiting = later;
+        }
+        // The audit records in the order they came: every one on its own, and each save's
+        // if it was saved.
+        let records: Vec<&Record> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(p, outcome)| match (p, outcome) {
+                (Pending::Audit { record, .. }, _) => Some(record),
+                (Pending::Save { record, .. }, Some(SaveOutcome::Saved { .. })) => Some(record),
+                (Pending::Save { .. }, _) => None,
+            })
+            .collect();
+        if !records.is_empty() {
+            let mut head = self.lock_chain(conn).await?;
+            for chunk in records.chunks(INSERT_ROWS) {
+                self.append_audit(conn, &mut head, chunk).await?;
+            }
+        }
         Ok(outcomes)
     }
 
@@ -536,24 +567,24 @@ impl Store {
     }
 
     /// Takes the chain lock (held until `tx` ends) and reads the chain's head.
-    async fn lock_chain(&self, tx: &mut Tx<'_>) -> Result<ChainHead> {
+    async fn lock_chain(&self, conn: &mut sqlx::AnyConnection) -> Result<ChainHead> {
         match self.backend {
             Backend::Postgres => {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(PG_LOCK_KEY)
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await?;
             }
             Backend::Sqlite => {
                 sqlx::query("UPDATE audit_chain_lock SET writes = writes + 1 WHERE id = 1")
-                    .execute(&mut **tx)
+                    .execute(&mut *conn)
                     .await?;
             }
         }
         let last = sqlx::query(&format!(
             "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
         ))
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         let (last_id, prev) = match last.as_ref().map(chain_row).transpose()? {
             None => (0, GENESIS_HASH.to_owned()),
@@ -561,7 +592,7 @@ impl Store {
                 id, hash: Some(h), ..
             }) => (id, h),
             // Rows from before the chain: compute their virtual head once.
-            Some(ChainRow { id, .. }) => (id, walk(tx).await?.prev),
+            Some(ChainRow { id, .. }) => (id, walk(conn).await?.prev),
         };
         Ok(ChainHead { last_id, prev })
     }
@@ -569,7 +600,7 @@ impl Store {
     /// Appends `records` in order after `head` (whose lock `tx` holds), in one statement.
     async fn append_audit(
         &self,
-        tx: &mut Tx<'_>,
+        conn: &mut sqlx::AnyConnection,
         head: &mut ChainHead,
         records: &[&Record],
     ) -> Result<()> {
@@ -584,7 +615,7 @@ impl Store {
                      FROM generate_series(1, $1)",
                 )
                 .bind(records.len() as i64)
-                .fetch_all(&mut **tx)
+                .fetch_all(&mut *conn)
                 .await?
                 .iter()
                 .map(|r| r.try_get::<i64, _>("id"))
@@ -637,7 +668,7 @@ impl Store {
             )),
             &binds,
         )
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
         Ok(())
     }

@@ -8,6 +8,7 @@
 
 mod audit;
 mod codes;
+mod hot;
 mod mash;
 mod outbox;
 mod persons;
@@ -133,6 +134,8 @@ impl StorageError {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Connections for the statements of nearly every request (see [`hot`]).
+    hot: hot::Hot,
     backend: Backend,
     /// Group commit of audit records written on their own (see [`audit`]).
     audit_batcher: std::sync::Arc<tokio::sync::OnceCell<audit::Batcher>>,
@@ -213,8 +216,16 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        let hot = hot::pool(
+            &pool,
+            match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 12,
+            },
+        );
         Ok(Self {
             pool,
+            hot,
             backend,
             audit_batcher: Default::default(),
         })

@@ -215,11 +215,12 @@ impl Store {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM referrals WHERE public_id = $1"
-        ))
-        .bind(public_id)
-        .fetch_optional(&self.pool)
+        let sql = format!("SELECT {COLUMNS} FROM referrals WHERE public_id = $1");
+        let row = crate::hot::fetch_optional(
+            &self.hot,
+            &sql,
+            &[crate::mash::Bind::Text(public_id.to_owned())],
+        )
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -281,14 +282,15 @@ impl Store {
         draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
-        self.save_encoded_tx(tx, id, expected_version, &encode(draft)?, now)
+        self.save_encoded_tx(&mut *tx, id, expected_version, &encode(draft)?, now)
             .await
     }
 
-    /// [`Store::save_draft_tx`] with the draft already encoded.
+    /// [`Store::save_draft_tx`] with the draft already encoded, on a connection whose
+    /// transaction is open.
     pub(crate) async fn save_encoded_tx(
         &self,
-        tx: &mut Tx<'_>,
+        conn: &mut sqlx::AnyConnection,
         id: i64,
         expected_version: i64,
         data: &str,
@@ -303,16 +305,84 @@ impl Store {
         .bind(id)
         .bind(expected_version)
         .bind(ReferralStatus::Draft.code())
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *conn)
         .await?;
         if let Some(r) = row {
             return Ok(SaveOutcome::Saved {
                 version: r.try_get("version")?,
             });
         }
+        self.not_saved(conn, id).await
+    }
+
+    /// Drafts saved in one statement, each if nobody saved it since its expected version:
+    /// (id, expected version, encoded draft, time) in, what each came to out (in the same
+    /// order). The ids must differ (with one id twice, which save wins would be up to
+    /// the database).
+    pub(crate) async fn save_encoded_many(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        saves: &[(i64, i64, &str, OffsetDateTime)],
+    ) -> Result<Vec<SaveOutcome>> {
+        if let [(id, expected_version, data, now)] = saves {
+            return Ok(vec![
+                self.save_encoded_tx(conn, *id, *expected_version, data, *now)
+                    .await?,
+            ]);
+        }
+        // A statement both databases take: typed VALUES in a common table expression
+        // (SQLite has no `AS v(a, b)` and no `::` casts), UPDATE … FROM, RETURNING.
+        let rows: Vec<String> = (0..saves.len())
+            .map(|i| {
+                let n = i * 4;
+                format!(
+                    "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "WITH v (rid, expected, body, at) AS (VALUES {}) \
+             UPDATE referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
+             FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = ${} \
+             RETURNING id, version",
+            rows.join(", "),
+            saves.len() * 4 + 1
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, expected_version, data, now) in saves {
+            q = q
+                .bind(*id)
+                .bind(*expected_version)
+                .bind(*data)
+                .bind(to_ms(*now));
+        }
+        let saved: std::collections::HashMap<i64, i64> = q
+            .bind(ReferralStatus::Draft.code())
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("version")?)))
+            .collect::<Result<_>>()?;
+        let mut outcomes = Vec::with_capacity(saves.len());
+        for (id, ..) in saves {
+            outcomes.push(match saved.get(id) {
+                Some(&version) => SaveOutcome::Saved { version },
+                None => self.not_saved(conn, *id).await?,
+            });
+        }
+        Ok(outcomes)
+    }
+
+    /// Why a save of draft `id` wrote nothing: someone saved it since, or it is no longer
+    /// a draft.
+    async fn not_saved(&self, conn: &mut sqlx::AnyConnection, id: i64) -> Result<SaveOutcome> {
         let status: Option<String> = sqlx::query("SELECT status FROM referrals WHERE id = $1")
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?
             .map(|r| r.try_get("status"))
             .transpose()?;

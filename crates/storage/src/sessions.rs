@@ -45,13 +45,16 @@ impl Store {
         &self,
         id_hash: &str,
     ) -> Result<Option<(SessionRow, Option<crate::User>)>> {
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "SELECT s.id_hash, s.user_id, s.stage, s.csrf_token, s.data, s.created_at AS s_created_at, \
              s.last_seen_at, {} FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
             crate::users::PREFIXED_COLUMNS
-        ))
-        .bind(id_hash)
-        .fetch_optional(&self.pool)
+        );
+        let row = crate::hot::fetch_optional(
+            &self.hot,
+            &sql,
+            &[crate::mash::Bind::Text(id_hash.to_owned())],
+        )
         .await?;
         row.map(|r| {
             let session = SessionRow {
