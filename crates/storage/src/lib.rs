@@ -131,6 +131,12 @@ impl StorageError {
     }
 }
 
+/// Connections to each backend: (sqlx's pool, the hot connections of [`hot`]). Each SQLite
+/// connection is a thread of its own; PostgreSQL's are server processes (two instances
+/// of the app use up to 56 of the server's default 100).
+pub const SQLITE_CONNECTIONS: (u32, usize) = (8, 8);
+pub const POSTGRES_CONNECTIONS: (u32, usize) = (16, 12);
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -159,7 +165,7 @@ impl Store {
         let pool = match backend {
             Backend::Sqlite => {
                 options
-                    .max_connections(8)
+                    .max_connections(SQLITE_CONNECTIONS.0)
                     // A SQLite connection is a file handle on a thread of its own: it does
                     // not go stale like a network connection, and a ping before every use
                     // was a round trip to that thread (5 % of a tray page's CPU).
@@ -210,7 +216,12 @@ impl Store {
                     .connect(url)
                     .await?
             }
-            Backend::Postgres => options.max_connections(16).connect(url).await?,
+            Backend::Postgres => {
+                options
+                    .max_connections(POSTGRES_CONNECTIONS.0)
+                    .connect(url)
+                    .await?
+            }
         };
         match backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
@@ -219,8 +230,8 @@ impl Store {
         let hot = hot::pool(
             &pool,
             match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 12,
+                Backend::Sqlite => SQLITE_CONNECTIONS.1,
+                Backend::Postgres => POSTGRES_CONNECTIONS.1,
             },
         );
         Ok(Self {

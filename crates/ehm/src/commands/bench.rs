@@ -222,8 +222,16 @@ async fn save_bench(args: &Args, config: &Config) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
     let backend = match store.backend() {
-        Backend::Sqlite => "SQLite (WAL, synchronous=FULL, 8 connections)",
-        Backend::Postgres => "PostgreSQL (16 connections)",
+        Backend::Sqlite => {
+            let (pool, hot) = ehm_storage::SQLITE_CONNECTIONS;
+            format!(
+                "SQLite (WAL, synchronous=FULL, {pool} pooled connections + {hot} for every request's statements)"
+            )
+        }
+        Backend::Postgres => {
+            let (pool, hot) = ehm_storage::POSTGRES_CONNECTIONS;
+            format!("PostgreSQL ({pool} pooled connections + {hot} for every request's statements)")
+        }
     };
     println!("Database: {backend}, {where_}");
 
