@@ -488,7 +488,7 @@ impl Store {
     async fn write_batch(&self, batch: &[Pending]) -> Result<Vec<Option<SaveOutcome>>> {
         // On a hot connection: no ping before or after (see `crate::hot`). Any failure
         // drops the transaction, which closes its connection and so rolls it back.
-        let mut tx = crate::hot::begin(&self.hot).await?;
+        let mut tx = crate::hot::begin(&self.hot, self.begin_sql()).await?;
         let outcomes = self.write_batch_on(tx.conn(), batch).await?;
         tx.commit().await?;
         Ok(outcomes)

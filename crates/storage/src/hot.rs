@@ -132,13 +132,13 @@ impl Drop for Transaction {
     }
 }
 
-/// Begin a transaction on a hot connection. If the database was unavailable when it
+/// Begin a transaction on a hot connection with `begin_sql` (`Store::begin_sql`). If the database was unavailable when it
 /// began, nothing was written yet: tried once more on a fresh connection.
-pub(crate) async fn begin(hot: &Hot) -> Result<Transaction> {
+pub(crate) async fn begin(hot: &Hot, begin_sql: &str) -> Result<Transaction> {
     let mut tried = false;
     loop {
         let mut conn = get(hot).await?;
-        match sqlx::query("BEGIN").execute(&mut *conn).await {
+        match sqlx::query(begin_sql).execute(&mut *conn).await {
             Ok(_) => return Ok(Transaction { conn: Some(conn) }),
             Err(e) => {
                 discard(conn);

@@ -131,6 +131,9 @@ impl StorageError {
     }
 }
 
+/// How SQLite transactions begin (see [`Store::begin`]).
+const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+
 /// Connections to each backend: (sqlx's pool, the hot connections of [`hot`]). Each SQLite
 /// connection is a thread of its own; PostgreSQL's are server processes (two instances
 /// of the app use up to 56 of the server's default 100).
@@ -250,8 +253,23 @@ impl Store {
         &self.pool
     }
 
+    /// Begin a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`,
+    /// waiting up to the busy timeout for it): a transaction that reads and then writes
+    /// would otherwise fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT)
+    /// whenever another connection committed between its first read and its first write.
     pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with(SQLITE_BEGIN).await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// The statement that begins a transaction on this backend (see [`Store::begin`]).
+    pub(crate) fn begin_sql(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => SQLITE_BEGIN,
+            Backend::Postgres => "BEGIN",
+        }
     }
 
     /// `FOR UPDATE SKIP LOCKED` where the backend has row locks (PostgreSQL); SQLite

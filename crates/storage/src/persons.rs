@@ -200,7 +200,7 @@ impl Store {
             return Ok(counts);
         }
         let now_ms = to_ms(now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut seq = reserve_seq(&mut tx, batch.len() as i64).await?;
         let per_statement = match self.backend {
             // sqlx's SQLite binding slows down more than linearly with the number of

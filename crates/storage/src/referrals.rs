@@ -245,7 +245,7 @@ impl Store {
         draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let outcome = self
             .save_draft_tx(&mut tx, id, expected_version, draft, now)
             .await?;
@@ -425,7 +425,7 @@ impl Store {
     /// never deleted this way.
     #[tracing::instrument(level = "debug", skip_all, fields(id = id))]
     pub async fn delete_draft(&self, id: i64) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM attachments WHERE referral_id = $1 AND referral_id IN (SELECT id FROM referrals WHERE status = $2)")
             .bind(id)
             .bind(ReferralStatus::Draft.code())
@@ -444,7 +444,7 @@ impl Store {
     /// Delete every draft last saved before `cutoff`, with its attachments.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_drafts(&self, cutoff: OffsetDateTime) -> Result<DraftPurge> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let attachments = sqlx::query(
             "DELETE FROM attachments WHERE referral_id IN (SELECT id FROM referrals WHERE status = $1 AND saved_at < $2)",
         )

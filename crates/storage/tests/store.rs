@@ -793,3 +793,60 @@ async fn saves_sent_at_once_are_group_committed_and_each_judged_on_its_own() {
         }
     }
 }
+
+/// A transaction that reads and then writes must not fail because another connection
+/// committed in between (SQLite answered such a write at once with "database is locked",
+/// SQLITE_BUSY_SNAPSHOT: a staff member's link to a person record was refused so while a
+/// referrer's page views were being audited).
+#[tokio::test]
+async fn a_transaction_that_reads_then_writes_survives_a_commit_in_between() {
+    for (db, store) in stores().await {
+        let owner = user(&store, "reads.then.writes@example.org").await;
+        let mut tx = store.begin().await.unwrap();
+        // The transaction's first statement reads.
+        let before = store.count(ehm_storage::Counted::Sessions).await.unwrap();
+        sqlx::query("SELECT COUNT(*) AS n FROM sessions")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        // Another connection writes meanwhile (on SQLite it waits for this transaction).
+        let other = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let now = OffsetDateTime::now_utc();
+                store
+                    .create_session(&ehm_storage::SessionRow {
+                        id_hash: "b".repeat(64),
+                        user_id: Some(owner),
+                        stage: "signed-in".into(),
+                        csrf_token: "t".into(),
+                        data: "{}".into(),
+                        created_at: now,
+                        last_seen_at: now,
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Then this transaction writes and commits.
+        let now = to_ms(OffsetDateTime::now_utc());
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, stage, csrf_token, data, created_at, last_seen_at) \
+             VALUES ($1, $2, 'signed-in', 't', '{}', $3, $3)",
+        )
+        .bind("a".repeat(64))
+        .bind(owner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .unwrap_or_else(|e| panic!("{:?}: the write after a read failed: {e}", db.backend));
+        tx.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        assert_eq!(
+            store.count(ehm_storage::Counted::Sessions).await.unwrap(),
+            before + 2,
+            "{:?}",
+            db.backend
+        );
+    }
+}
