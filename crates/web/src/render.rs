@@ -61,6 +61,7 @@ impl Templates {
         });
         env.add_filter("thousands", thousands);
         env.add_function("characters_left", characters_left);
+        env.add_function("character_count_message", character_count_message);
         // Fail at start-up, not on a user's request, if a template does not parse.
         let names = source.names()?;
         if !names.iter().any(|n| n == "layout.html") {
@@ -154,6 +155,23 @@ fn characters_left(value: Value, maxlength: i64) -> i64 {
         .map(ehm_domain::referral::character_count)
         .unwrap_or(0);
     maxlength - i64::try_from(used).unwrap_or(i64::MAX)
+}
+
+/// The character count's message for `left` characters left (negative: over the limit),
+/// in the words of the govuk-frontend script ("You have 4,950 characters remaining",
+/// "You have 1 character too many"). A function rather than a template macro: it is on
+/// every long answer of every section page.
+fn character_count_message(left: i64) -> String {
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
+    match left {
+        0 => "You have 0 characters remaining".to_owned(),
+        n if n > 0 => format!("You have {} character{} remaining", thousands(n), plural(n)),
+        n => format!(
+            "You have {} character{} too many",
+            thousands(-n),
+            plural(-n)
+        ),
+    }
 }
 
 /// A field error as the error summary and the inline message need it.
@@ -357,6 +375,24 @@ mod tests {
         for (n, text) in cases {
             assert_eq!(thousands(n), text, "{n}");
         }
+    }
+
+    #[test]
+    fn the_character_count_message_reads_as_govuk_frontend_writes_it() {
+        assert_eq!(
+            character_count_message(0),
+            "You have 0 characters remaining"
+        );
+        assert_eq!(character_count_message(1), "You have 1 character remaining");
+        assert_eq!(
+            character_count_message(4_950),
+            "You have 4,950 characters remaining"
+        );
+        assert_eq!(character_count_message(-1), "You have 1 character too many");
+        assert_eq!(
+            character_count_message(-1_200),
+            "You have 1,200 characters too many"
+        );
     }
 
     #[test]
