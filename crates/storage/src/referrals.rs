@@ -445,16 +445,17 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_drafts(&self, cutoff: OffsetDateTime) -> Result<DraftPurge> {
         let mut tx = self.begin().await?;
+        // `status = 'draft'` written out, not bound: only then can the databases use the
+        // partial index of drafts (`referrals_drafts`).
         let attachments = sqlx::query(
-            "DELETE FROM attachments WHERE referral_id IN (SELECT id FROM referrals WHERE status = $1 AND saved_at < $2)",
+            "DELETE FROM attachments WHERE referral_id IN \
+             (SELECT id FROM referrals WHERE status = 'draft' AND saved_at < $1)",
         )
-        .bind(ReferralStatus::Draft.code())
         .bind(to_ms(cutoff))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let drafts = sqlx::query("DELETE FROM referrals WHERE status = $1 AND saved_at < $2")
-            .bind(ReferralStatus::Draft.code())
+        let drafts = sqlx::query("DELETE FROM referrals WHERE status = 'draft' AND saved_at < $1")
             .bind(to_ms(cutoff))
             .execute(&mut *tx)
             .await?
