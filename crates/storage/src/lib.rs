@@ -136,9 +136,11 @@ const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// Connections to each backend: (sqlx's pool, the hot connections of [`hot`]). Each SQLite
 /// connection is a thread of its own; PostgreSQL's are server processes (two instances
-/// of the app use up to 56 of the server's default 100).
-pub const SQLITE_CONNECTIONS: (u32, usize) = (8, 8);
-pub const POSTGRES_CONNECTIONS: (u32, usize) = (16, 12);
+/// of the app use up to 40 of the server's default 100). Four hot connections did more
+/// with less CPU than eight or twelve on two cores (fewer threads and server processes
+/// to switch between; docs/benchmarks.md).
+pub const SQLITE_CONNECTIONS: (u32, usize) = (8, 4);
+pub const POSTGRES_CONNECTIONS: (u32, usize) = (16, 4);
 
 #[derive(Clone)]
 pub struct Store {
