@@ -84,6 +84,13 @@ pub(crate) type Conn = Object<Manager>;
 /// failed on is dropped, never put back; if the database was unavailable, the query is
 /// tried once more on a fresh connection (it only reads).
 pub(crate) async fn fetch_optional(hot: &Hot, sql: &str, binds: &[Bind]) -> Result<Option<AnyRow>> {
+    Ok(first_statement(hot, sql, binds).await?.1)
+}
+
+/// One statement on a hot connection, which is returned with what it read: tried once
+/// more on a fresh connection when the database was unavailable (so it must be one that
+/// can be repeated: a read, or `BEGIN`). The connection it failed on is dropped.
+async fn first_statement(hot: &Hot, sql: &str, binds: &[Bind]) -> Result<(Conn, Option<AnyRow>)> {
     let mut tried = false;
     loop {
         let mut conn = get(hot).await?;
@@ -91,7 +98,7 @@ pub(crate) async fn fetch_optional(hot: &Hot, sql: &str, binds: &[Bind]) -> Resu
             .fetch_optional(&mut *conn)
             .await
         {
-            Ok(row) => return Ok(row),
+            Ok(row) => return Ok((conn, row)),
             Err(e) => {
                 discard(conn);
                 let e = StorageError::from(e);
@@ -132,24 +139,12 @@ impl Drop for Transaction {
     }
 }
 
-/// Begin a transaction on a hot connection with `begin_sql` (`Store::begin_sql`). If the database was unavailable when it
-/// began, nothing was written yet: tried once more on a fresh connection.
+/// Begin a transaction on a hot connection with `begin_sql` (`Store::begin_sql`). If the
+/// database was unavailable when it began, nothing was written yet: tried once more on a
+/// fresh connection.
 pub(crate) async fn begin(hot: &Hot, begin_sql: &str) -> Result<Transaction> {
-    let mut tried = false;
-    loop {
-        let mut conn = get(hot).await?;
-        match sqlx::query(begin_sql).execute(&mut *conn).await {
-            Ok(_) => return Ok(Transaction { conn: Some(conn) }),
-            Err(e) => {
-                discard(conn);
-                let e = StorageError::from(e);
-                if tried || !e.is_unavailable() {
-                    return Err(e);
-                }
-                tried = true;
-            }
-        }
-    }
+    let (conn, _) = first_statement(hot, begin_sql, &[]).await?;
+    Ok(Transaction { conn: Some(conn) })
 }
 
 /// Drop a connection something failed on instead of putting it back: closing it rolls

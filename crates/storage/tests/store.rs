@@ -22,6 +22,19 @@ async fn stores() -> Vec<(TestDb, Store)> {
     out
 }
 
+/// A signed-in session row of `user`, begun at `now`.
+fn signed_in(id_hash: &str, user: i64, now: OffsetDateTime) -> ehm_storage::SessionRow {
+    ehm_storage::SessionRow {
+        id_hash: id_hash.into(),
+        user_id: Some(user),
+        stage: "signed-in".into(),
+        csrf_token: "t".into(),
+        data: "{}".into(),
+        created_at: now,
+        last_seen_at: now,
+    }
+}
+
 async fn user(store: &Store, email: &str) -> i64 {
     let email = Email::parse(email).unwrap();
     let mut tx = store.begin().await.unwrap();
@@ -409,18 +422,7 @@ async fn a_password_change_ends_every_session_of_that_user_only() {
         let b = user(&store, "b.user@example.org").await;
         let now = OffsetDateTime::now_utc();
         for (h, u) in [("s1", a), ("s2", a), ("s3", b)] {
-            store
-                .create_session(&ehm_storage::SessionRow {
-                    id_hash: h.into(),
-                    user_id: Some(u),
-                    stage: "signed-in".into(),
-                    csrf_token: "t".into(),
-                    data: "{}".into(),
-                    created_at: now,
-                    last_seen_at: now,
-                })
-                .await
-                .unwrap();
+            store.create_session(&signed_in(h, u, now)).await.unwrap();
         }
         let mut tx = store.begin().await.unwrap();
         store
@@ -813,17 +815,12 @@ async fn a_transaction_that_reads_then_writes_survives_a_commit_in_between() {
         let other = {
             let store = store.clone();
             tokio::spawn(async move {
-                let now = OffsetDateTime::now_utc();
                 store
-                    .create_session(&ehm_storage::SessionRow {
-                        id_hash: "b".repeat(64),
-                        user_id: Some(owner),
-                        stage: "signed-in".into(),
-                        csrf_token: "t".into(),
-                        data: "{}".into(),
-                        created_at: now,
-                        last_seen_at: now,
-                    })
+                    .create_session(&signed_in(
+                        &"b".repeat(64),
+                        owner,
+                        OffsetDateTime::now_utc(),
+                    ))
                     .await
             })
         };
