@@ -504,31 +504,27 @@ impl Store {
         // same draft, from another tab, comes after the first, in order, and conflicts
         // with it unless it was based on the version the first one wrote).
         let mut outcomes: Vec<Option<SaveOutcome>> = vec![None; batch.len()];
-        let mut waiting: Vec<usize> = (0..batch.len())
-            .filter(|&i| matches!(batch[i], Pending::Save { .. }))
+        let mut waiting: Vec<(usize, crate::referrals::DraftSave<'_>)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Pending::Save {
+                    id,
+                    expected_version,
+                    data,
+                    record,
+                    ..
+                } => Some((i, (*id, *expected_version, data.as_str(), record.at))),
+                Pending::Audit { .. } => None,
+            })
             .collect();
         while !waiting.is_empty() {
             let mut drafts = std::collections::HashSet::new();
-            let (now, later): (Vec<usize>, Vec<usize>) = waiting.iter().partition(|&&i| {
-                let Pending::Save { id, .. } = &batch[i] else {
-                    unreachable!("only saves wait")
-                };
-                drafts.insert(*id)
-            });
-            let saves: Vec<(i64, i64, &str, OffsetDateTime)> = now
-                .iter()
-                .map(|&i| match &batch[i] {
-                    Pending::Save {
-                        id,
-                        expected_version,
-                        data,
-                        record,
-                        ..
-                    } => (*id, *expected_version, data.as_str(), record.at),
-                    Pending::Audit { .. } => unreachable!("only saves wait"),
-                })
-                .collect();
-            for (i, outcome) in now.iter().zip(self.save_encoded_many(conn, &saves).await?) {
+            let (now, later): (Vec<_>, Vec<_>) = waiting
+                .into_iter()
+                .partition(|(_, save)| drafts.insert(save.0));
+            let saves: Vec<_> = now.iter().map(|(_, save)| *save).collect();
+            for ((i, _), outcome) in now.iter().zip(self.save_encoded_many(conn, &saves).await?) {
                 outcomes[*i] = Some(outcome);
             }
             waiting = later;

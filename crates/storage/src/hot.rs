@@ -24,7 +24,7 @@ use crate::mash::{Bind, bind_all};
 use crate::{Result, StorageError};
 
 /// A connection unused for longer than this is pinged before it is used again.
-pub(crate) const IDLE_CHECK: Duration = Duration::from_secs(10);
+const IDLE_CHECK: Duration = Duration::from_secs(10);
 
 /// How long a request waits for a connection before it is told the database is busy.
 const WAIT: Duration = Duration::from_secs(30);
@@ -68,7 +68,7 @@ pub(crate) fn pool(pool: &AnyPool, size: usize) -> Hot {
 }
 
 /// A connection from `hot`, waiting at most [`WAIT`].
-pub(crate) async fn get(hot: &Hot) -> Result<Object<Manager>> {
+async fn get(hot: &Hot) -> Result<Conn> {
     match tokio::time::timeout(WAIT, hot.get()).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(managed::PoolError::Backend(e))) => Err(e.into()),

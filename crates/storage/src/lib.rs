@@ -260,10 +260,7 @@ impl Store {
     /// would otherwise fail at once with "database is locked" (SQLITE_BUSY_SNAPSHOT)
     /// whenever another connection committed between its first read and its first write.
     pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with(SQLITE_BEGIN).await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        Ok(self.pool.begin_with(self.begin_sql()).await?)
     }
 
     /// The statement that begins a transaction on this backend (see [`Store::begin`]).

@@ -5,6 +5,9 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
+/// One draft save of a group commit: (referral id, expected version, encoded draft, time).
+pub(crate) type DraftSave<'a> = (i64, i64, &'a str, OffsetDateTime);
+
 /// A referral as stored: what was typed (the draft document, decoded) plus bookkeeping.
 /// Household members, children and professionals live inside the document (stored as
 /// JSON), so deleting the row deletes them by construction; attachments cascade.
@@ -282,37 +285,11 @@ impl Store {
         draft: &ReferralDraft,
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
-        self.save_encoded_tx(&mut *tx, id, expected_version, &encode(draft)?, now)
-            .await
-    }
-
-    /// [`Store::save_draft_tx`] with the draft already encoded, on a connection whose
-    /// transaction is open.
-    pub(crate) async fn save_encoded_tx(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        id: i64,
-        expected_version: i64,
-        data: &str,
-        now: OffsetDateTime,
-    ) -> Result<SaveOutcome> {
-        let row = sqlx::query(
-            "UPDATE referrals SET data = $1, version = version + 1, saved_at = $2 \
-             WHERE id = $3 AND version = $4 AND status = $5 RETURNING version",
-        )
-        .bind(data)
-        .bind(to_ms(now))
-        .bind(id)
-        .bind(expected_version)
-        .bind(ReferralStatus::Draft.code())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(r) = row {
-            return Ok(SaveOutcome::Saved {
-                version: r.try_get("version")?,
-            });
-        }
-        self.not_saved(conn, id).await
+        let data = encode(draft)?;
+        let mut outcomes = self
+            .save_encoded_many(tx, &[(id, expected_version, &data, now)])
+            .await?;
+        Ok(outcomes.pop().expect("one outcome for one save"))
     }
 
     /// Drafts saved in one statement, each if nobody saved it since its expected version:
@@ -322,13 +299,10 @@ impl Store {
     pub(crate) async fn save_encoded_many(
         &self,
         conn: &mut sqlx::AnyConnection,
-        saves: &[(i64, i64, &str, OffsetDateTime)],
+        saves: &[DraftSave<'_>],
     ) -> Result<Vec<SaveOutcome>> {
-        if let [(id, expected_version, data, now)] = saves {
-            return Ok(vec![
-                self.save_encoded_tx(conn, *id, *expected_version, data, *now)
-                    .await?,
-            ]);
+        if saves.is_empty() {
+            return Ok(Vec::new());
         }
         // A statement both databases take: typed VALUES in a common table expression
         // (SQLite has no `AS v(a, b)` and no `::` casts), UPDATE … FROM, RETURNING.
