@@ -14,12 +14,17 @@
 //! `ehm_pdf::render`).
 
 use anyhow::{Context, bail};
+use axum::http::{Method, header};
+use bytes::Bytes;
 use ehm_domain::account::{Email, Role};
 use ehm_domain::referral::{
     ChildDraft, HouseholdMemberDraft, OrganisationDraft, ProfessionalDraft, ReferralDraft,
     ReferrerDraft,
 };
 use ehm_storage::{Backend, NewUser, Store};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -45,6 +50,14 @@ pub struct Args {
     /// Saves per client instead of a fixed duration (overrides --seconds).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     saves: Option<u64>,
+    /// Saves per second for the paced phase, spread evenly over the clients (0 skips it).
+    /// Latency is counted from when each save was due, so a server that falls behind
+    /// shows it (no "coordinated omission").
+    #[arg(long, default_value_t = 1_500, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    rate: u32,
+    /// How long the paced phase runs.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    paced_seconds: u64,
     /// A database to use instead of a fresh SQLite file in a temporary folder, e.g.
     /// postgres://user:pass@localhost/ehm_bench. Use a throwaway database: the bench
     /// accounts and drafts are left in it.
@@ -356,7 +369,7 @@ async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
 
 /// The content-hashed URL of the main stylesheet, as the start page links it.
 async fn static_css_path(base: &str) -> anyhow::Result<String> {
-    let page = reqwest::get(format!("{base}/")).await?.text().await?;
+    let page = Browser::new(base)?.get("/").await?.body;
     page.split('"')
         .find(|s| s.starts_with("/static/") && s.ends_with(".css"))
         .map(str::to_string)
@@ -439,35 +452,85 @@ async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
         "  Each save: GET /referrals/{{pid}}/{SECTION} (read version + CSRF token), then POST it back: {body_bytes} bytes form-encoded, action=later"
     );
 
-    // Measure.
+    // As fast as the clients can go: the most saves a second this machine manages.
+    println!("  Flat out (each client saves again as soon as its page is back):");
+    let plan = Plan {
+        per_client,
+        deadline: Instant::now() + Duration::from_secs(args.seconds),
+        pace: None,
+    };
+    let clients = run_phase(clients, &plan).await?;
+
+    // At the target rate: the latency a save has when the portal is busy but keeping up.
+    // Saturated, the latency above only says how long the queue is (64 clients / saves a
+    // second); paced, it says how long a save takes.
+    if args.rate > 0 && per_client.is_none() {
+        let every = Duration::from_secs_f64(n as f64 / f64::from(args.rate));
+        println!(
+            "  Paced at {} saves/s (each client saves every {:.1} ms, the clients evenly staggered; latency counted from when the save was due):",
+            args.rate,
+            every.as_secs_f64() * 1000.0
+        );
+        let start = Instant::now() + Duration::from_millis(100);
+        let plan = Plan {
+            per_client: None,
+            deadline: start + Duration::from_secs(args.paced_seconds),
+            pace: Some((start, every)),
+        };
+        run_phase(clients, &plan).await?;
+    }
+    Ok(())
+}
+
+/// How a phase of saves runs: until a deadline or a number of saves, flat out or with
+/// each client's saves due at `start + offset + k * every`.
+struct Plan {
+    per_client: Option<u64>,
+    deadline: Instant,
+    pace: Option<(Instant, Duration)>,
+}
+
+/// Runs `clients` through one phase and prints its figures; the clients come back for
+/// the next phase. Fails on any error or conflict.
+async fn run_phase(clients: Vec<Client>, plan: &Plan) -> anyhow::Result<Vec<Client>> {
+    let n = clients.len();
     let start = Instant::now();
     let cpu = process_cpu();
-    let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = tokio::task::JoinSet::new();
-    for c in clients {
-        tasks.spawn(c.save_loop(per_client, deadline));
+    for (i, c) in clients.into_iter().enumerate() {
+        // Client i's saves are due at start + i/n of the interval + k intervals.
+        let pace = plan
+            .pace
+            .map(|(start, every)| (start + every.mul_f64(i as f64 / n as f64), every));
+        tasks.spawn(c.save_loop(plan.per_client, plan.deadline, pace));
     }
     let mut total = Stats::default();
+    let mut clients = Vec::with_capacity(n);
     while let Some(joined) = tasks.join_next().await {
-        let s = joined.context("a client task failed")?;
+        let (c, s) = joined.context("a client task failed")?;
+        clients.push(c);
         total.merge(s);
     }
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed = match plan.pace {
+        Some((paced_start, _)) => plan.deadline.saturating_duration_since(paced_start),
+        None => start.elapsed(),
+    }
+    .as_secs_f64();
     let cpu_ms = (process_cpu() - cpu).as_secs_f64() * 1000.0 / total.saves.max(1) as f64;
 
     let rate = total.saves as f64 / elapsed;
     println!(
-        "  Saves: {} in {elapsed:.2} s = {rate:.1} saves/s ({:.1} per client per s)",
+        "    Saves: {} in {elapsed:.2} s = {rate:.1} saves/s ({:.1} per client per s)",
         total.saves,
         rate / n as f64
     );
     println!(
-        "  CPU of this process (clients, server and SQLite together) per save: {cpu_ms:.2} ms"
+        "    CPU of this process (clients, server and SQLite together) per save: {cpu_ms:.2} ms"
     );
-    println!("  POST (save) latency, ms: {}", Dist::of(&mut total.post));
-    println!("  GET (page) latency, ms:  {}", Dist::of(&mut total.get));
+    println!("    POST (save) latency, ms: {}", Dist::of(&mut total.post));
+    println!("    GET (page) latency, ms:  {}", Dist::of(&mut total.get));
     println!(
-        "  Conflicts (409): {}  Errors: {}",
+        "    Conflicts (409): {}  Errors: {}",
         total.conflicts, total.errors
     );
     if total.conflicts > 0 || total.errors > 0 {
@@ -478,7 +541,7 @@ async fn drive(args: &Args, store: &Store, base: &str) -> anyhow::Result<()> {
             total.first_error.as_deref().unwrap_or("none recorded")
         );
     }
-    Ok(())
+    Ok(clients)
 }
 
 /// Response of one request: status, `Location`, body.
@@ -496,6 +559,8 @@ struct Client {
     pid: String,
     version: i64,
     text: SaveText,
+    /// Saves made so far (each one's text differs).
+    n: u64,
 }
 
 impl Client {
@@ -516,6 +581,7 @@ impl Client {
             pid: String::new(),
             version: 0,
             text: SaveText::new(),
+            n: 0,
         };
         let page = c.b.get("/sign-in").await?;
         expect(&page, 200, "GET /sign-in")?;
@@ -576,21 +642,34 @@ impl Client {
         form.0
     }
 
-    async fn save_loop(mut self, per_client: Option<u64>, deadline: Instant) -> Stats {
+    /// Saves until `deadline` (or `per_client` saves): flat out, or with `pace`
+    /// `(first, every)` save k due at `first + k * every`, its latency counted from then.
+    async fn save_loop(
+        mut self,
+        per_client: Option<u64>,
+        deadline: Instant,
+        pace: Option<(Instant, Duration)>,
+    ) -> (Client, Stats) {
         let mut s = Stats::default();
         let first_version = self.version;
         let path = self.section_path();
         let task_list = format!("/referrals/{}", self.pid);
         let mut n = 0u64;
         loop {
-            match per_client {
-                Some(max) if n >= max => break,
-                None if Instant::now() >= deadline => break,
+            let due = pace.map(|(first, every)| first + every.mul_f64(n as f64));
+            match (per_client, due) {
+                (Some(max), _) if n >= max => break,
+                (_, Some(due)) if due >= deadline => break,
+                (None, None) if Instant::now() >= deadline => break,
                 _ => {}
             }
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
             n += 1;
-            let body = self.save_body(n);
-            let t = Instant::now();
+            self.n += 1;
+            let body = self.save_body(self.n);
+            let t = due.unwrap_or_else(Instant::now);
             let r = self.b.post(&path, body).await;
             let dt = t.elapsed();
             match r {
@@ -629,51 +708,77 @@ impl Client {
                 self.pid, self.version, s.saves
             ));
         }
-        s
+        (self, s)
     }
 }
 
-/// One browser: its own HTTP connection and cookie jar, redirects not followed.
+/// One browser: its own HTTP/1.1 keep-alive connection (opened again if the server closed
+/// it) and cookie jar, redirects not followed. hyper's connection API rather than a full
+/// client: the load generator shares the machine's two cores with the server, and every
+/// cycle it spends is one the server does not get.
 pub(super) struct Browser {
-    http: reqwest::Client,
-    base: String,
+    /// host:port of the server.
+    authority: String,
+    conn: Option<SendRequest<Full<Bytes>>>,
     pub(super) cookies: BTreeMap<String, String>,
     /// Sent as `X-Forwarded-For` when set.
     pub(super) forwarded_for: Option<String>,
 }
 
+/// How long one request may take before the bench gives up on it.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Browser {
     pub(super) fn new(base: &str) -> anyhow::Result<Browser> {
+        let authority = base
+            .strip_prefix("http://")
+            .context("the bench talks plain HTTP to its own server")?
+            .trim_end_matches('/')
+            .to_string();
         Ok(Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(60))
-                .build()
-                .context("cannot build the HTTP client")?,
-            base: base.to_string(),
+            authority,
+            conn: None,
             cookies: BTreeMap::new(),
             forwarded_for: None,
         })
     }
 
     pub(super) async fn get(&mut self, path: &str) -> anyhow::Result<Resp> {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
+        self.send(Method::GET, path, None).await
     }
 
     pub(super) async fn post(&mut self, path: &str, form: String) -> anyhow::Result<Resp> {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(form);
-        self.send(req).await
+        self.send(Method::POST, path, Some(form)).await
     }
 
-    pub(super) async fn send(&mut self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Resp> {
+    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let stream = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .with_context(|| format!("cannot connect to {}", self.authority))?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            // Ends when the server closes the connection; the next request opens another.
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// `method path` with a URL-encoded `form` body if given, the cookies and
+    /// `X-Forwarded-For`; keeps the cookies the response sets.
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<String>,
+    ) -> anyhow::Result<Resp> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, &self.authority);
+        if form.is_some() {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
         if let Some(ip) = &self.forwarded_for {
             req = req.header("x-forwarded-for", ip);
         }
@@ -684,11 +789,24 @@ impl Browser {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            req = req.header(reqwest::header::COOKIE, cookie);
+            req = req.header(header::COOKIE, cookie);
         }
-        let resp = req.send().await?;
-        let status = resp.status().as_u16();
-        for v in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+        let req = req.body(Full::new(Bytes::from(form.unwrap_or_default())))?;
+        let mut sender = match self.conn.take() {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => self.connect().await?,
+        };
+        let (parts, body) = tokio::time::timeout(REQUEST_TIMEOUT, async {
+            sender.ready().await?;
+            let resp = sender.send_request(req).await?;
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await?.to_bytes();
+            anyhow::Ok((parts, body))
+        })
+        .await
+        .with_context(|| format!("no answer to {path} within {REQUEST_TIMEOUT:?}"))??;
+        self.conn = Some(sender);
+        for v in parts.headers.get_all(header::SET_COOKIE) {
             let Ok(v) = v.to_str() else { continue };
             let pair = v.split(';').next().unwrap_or("");
             let Some((name, value)) = pair.split_once('=') else {
@@ -702,14 +820,17 @@ impl Browser {
                     .insert(name.trim().to_string(), value.trim().to_string());
             }
         }
-        let location = resp
-            .headers()
-            .get(reqwest::header::LOCATION)
+        let location = parts
+            .headers
+            .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = String::from_utf8_lossy(&resp.bytes().await?).into_owned();
+        let body = match String::from_utf8(body.into()) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         Ok(Resp {
-            status,
+            status: parts.status.as_u16(),
             location,
             body,
         })
