@@ -381,6 +381,9 @@ impl Batcher {
         let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
+                // Let the tasks that are ready run first: under load, more records and
+                // saves join this commit; when idle, this returns at once.
+                tokio::task::yield_now().await;
                 let mut batch = vec![first];
                 while batch.len() < BATCH {
                     match rx.try_recv() {
