@@ -525,7 +525,7 @@ async fn run_phase(clients: Vec<Client>, plan: &Plan) -> anyhow::Result<Vec<Clie
         rate / n as f64
     );
     println!(
-        "    CPU of this process (clients, server and SQLite together) per save: {cpu_ms:.2} ms"
+        "    CPU of this process (clients and server, with SQLite's threads; not PostgreSQL's) per save: {cpu_ms:.2} ms"
     );
     println!("    POST (save) latency, ms: {}", Dist::of(&mut total.post));
     println!("    GET (page) latency, ms:  {}", Dist::of(&mut total.get));
