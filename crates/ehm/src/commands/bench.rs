@@ -50,8 +50,8 @@ pub struct Args {
     /// Saves per client instead of a fixed duration (overrides --seconds).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     saves: Option<u64>,
-    /// Saves per second for the paced phase, spread evenly over the clients (0 skips it).
-    /// Latency is counted from when each save was due, so a server that falls behind
+    /// Saves per second for the paced phase, spread evenly over the clients (0 skips it;
+    /// so does --saves). Latency is counted from when each save was due, so a server that falls behind
     /// shows it (no "coordinated omission").
     #[arg(long, default_value_t = 1_500, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     rate: u32,
