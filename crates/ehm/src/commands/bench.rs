@@ -14,15 +14,14 @@
 //! `ehm_pdf::render`).
 
 use anyhow::{Context, bail};
+use axum::body::Body;
 use axum::http::{Method, header};
-use bytes::Bytes;
 use ehm_domain::account::{Email, Role};
 use ehm_domain::referral::{
     ChildDraft, HouseholdMemberDraft, OrganisationDraft, ProfessionalDraft, ReferralDraft,
     ReferrerDraft,
 };
 use ehm_storage::{Backend, NewUser, Store};
-use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeMap;
@@ -719,7 +718,7 @@ impl Client {
 pub(super) struct Browser {
     /// host:port of the server.
     authority: String,
-    conn: Option<SendRequest<Full<Bytes>>>,
+    conn: Option<SendRequest<Body>>,
     pub(super) cookies: BTreeMap<String, String>,
     /// Sent as `X-Forwarded-For` when set.
     pub(super) forwarded_for: Option<String>,
@@ -751,7 +750,7 @@ impl Browser {
         self.send(Method::POST, path, Some(form)).await
     }
 
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    async fn connect(&self) -> anyhow::Result<SendRequest<Body>> {
         let stream = tokio::net::TcpStream::connect(&self.authority)
             .await
             .with_context(|| format!("cannot connect to {}", self.authority))?;
@@ -791,7 +790,7 @@ impl Browser {
                 .join("; ");
             req = req.header(header::COOKIE, cookie);
         }
-        let req = req.body(Full::new(Bytes::from(form.unwrap_or_default())))?;
+        let req = req.body(Body::from(form.unwrap_or_default()))?;
         let mut sender = match self.conn.take() {
             Some(sender) if !sender.is_closed() => sender,
             _ => self.connect().await?,
@@ -800,7 +799,7 @@ impl Browser {
             sender.ready().await?;
             let resp = sender.send_request(req).await?;
             let (parts, body) = resp.into_parts();
-            let body = body.collect().await?.to_bytes();
+            let body = axum::body::to_bytes(Body::new(body), usize::MAX).await?;
             anyhow::Ok((parts, body))
         })
         .await
