@@ -164,8 +164,7 @@ fn characters_left(value: Value, maxlength: i64) -> i64 {
 fn character_count_message(left: i64) -> String {
     let plural = |n: i64| if n == 1 { "" } else { "s" };
     match left {
-        0 => "You have 0 characters remaining".to_owned(),
-        n if n > 0 => format!("You have {} character{} remaining", thousands(n), plural(n)),
+        n if n >= 0 => format!("You have {} character{} remaining", thousands(n), plural(n)),
         n => format!(
             "You have {} character{} too many",
             thousands(-n),
