@@ -1,5 +1,6 @@
 //! Connections for the statements nearly every request makes: the session lookup, the
-//! referral behind a page, and the group commit of saves and audit records.
+//! referral behind a page (on PostgreSQL; SQLite reads those on the request's own thread,
+//! see [`crate::direct`]), and the group commit of saves and audit records.
 //!
 //! sqlx's pool sends a ping before it hands a connection out (PostgreSQL; off for SQLite)
 //! and another every time one goes back, whatever happened on it: a round trip to the
@@ -151,4 +152,21 @@ pub(crate) async fn begin(hot: &Hot, begin_sql: &str) -> Result<Transaction> {
 /// back whatever it had open.
 fn discard(conn: Conn) {
     drop(Object::take(conn));
+}
+
+impl crate::Store {
+    /// The first row of `sql`, whose one parameter (`$1`) is `key`, mapped by `map`: on
+    /// SQLite read on this thread ([`crate::direct`]), on PostgreSQL on a hot connection.
+    pub(crate) async fn read_one<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        map: impl Fn(&dyn crate::row::Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        if let Some(direct) = &self.direct {
+            return direct.query_one(sql, key, |r| map(r));
+        }
+        let row = fetch_optional(&self.hot, sql, &[Bind::Text(key.to_owned())]).await?;
+        row.as_ref().map(|r| map(r)).transpose()
+    }
 }

@@ -3,16 +3,20 @@
 //! Queries are written once in SQL that both backends accept (`$1` placeholders,
 //! `RETURNING`, `ON CONFLICT`) and run through sqlx's `Any` driver, so domain and web
 //! code never see which backend is in use. The few places where the dialects differ
-//! (row locking for queue workers) ask [`Backend`]. Every time is stored as Unix
+//! (row locking for queue workers) ask [`Backend`]. On SQLite, the two lookups of nearly
+//! every request run the same SQL on connections of their own, without sqlx's thread
+//! hand-over ([`direct`]). Every time is stored as Unix
 //! milliseconds in a 64-bit integer column.
 
 mod audit;
 mod codes;
+mod direct;
 mod hot;
 mod mash;
 mod outbox;
 mod persons;
 mod referrals;
+mod row;
 mod sessions;
 mod throttle;
 mod users;
@@ -147,6 +151,8 @@ pub struct Store {
     pool: AnyPool,
     /// Connections for the statements of nearly every request (see [`hot`]).
     hot: hot::Hot,
+    /// SQLite only: the reads of [`hot`] made on the calling thread (see [`direct`]).
+    direct: Option<std::sync::Arc<direct::Direct>>,
     backend: Backend,
     /// Group commit of audit records written on their own (see [`audit`]).
     audit_batcher: std::sync::Arc<tokio::sync::OnceCell<audit::Batcher>>,
@@ -239,9 +245,17 @@ impl Store {
                 Backend::Postgres => POSTGRES_CONNECTIONS.1,
             },
         );
+        let direct = match backend {
+            Backend::Sqlite => {
+                let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
+                direct::Direct::new(options.get_filename()).map(std::sync::Arc::new)
+            }
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             hot,
+            direct,
             backend,
             audit_batcher: Default::default(),
         })

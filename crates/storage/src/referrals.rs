@@ -148,23 +148,23 @@ const PENDING_COLUMNS: &str = "p.id, p.user_id, p.referral_id, r.public_id, p.se
 const COLUMNS: &str =
     "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
 
-fn from_row(r: &AnyRow) -> Result<ReferralRow> {
-    let id: i64 = r.try_get("id")?;
-    let status: String = r.try_get("status")?;
-    let data: String = r.try_get("data")?;
-    let reference: Option<String> = r.try_get("reference")?;
+fn from_row<R: crate::row::Row + ?Sized>(r: &R) -> Result<ReferralRow> {
+    let id = r.int("id")?;
+    let status = r.text("status")?;
+    let data = r.text("data")?;
+    let reference = r.opt_text("reference")?;
     Ok(ReferralRow {
         id,
-        public_id: r.try_get("public_id")?,
-        owner_id: r.try_get("owner_id")?,
+        public_id: r.text("public_id")?,
+        owner_id: r.int("owner_id")?,
         status: ReferralStatus::parse(&status)
             .map_err(|_| StorageError::Corrupt(format!("referral {id} has an unknown status")))?,
-        version: r.try_get("version")?,
+        version: r.int("version")?,
         draft: serde_json::from_str(&data)
             .map_err(|e| StorageError::Corrupt(format!("referral {id} does not decode: {e}")))?,
-        created_at: from_ms(r.try_get("created_at")?),
-        saved_at: from_ms(r.try_get("saved_at")?),
-        submitted_at: r.try_get::<Option<i64>, _>("submitted_at")?.map(from_ms),
+        created_at: from_ms(r.int("created_at")?),
+        saved_at: from_ms(r.int("saved_at")?),
+        submitted_at: r.opt_int("submitted_at")?.map(from_ms),
         reference: reference
             .map(|s| {
                 ReferenceNumber::parse(&s).map_err(|_| {
@@ -219,13 +219,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
         let sql = format!("SELECT {COLUMNS} FROM referrals WHERE public_id = $1");
-        let row = crate::hot::fetch_optional(
-            &self.hot,
-            &sql,
-            &[crate::mash::Bind::Text(public_id.to_owned())],
-        )
-        .await?;
-        row.as_ref().map(from_row).transpose()
+        self.read_one(&sql, public_id, |r| from_row(r)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(owner_id = owner_id))]

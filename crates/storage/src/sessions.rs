@@ -1,5 +1,4 @@
 use crate::{Result, Store, from_ms, to_ms};
-use sqlx::Row;
 use time::OffsetDateTime;
 
 /// A server-side session. The cookie holds a random token; only its SHA-256 is stored.
@@ -50,29 +49,23 @@ impl Store {
              s.last_seen_at, {} FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
             crate::users::PREFIXED_COLUMNS
         );
-        let row = crate::hot::fetch_optional(
-            &self.hot,
-            &sql,
-            &[crate::mash::Bind::Text(id_hash.to_owned())],
-        )
-        .await?;
-        row.map(|r| {
+        self.read_one(&sql, id_hash, |r| {
             let session = SessionRow {
-                id_hash: r.try_get("id_hash")?,
-                user_id: r.try_get("user_id")?,
-                stage: r.try_get("stage")?,
-                csrf_token: r.try_get("csrf_token")?,
-                data: r.try_get("data")?,
-                created_at: from_ms(r.try_get("s_created_at")?),
-                last_seen_at: from_ms(r.try_get("last_seen_at")?),
+                id_hash: r.text("id_hash")?,
+                user_id: r.opt_int("user_id")?,
+                stage: r.text("stage")?,
+                csrf_token: r.text("csrf_token")?,
+                data: r.text("data")?,
+                created_at: from_ms(r.int("s_created_at")?),
+                last_seen_at: from_ms(r.int("last_seen_at")?),
             };
-            let user = match r.try_get::<Option<i64>, _>("id")? {
-                Some(_) => Some(crate::users::user_from_row(&r)?),
+            let user = match r.opt_int("id")? {
+                Some(_) => Some(crate::users::user_from_row(r)?),
                 None => None,
             };
             Ok((session, user))
         })
-        .transpose()
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

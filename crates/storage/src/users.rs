@@ -1,7 +1,7 @@
+use crate::row::Row as ColumnRow;
 use crate::{Result, StorageError, Store, Tx, from_ms, is_unique_violation, to_ms};
 use ehm_domain::account::{Email, Role};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone)]
@@ -37,22 +37,22 @@ pub(crate) const PREFIXED_COLUMNS: &str = "u.id, u.email, u.display_name, u.role
     u.verified_at, u.totp_secret, u.totp_enrolled_at, u.totp_last_step, u.created_at, \
     u.password_changed_at, u.disabled";
 
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
-    let role: String = row.try_get("role")?;
+pub(crate) fn user_from_row<R: ColumnRow + ?Sized>(row: &R) -> Result<User> {
+    let role = row.text("role")?;
     Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
+        id: row.int("id")?,
+        email: row.text("email")?,
+        display_name: row.text("display_name")?,
         role: Role::parse(&role)
             .map_err(|_| StorageError::Corrupt(format!("unknown role {role}")))?,
-        password_hash: row.try_get("password_hash")?,
-        verified_at: row.try_get::<Option<i64>, _>("verified_at")?.map(from_ms),
-        totp_secret: row.try_get("totp_secret")?,
-        totp_enrolled: row.try_get::<Option<i64>, _>("totp_enrolled_at")?.is_some(),
-        totp_last_step: row.try_get("totp_last_step")?,
-        created_at: from_ms(row.try_get("created_at")?),
-        password_changed_at: from_ms(row.try_get("password_changed_at")?),
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
+        password_hash: row.text("password_hash")?,
+        verified_at: row.opt_int("verified_at")?.map(from_ms),
+        totp_secret: row.opt_text("totp_secret")?,
+        totp_enrolled: row.opt_int("totp_enrolled_at")?.is_some(),
+        totp_last_step: row.int("totp_last_step")?,
+        created_at: from_ms(row.int("created_at")?),
+        password_changed_at: from_ms(row.int("password_changed_at")?),
+        disabled: row.int("disabled")? != 0,
     })
 }
 

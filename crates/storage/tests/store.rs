@@ -847,3 +847,72 @@ async fn a_transaction_that_reads_then_writes_survives_a_commit_in_between() {
         );
     }
 }
+
+/// The lookups every request makes (its session with its account, the referral behind
+/// the page) run, on SQLite, on connections of their own beside the writer's: each must
+/// see every write acknowledged before it, from any connection, at once.
+#[tokio::test]
+async fn every_lookup_sees_each_write_acknowledged_before_it() {
+    for (_db, store) in stores().await {
+        let owner = user(&store, "lookups@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        assert!(store.session_with_user("s").await.unwrap().is_none());
+        store
+            .create_session(&signed_in("s", owner, now))
+            .await
+            .unwrap();
+        let (session, account) = store.session_with_user("s").await.unwrap().unwrap();
+        assert_eq!(
+            (session.user_id, session.stage.as_str()),
+            (Some(owner), "signed-in")
+        );
+        let account = account.expect("the session's account, joined");
+        assert_eq!(
+            (account.id, account.email.as_str()),
+            (owner, "lookups@example.org")
+        );
+        store
+            .update_session("s", Some(owner), "signed-in", r#"{"k":1}"#)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.session("s").await.unwrap().unwrap().data,
+            r#"{"k":1}"#
+        );
+
+        assert!(store.referral_by_public_id("none").await.unwrap().is_none());
+        let d = draft(&store, owner, "looked-up", "0", now).await;
+        let ip = "192.0.2.1".to_string();
+        let object = d.id.to_string();
+        let e = AuditEntry {
+            actor_user_id: Some(owner),
+            action: "save-draft",
+            object_type: "referral",
+            object_id: &object,
+            outcome: "success",
+            ip: &ip,
+        };
+        for version in 1..=20 {
+            let saved = store
+                .save_draft_audited(d.id, version, &doc(&version.to_string()), now, &e)
+                .await
+                .unwrap();
+            assert_eq!(
+                saved,
+                ehm_storage::SaveOutcome::Saved {
+                    version: version + 1
+                }
+            );
+            let row = store
+                .referral_by_public_id("looked-up")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.version, version + 1);
+            assert_eq!(row.draft.concerns, version.to_string());
+        }
+
+        store.delete_session("s").await.unwrap();
+        assert!(store.session_with_user("s").await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,139 @@
+//! SQLite reads made by nearly every request (the session lookup, the referral behind a
+//! page), run on the calling thread instead of through sqlx.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement to
+//! it and each row back through channels: two thread wake-ups and context switches for a
+//! lookup that SQLite itself answers in microseconds from its page cache (the database is
+//! memory-mapped). Under load those hand-overs cost more CPU than the statements did
+//! (docs/benchmarks.md). Here the same SQL runs on a connection of this module's own,
+//! opened on the same file (`rusqlite`, over the same SQLite library sqlx links), on the
+//! thread that asked. Only reads: WAL lets them proceed while the single writer commits,
+//! and they never wait on it. Writes stay on sqlx's connections and the group commit,
+//! whose fsyncs must not hold up a request thread.
+//!
+//! A read sees every commit acknowledged before it started (each statement is its own
+//! read transaction). A connection a statement failed on is closed, not reused.
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::row::Row;
+use crate::{Result, StorageError};
+
+/// Idle connections kept (more are opened when more threads read at once, then closed).
+const KEEP: usize = 4;
+
+/// How long a read waits for a lock (only during WAL recovery or a checkpoint that
+/// truncates the log; ordinary commits never block a WAL reader).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) struct Direct {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Direct {
+    /// Reads on the SQLite file at `path`, once it exists (an in-memory database has no
+    /// file another connection could open: its reads stay on sqlx's connections).
+    pub(crate) fn new(path: &Path) -> Option<Direct> {
+        path.is_file().then(|| Direct {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn open(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reads only; the same page cache and memory map as the pool's connections.
+        conn.execute_batch(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
+        )?;
+        Ok(conn)
+    }
+
+    /// `sql` with the one text parameter `key`: its first row, mapped by `map`.
+    pub(crate) fn query_one<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = run(&conn, sql, key, map);
+        if result.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            if idle.len() < KEEP {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+}
+
+fn run<T>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+    map: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query([key])?;
+    match rows.next()? {
+        Some(row) => map(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl Row for rusqlite::Row<'_> {
+    fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.get(column)?)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        Ok(self.get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.get(column)?)
+    }
+}
+
+/// Whether a direct read failed because the database could not be read right now (the
+/// same primary codes as sqlx's SQLite errors in [`StorageError::is_unavailable`]).
+pub(crate) fn is_unavailable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => matches!(
+            f.code,
+            DatabaseBusy
+                | DatabaseLocked
+                | OutOfMemory
+                | ReadOnly
+                | SystemIoFailure
+                | DiskFull
+                | CannotOpen
+        ),
+        _ => false,
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        if is_unavailable(&e) {
+            StorageError::Unavailable(e.to_string())
+        } else {
+            StorageError::Corrupt(e.to_string())
+        }
+    }
+}
