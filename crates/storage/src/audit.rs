@@ -23,12 +23,13 @@
 //! hash that `ehm audit verify` prints can be kept elsewhere (a daily note, a ticket) to
 //! catch that: the head must always extend the one recorded before.
 
+use crate::exec::Exec;
 use crate::mash::{Bind, bind_all};
 use crate::referrals::SaveOutcome;
+use crate::row::Row as ColumnRow;
 use crate::{Backend, Result, Store, Tx, from_ms, to_ms};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 use time::OffsetDateTime;
 
 /// One line of the append-only audit log (R-46). Identifiers only: never a name, a date
@@ -112,18 +113,18 @@ struct ChainRow {
     hash: Option<String>,
 }
 
-fn chain_row(r: &AnyRow) -> Result<ChainRow> {
+fn chain_row<R: ColumnRow + ?Sized>(r: &R) -> Result<ChainRow> {
     Ok(ChainRow {
-        id: r.try_get("id")?,
-        at: r.try_get("at")?,
-        actor_user_id: r.try_get("actor_user_id")?,
-        action: r.try_get("action")?,
-        object_type: r.try_get("object_type")?,
-        object_id: r.try_get("object_id")?,
-        outcome: r.try_get("outcome")?,
-        ip: r.try_get("ip")?,
-        prev_hash: r.try_get("prev_hash")?,
-        hash: r.try_get("hash")?,
+        id: r.int("id")?,
+        at: r.int("at")?,
+        actor_user_id: r.opt_int("actor_user_id")?,
+        action: r.text("action")?,
+        object_type: r.text("object_type")?,
+        object_id: r.text("object_id")?,
+        outcome: r.text("outcome")?,
+        ip: r.text("ip")?,
+        prev_hash: r.opt_text("prev_hash")?,
+        hash: r.opt_text("hash")?,
     })
 }
 
@@ -260,17 +261,18 @@ const CHAIN_COLUMNS: &str =
 const PAGE: i64 = 10_000;
 
 /// Walks the whole log in id order, in pages.
-async fn walk(conn: &mut sqlx::AnyConnection) -> Result<Walker> {
+async fn walk<C: Exec>(conn: &mut C) -> Result<Walker> {
     let mut w = Walker::new();
     let mut after = i64::MIN;
     loop {
-        let rows = sqlx::query(&format!(
-            "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
-        ))
-        .bind(after)
-        .bind(PAGE)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows = conn
+            .rows(
+                &format!(
+                    "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[Bind::Int(after), Bind::Int(PAGE)],
+            )
+            .await?;
         for r in &rows {
             let r = chain_row(r)?;
             w.step(&r);
@@ -376,58 +378,130 @@ pub(crate) struct Batcher {
     queue: tokio::sync::mpsc::UnboundedSender<Pending>,
 }
 
+type Queue = tokio::sync::mpsc::UnboundedReceiver<Pending>;
+
 impl Batcher {
+    /// On SQLite (a database file), the writer is a thread of its own with a connection
+    /// of its own ([`crate::direct`]): a commit's statements run there one after the other,
+    /// instead of each being handed to a sqlx connection's thread and back, and its fsync
+    /// never holds up a request thread. On PostgreSQL (and SQLite in memory), a task on
+    /// the runtime writing through a hot connection.
     fn start(store: Store) -> Batcher {
-        let (queue, mut rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                // Let the tasks that are ready run first: under load, more records and
-                // saves join this commit; when idle, this returns at once.
-                tokio::task::yield_now().await;
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(p) => batch.push(p),
-                        Err(_) => break,
-                    }
+        let (queue, rx) = tokio::sync::mpsc::unbounded_channel::<Pending>();
+        let path = store.direct.as_ref().map(|d| d.path().to_owned());
+        match path {
+            Some(path) => {
+                // The thread holds no `Store`: when the last one is dropped, the queue
+                // closes and the thread ends, closing its connection.
+                let spawned = std::thread::Builder::new()
+                    .name("sqlite-writer".into())
+                    .spawn(move || sqlite_writer(&path, rx));
+                if let Err(e) = spawned {
+                    // The queue's receiver went with the closure: senders see it closed
+                    // and write their group of one themselves.
+                    tracing::error!(error = %e, "the SQLite writer thread could not start");
                 }
-                let started = std::time::Instant::now();
-                let written = store.write_batch(&batch).await;
-                tracing::debug!(
-                    items = batch.len(),
-                    ms = started.elapsed().as_secs_f64() * 1000.0,
-                    "group commit"
-                );
-                match written {
-                    Ok(outcomes) => {
-                        for (p, outcome) in batch.into_iter().zip(outcomes) {
-                            match p {
-                                Pending::Audit { done, .. } => {
-                                    let _ = done.send(Ok(()));
-                                }
-                                Pending::Save { done, .. } => {
-                                    let _ = done.send(Ok(outcome.unwrap_or(SaveOutcome::Conflict)));
-                                }
-                            }
-                        }
+            }
+            None => {
+                tokio::spawn(runtime_writer(store, rx));
+            }
+        }
+        Batcher { queue }
+    }
+}
+
+/// The first item and whatever else is queued, up to [`BATCH`].
+fn gather(first: Pending, rx: &mut Queue) -> Vec<Pending> {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match rx.try_recv() {
+            Ok(p) => batch.push(p),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+async fn runtime_writer(store: Store, mut rx: Queue) {
+    while let Some(first) = rx.recv().await {
+        // Let the tasks that are ready run first: under load, more records and
+        // saves join this commit; when idle, this returns at once.
+        tokio::task::yield_now().await;
+        let batch = gather(first, &mut rx);
+        let started = std::time::Instant::now();
+        let written = store.write_batch(&batch).await;
+        answer(batch, written, started);
+    }
+}
+
+fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
+    let mut conn: Option<rusqlite::Connection> = None;
+    while let Some(first) = rx.blocking_recv() {
+        let batch = gather(first, &mut rx);
+        let started = std::time::Instant::now();
+        let written = write_on_sqlite(path, &mut conn, &batch);
+        if written.is_err() {
+            // Closing the connection rolls back whatever it had open; the next group
+            // opens a new one.
+            conn = None;
+        }
+        answer(batch, written, started);
+    }
+}
+
+/// One group commit on the SQLite writer's connection (opened if needed).
+fn write_on_sqlite(
+    path: &std::path::Path,
+    conn: &mut Option<rusqlite::Connection>,
+    batch: &[Pending],
+) -> Result<Vec<Option<SaveOutcome>>> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(crate::direct::open_writer(path)?),
+    };
+    c.execute_batch(crate::SQLITE_BEGIN)?;
+    let outcomes = crate::direct::at_once(write_batch_on(Backend::Sqlite, c, batch))??;
+    c.execute_batch("COMMIT")?;
+    Ok(outcomes)
+}
+
+/// Tells every caller in `batch` what its commit came to.
+fn answer(
+    batch: Vec<Pending>,
+    written: Result<Vec<Option<SaveOutcome>>>,
+    started: std::time::Instant,
+) {
+    tracing::debug!(
+        items = batch.len(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "group commit"
+    );
+    match written {
+        Ok(outcomes) => {
+            for (p, outcome) in batch.into_iter().zip(outcomes) {
+                match p {
+                    Pending::Audit { done, .. } => {
+                        let _ = done.send(Ok(()));
                     }
-                    Err(e) => {
-                        let failure = (e.is_unavailable(), e.to_string());
-                        for p in batch {
-                            match p {
-                                Pending::Audit { done, .. } => {
-                                    let _ = done.send(Err(failure.clone()));
-                                }
-                                Pending::Save { done, .. } => {
-                                    let _ = done.send(Err(failure.clone()));
-                                }
-                            }
-                        }
+                    Pending::Save { done, .. } => {
+                        let _ = done.send(Ok(outcome.unwrap_or(SaveOutcome::Conflict)));
                     }
                 }
             }
-        });
-        Batcher { queue }
+        }
+        Err(e) => {
+            let failure = (e.is_unavailable(), e.to_string());
+            for p in batch {
+                match p {
+                    Pending::Audit { done, .. } => {
+                        let _ = done.send(Err(failure.clone()));
+                    }
+                    Pending::Save { done, .. } => {
+                        let _ = done.send(Err(failure.clone()));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -492,63 +566,8 @@ impl Store {
         // On a hot connection: no ping before or after (see `crate::hot`). Any failure
         // drops the transaction, which closes its connection and so rolls it back.
         let mut tx = crate::hot::begin(&self.hot, self.begin_sql()).await?;
-        let outcomes = self.write_batch_on(tx.conn(), batch).await?;
+        let outcomes = write_batch_on(self.backend, tx.conn(), batch).await?;
         tx.commit().await?;
-        Ok(outcomes)
-    }
-
-    /// [`Store::write_batch`] on `conn`, whose transaction is open.
-    async fn write_batch_on(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        batch: &[Pending],
-    ) -> Result<Vec<Option<SaveOutcome>>> {
-        // The saves in one statement, at most one per draft in each (a second save of the
-        // same draft, from another tab, comes after the first, in order, and conflicts
-        // with it unless it was based on the version the first one wrote).
-        let mut outcomes: Vec<Option<SaveOutcome>> = vec![None; batch.len()];
-        let mut waiting: Vec<(usize, crate::referrals::DraftSave<'_>)> = batch
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| match p {
-                Pending::Save {
-                    id,
-                    expected_version,
-                    data,
-                    record,
-                    ..
-                } => Some((i, (*id, *expected_version, data.as_str(), record.at))),
-                Pending::Audit { .. } => None,
-            })
-            .collect();
-        while !waiting.is_empty() {
-            let mut drafts = std::collections::HashSet::new();
-            let (now, later): (Vec<_>, Vec<_>) = waiting
-                .into_iter()
-                .partition(|(_, save)| drafts.insert(save.0));
-            let saves: Vec<_> = now.iter().map(|(_, save)| *save).collect();
-            for ((i, _), outcome) in now.iter().zip(self.save_encoded_many(conn, &saves).await?) {
-                outcomes[*i] = Some(outcome);
-            }
-            waiting = later;
-        }
-        // The audit records in the order they came: every one on its own, and each save's
-        // if it was saved.
-        let records: Vec<&Record> = batch
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(p, outcome)| match (p, outcome) {
-                (Pending::Audit { record, .. }, _) => Some(record),
-                (Pending::Save { record, .. }, Some(SaveOutcome::Saved { .. })) => Some(record),
-                (Pending::Save { .. }, _) => None,
-            })
-            .collect();
-        if !records.is_empty() {
-            let mut head = self.lock_chain(conn).await?;
-            for chunk in records.chunks(INSERT_ROWS) {
-                self.append_audit(conn, &mut head, chunk).await?;
-            }
-        }
         Ok(outcomes)
     }
 
@@ -560,122 +579,14 @@ impl Store {
         e: &AuditEntry<'_>,
         now: OffsetDateTime,
     ) -> Result<()> {
-        let mut head = self.lock_chain(tx).await?;
-        self.append_audit(tx, &mut head, &[&Record::of(e, now)])
-            .await
-    }
-
-    /// Takes the chain lock (held until `tx` ends) and reads the chain's head.
-    async fn lock_chain(&self, conn: &mut sqlx::AnyConnection) -> Result<ChainHead> {
-        match self.backend {
-            Backend::Postgres => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_LOCK_KEY)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            Backend::Sqlite => {
-                sqlx::query("UPDATE audit_chain_lock SET writes = writes + 1 WHERE id = 1")
-                    .execute(&mut *conn)
-                    .await?;
-            }
-        }
-        let last = sqlx::query(&format!(
-            "SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"
-        ))
-        .fetch_optional(&mut *conn)
-        .await?;
-        let (last_id, prev) = match last.as_ref().map(chain_row).transpose()? {
-            None => (0, GENESIS_HASH.to_owned()),
-            Some(ChainRow {
-                id, hash: Some(h), ..
-            }) => (id, h),
-            // Rows from before the chain: compute their virtual head once.
-            Some(ChainRow { id, .. }) => (id, walk(conn).await?.prev),
-        };
-        Ok(ChainHead { last_id, prev })
-    }
-
-    /// Appends `records` in order after `head` (whose lock `tx` holds), in one statement.
-    async fn append_audit(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        head: &mut ChainHead,
-        records: &[&Record],
-    ) -> Result<()> {
-        let ids: Vec<i64> = match self.backend {
-            // Under the lock no one else appends, so the ids follow the last one.
-            Backend::Sqlite => (1..=records.len() as i64)
-                .map(|n| head.last_id + n)
-                .collect(),
-            Backend::Postgres => {
-                let mut ids: Vec<i64> = sqlx::query(
-                    "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id \
-                     FROM generate_series(1, $1)",
-                )
-                .bind(records.len() as i64)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| r.try_get::<i64, _>("id"))
-                .collect::<std::result::Result<_, _>>()?;
-                ids.sort_unstable();
-                ids
-            }
-        };
-        let mut binds: Vec<Bind> = Vec::with_capacity(records.len() * 10);
-        let mut rows: Vec<String> = Vec::with_capacity(records.len());
-        for (record, id) in records.iter().zip(ids) {
-            let e = record.entry();
-            let at = to_ms(record.at);
-            let hash = row_hash(
-                &head.prev,
-                id,
-                at,
-                e.actor_user_id,
-                e.action,
-                e.object_type,
-                e.object_id,
-                e.outcome,
-                e.ip,
-            );
-            let n = binds.len();
-            let marks: Vec<String> = (n + 1..=n + 10).map(|i| format!("${i}")).collect();
-            rows.push(format!("({})", marks.join(", ")));
-            binds.extend([
-                Bind::Int(id),
-                Bind::Int(at),
-                match e.actor_user_id {
-                    Some(a) => Bind::Int(a),
-                    None => Bind::NullInt,
-                },
-                Bind::Text(e.action.to_owned()),
-                Bind::Text(e.object_type.to_owned()),
-                Bind::Text(e.object_id.to_owned()),
-                Bind::Text(e.outcome.to_owned()),
-                Bind::Text(e.ip.to_owned()),
-                Bind::Text(std::mem::replace(&mut head.prev, hash.clone())),
-                Bind::Text(hash),
-            ]);
-            head.last_id = id;
-        }
-        bind_all(
-            sqlx::query(&format!(
-                "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
-                 VALUES {}",
-                rows.join(", ")
-            )),
-            &binds,
-        )
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        let mut head = lock_chain(self.backend, &mut **tx).await?;
+        append_audit(self.backend, &mut **tx, &mut head, &[&Record::of(e, now)]).await
     }
 
     /// Recomputes the chain over every row (`ehm audit verify`).
     pub async fn verify_audit_chain(&self) -> Result<ChainReport> {
         let mut conn = self.pool.acquire().await?;
-        let w = walk(&mut conn).await?;
+        let w = walk(&mut *conn).await?;
         Ok(ChainReport {
             rows: w.rows,
             first_broken: w.broken,
@@ -765,6 +676,174 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         Ok(AuditPage { rows, total })
     }
+}
+
+/// [`Store::write_batch`] on `conn` (sqlx's or SQLite's own), whose transaction is open.
+async fn write_batch_on<C: Exec>(
+    backend: Backend,
+    conn: &mut C,
+    batch: &[Pending],
+) -> Result<Vec<Option<SaveOutcome>>> {
+    // The saves in one statement, at most one per draft in each (a second save of the
+    // same draft, from another tab, comes after the first, in order, and conflicts
+    // with it unless it was based on the version the first one wrote).
+    let mut outcomes: Vec<Option<SaveOutcome>> = vec![None; batch.len()];
+    let mut waiting: Vec<(usize, crate::referrals::DraftSave<'_>)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Pending::Save {
+                id,
+                expected_version,
+                data,
+                record,
+                ..
+            } => Some((i, (*id, *expected_version, data.as_str(), record.at))),
+            Pending::Audit { .. } => None,
+        })
+        .collect();
+    while !waiting.is_empty() {
+        let mut drafts = std::collections::HashSet::new();
+        let (now, later): (Vec<_>, Vec<_>) = waiting
+            .into_iter()
+            .partition(|(_, save)| drafts.insert(save.0));
+        let saves: Vec<_> = now.iter().map(|(_, save)| *save).collect();
+        for ((i, _), outcome) in now
+            .iter()
+            .zip(crate::referrals::save_encoded_many(conn, &saves).await?)
+        {
+            outcomes[*i] = Some(outcome);
+        }
+        waiting = later;
+    }
+    // The audit records in the order they came: every one on its own, and each save's
+    // if it was saved.
+    let records: Vec<&Record> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(p, outcome)| match (p, outcome) {
+            (Pending::Audit { record, .. }, _) => Some(record),
+            (Pending::Save { record, .. }, Some(SaveOutcome::Saved { .. })) => Some(record),
+            (Pending::Save { .. }, _) => None,
+        })
+        .collect();
+    if !records.is_empty() {
+        let mut head = lock_chain(backend, conn).await?;
+        for chunk in records.chunks(INSERT_ROWS) {
+            append_audit(backend, conn, &mut head, chunk).await?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Takes the chain lock (held until `tx` ends) and reads the chain's head.
+async fn lock_chain<C: Exec>(backend: Backend, conn: &mut C) -> Result<ChainHead> {
+    match backend {
+        Backend::Postgres => {
+            conn.rows(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[Bind::Int(PG_LOCK_KEY)],
+            )
+            .await?;
+        }
+        Backend::Sqlite => {
+            conn.run(
+                "UPDATE audit_chain_lock SET writes = writes + 1 WHERE id = 1",
+                &[],
+            )
+            .await?;
+        }
+    }
+    let last = conn
+        .rows(
+            &format!("SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT 1"),
+            &[],
+        )
+        .await?;
+    let (last_id, prev) = match last.first().map(chain_row).transpose()? {
+        None => (0, GENESIS_HASH.to_owned()),
+        Some(ChainRow {
+            id, hash: Some(h), ..
+        }) => (id, h),
+        // Rows from before the chain: compute their virtual head once.
+        Some(ChainRow { id, .. }) => (id, walk(conn).await?.prev),
+    };
+    Ok(ChainHead { last_id, prev })
+}
+
+/// Appends `records` in order after `head` (whose lock `tx` holds), in one statement.
+async fn append_audit<C: Exec>(
+    backend: Backend,
+    conn: &mut C,
+    head: &mut ChainHead,
+    records: &[&Record],
+) -> Result<()> {
+    let ids: Vec<i64> = match backend {
+        // Under the lock no one else appends, so the ids follow the last one.
+        Backend::Sqlite => (1..=records.len() as i64)
+            .map(|n| head.last_id + n)
+            .collect(),
+        Backend::Postgres => {
+            let mut ids: Vec<i64> = conn
+                .rows(
+                    "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id \
+                     FROM generate_series(1, $1)",
+                    &[Bind::Int(records.len() as i64)],
+                )
+                .await?
+                .iter()
+                .map(|r| r.int("id"))
+                .collect::<Result<_>>()?;
+            ids.sort_unstable();
+            ids
+        }
+    };
+    let mut binds: Vec<Bind> = Vec::with_capacity(records.len() * 10);
+    let mut rows: Vec<String> = Vec::with_capacity(records.len());
+    for (record, id) in records.iter().zip(ids) {
+        let e = record.entry();
+        let at = to_ms(record.at);
+        let hash = row_hash(
+            &head.prev,
+            id,
+            at,
+            e.actor_user_id,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.outcome,
+            e.ip,
+        );
+        let n = binds.len();
+        let marks: Vec<String> = (n + 1..=n + 10).map(|i| format!("${i}")).collect();
+        rows.push(format!("({})", marks.join(", ")));
+        binds.extend([
+            Bind::Int(id),
+            Bind::Int(at),
+            match e.actor_user_id {
+                Some(a) => Bind::Int(a),
+                None => Bind::NullInt,
+            },
+            Bind::Text(e.action.to_owned()),
+            Bind::Text(e.object_type.to_owned()),
+            Bind::Text(e.object_id.to_owned()),
+            Bind::Text(e.outcome.to_owned()),
+            Bind::Text(e.ip.to_owned()),
+            Bind::Text(std::mem::replace(&mut head.prev, hash.clone())),
+            Bind::Text(hash),
+        ]);
+        head.last_id = id;
+    }
+    conn.run(
+        &format!(
+            "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
+             VALUES {}",
+            rows.join(", ")
+        ),
+        &binds,
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

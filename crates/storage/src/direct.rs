@@ -44,16 +44,14 @@ impl Direct {
         })
     }
 
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn open(&self) -> Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Reads only; the same page cache and memory map as the pool's connections.
-        conn.execute_batch(
-            "PRAGMA query_only = ON; PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;",
-        )?;
+        let conn = open(&self.path, BUSY_TIMEOUT)?;
+        // Reads only.
+        conn.execute_batch("PRAGMA query_only = ON")?;
         Ok(conn)
     }
 
@@ -77,6 +75,45 @@ impl Direct {
             }
         }
         result
+    }
+}
+
+/// A connection to the file at `path` with the pool's page cache and memory map.
+fn open(path: &Path, busy: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA mmap_size = 1073741824;")?;
+    // Room for the group commit's statements, one per batch size.
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// The group commit's connection (`crate::audit`), with the settings every writer on
+/// the pool has (`Store::connect`): commits durable before they are acknowledged
+/// (synchronous = FULL in WAL mode), foreign keys enforced, deleted data overwritten, and
+/// up to 10 s of waiting for another writer (a command run beside the server).
+pub(crate) fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = open(path, Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA secure_delete = ON;",
+    )?;
+    Ok(conn)
+}
+
+/// The result of `work`, which never waits (its statements run on this thread, SQLite's
+/// implementation of [`crate::exec::Exec`]): polled once, without a runtime.
+pub(crate) fn at_once<F: std::future::Future>(work: F) -> Result<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match work.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => Ok(out),
+        std::task::Poll::Pending => Err(StorageError::Corrupt(
+            "a statement on the SQLite writer's thread waited".into(),
+        )),
     }
 }
 

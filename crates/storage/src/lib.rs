@@ -11,6 +11,7 @@
 mod audit;
 mod codes;
 mod direct;
+mod exec;
 mod hot;
 mod mash;
 mod outbox;
@@ -136,7 +137,7 @@ impl StorageError {
 }
 
 /// How SQLite transactions begin (see [`Store::begin`]).
-const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
+pub(crate) const SQLITE_BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// Connections to each backend: (sqlx's pool, the hot connections of [`hot`]). Each SQLite
 /// connection is a thread of its own; PostgreSQL's are server processes (two instances

@@ -1,3 +1,5 @@
+use crate::mash::Bind;
+use crate::row::Row as _;
 use crate::{Backend, Result, StorageError, Store, Tx, from_ms, is_unique_violation, to_ms};
 use ehm_domain::mash::ReferralStatus;
 use ehm_domain::referral::{ReferenceNumber, ReferralDraft, ReferralType};
@@ -295,71 +297,84 @@ impl Store {
         conn: &mut sqlx::AnyConnection,
         saves: &[DraftSave<'_>],
     ) -> Result<Vec<SaveOutcome>> {
-        if saves.is_empty() {
-            return Ok(Vec::new());
-        }
-        // A statement both databases take: typed VALUES in a common table expression
-        // (SQLite has no `AS v(a, b)` and no `::` casts), UPDATE … FROM, RETURNING.
-        let rows: Vec<String> = (0..saves.len())
-            .map(|i| {
-                let n = i * 4;
-                format!(
-                    "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4
-                )
-            })
-            .collect();
-        let sql = format!(
-            "WITH v (rid, expected, body, at) AS (VALUES {}) \
-             UPDATE referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
-             FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = ${} \
-             RETURNING id, version",
-            rows.join(", "),
-            saves.len() * 4 + 1
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, expected_version, data, now) in saves {
-            q = q
-                .bind(*id)
-                .bind(*expected_version)
-                .bind(*data)
-                .bind(to_ms(*now));
-        }
-        let saved: std::collections::HashMap<i64, i64> = q
-            .bind(ReferralStatus::Draft.code())
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("version")?)))
-            .collect::<Result<_>>()?;
-        let mut outcomes = Vec::with_capacity(saves.len());
-        for (id, ..) in saves {
-            outcomes.push(match saved.get(id) {
-                Some(&version) => SaveOutcome::Saved { version },
-                None => self.not_saved(conn, *id).await?,
-            });
-        }
-        Ok(outcomes)
+        save_encoded_many(conn, saves).await
     }
+}
 
-    /// Why a save of draft `id` wrote nothing: someone saved it since, or it is no longer
-    /// a draft.
-    async fn not_saved(&self, conn: &mut sqlx::AnyConnection, id: i64) -> Result<SaveOutcome> {
-        let status: Option<String> = sqlx::query("SELECT status FROM referrals WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get("status"))
-            .transpose()?;
-        Ok(match status.as_deref().map(ReferralStatus::parse) {
-            Some(Ok(ReferralStatus::Draft)) => SaveOutcome::Conflict,
-            _ => SaveOutcome::NotADraft,
+/// [`Store::save_encoded_many`] on any connection (the group commit's, on SQLite, is not
+/// sqlx's).
+pub(crate) async fn save_encoded_many<C: crate::exec::Exec>(
+    conn: &mut C,
+    saves: &[DraftSave<'_>],
+) -> Result<Vec<SaveOutcome>> {
+    if saves.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A statement both databases take: typed VALUES in a common table expression
+    // (SQLite has no `AS v(a, b)` and no `::` casts), UPDATE … FROM, RETURNING.
+    let rows: Vec<String> = (0..saves.len())
+        .map(|i| {
+            let n = i * 4;
+            format!(
+                "(CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4
+            )
         })
+        .collect();
+    let sql = format!(
+        "WITH v (rid, expected, body, at) AS (VALUES {}) \
+         UPDATE referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
+         FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = ${} \
+         RETURNING id, version",
+        rows.join(", "),
+        saves.len() * 4 + 1
+    );
+    let mut binds = Vec::with_capacity(saves.len() * 4 + 1);
+    for (id, expected_version, data, now) in saves {
+        binds.extend([
+            Bind::Int(*id),
+            Bind::Int(*expected_version),
+            Bind::Text((*data).to_owned()),
+            Bind::Int(to_ms(*now)),
+        ]);
     }
+    binds.push(Bind::Text(ReferralStatus::Draft.code().to_owned()));
+    let saved: std::collections::HashMap<i64, i64> = conn
+        .rows(&sql, &binds)
+        .await?
+        .iter()
+        .map(|r| Ok((r.int("id")?, r.int("version")?)))
+        .collect::<Result<_>>()?;
+    let mut outcomes = Vec::with_capacity(saves.len());
+    for (id, ..) in saves {
+        outcomes.push(match saved.get(id) {
+            Some(&version) => SaveOutcome::Saved { version },
+            None => not_saved(conn, *id).await?,
+        });
+    }
+    Ok(outcomes)
+}
 
+/// Why a save of draft `id` wrote nothing: someone saved it since, or it is no longer
+/// a draft.
+async fn not_saved<C: crate::exec::Exec>(conn: &mut C, id: i64) -> Result<SaveOutcome> {
+    let rows = conn
+        .rows(
+            "SELECT status FROM referrals WHERE id = $1",
+            &[Bind::Int(id)],
+        )
+        .await?;
+    let status = rows.first().map(|r| r.text("status")).transpose()?;
+    Ok(match status.as_deref().map(ReferralStatus::parse) {
+        Some(Ok(ReferralStatus::Draft)) => SaveOutcome::Conflict,
+        _ => SaveOutcome::NotADraft,
+    })
+}
+
+impl Store {
     /// Turn a draft into a submitted referral with its reference, inside `tx` (so the
     /// confirmation email and the audit record commit with it). Returns false if the draft
     /// changed or was already submitted. A reference clash is reported as

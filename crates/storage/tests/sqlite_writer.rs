@@ -1,0 +1,48 @@
+//! SQLite's group commit runs on a thread of its own (`sqlite-writer`) with its own
+//! connection. It must end with the last `Store`, closing that connection: a command or
+//! a test that drops its store must not leave a thread holding the database file open.
+//! (A file of its own: it counts the process's threads.)
+
+use ehm_storage::{AuditEntry, Store};
+use ehm_testkit::{Backend, TestDb};
+use time::OffsetDateTime;
+
+fn writer_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("Linux /proc")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim() == "sqlite-writer")
+        .count()
+}
+
+#[tokio::test]
+async fn the_writer_thread_ends_with_the_last_store() {
+    let db = TestDb::create(Backend::Sqlite).await;
+    assert_eq!(writer_threads(), 0);
+    let store = Store::connect(&db.url).await.unwrap();
+    let copy = store.clone();
+    let e = AuditEntry {
+        actor_user_id: None,
+        action: "view",
+        object_type: "page",
+        object_id: "start",
+        outcome: "success",
+        ip: "192.0.2.1",
+    };
+    store.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(writer_threads(), 1, "the first record starts the writer");
+    drop(store);
+    copy.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(copy.list_audit(10, 0).await.unwrap().len(), 2);
+    drop(copy);
+    let mut waited = 0;
+    while writer_threads() > 0 && waited < 500 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 1;
+    }
+    assert_eq!(
+        writer_threads(),
+        0,
+        "the writer thread ended with the last store"
+    );
+}
