@@ -324,13 +324,16 @@ pub(crate) async fn save_encoded_many<C: crate::exec::Exec>(
             )
         })
         .collect();
+    // The status is written into the statement, not bound: SQLite re-plans a statement
+    // each time a parameter is bound that decides whether a partial index applies (the
+    // index of drafts, `WHERE status = 'draft'`), here on every save.
     let sql = format!(
         "WITH v (rid, expected, body, at) AS (VALUES {}) \
          UPDATE referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
-         FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = ${} \
+         FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = '{}' \
          RETURNING id, version",
         rows.join(", "),
-        saves.len() * 4 + 1
+        ReferralStatus::Draft.code()
     );
     let mut binds = Vec::with_capacity(saves.len() * 4 + 1);
     for (id, expected_version, data, now) in saves {
@@ -341,7 +344,6 @@ pub(crate) async fn save_encoded_many<C: crate::exec::Exec>(
             Bind::Int(to_ms(*now)),
         ]);
     }
-    binds.push(Bind::Text(ReferralStatus::Draft.code().to_owned()));
     let saved: std::collections::HashMap<i64, i64> = conn
         .rows(&sql, &binds)
         .await?
