@@ -55,11 +55,11 @@ impl Direct {
         Ok(conn)
     }
 
-    /// `sql` with the one text parameter `key`: its first row, mapped by `map`.
+    /// `sql` with the text parameters `keys`: its first row, mapped by `map`.
     pub(crate) fn query_one<T>(
         &self,
         sql: &str,
-        key: &str,
+        keys: &[&str],
         map: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -67,7 +67,7 @@ impl Direct {
             Some(conn) => conn,
             None => self.open()?,
         };
-        let result = run(&conn, sql, key, map);
+        let result = run(&conn, sql, keys, map);
         if result.is_ok() {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
             if idle.len() < KEEP {
@@ -120,11 +120,11 @@ pub(crate) fn at_once<F: std::future::Future>(work: F) -> Result<F::Output> {
 fn run<T>(
     conn: &Connection,
     sql: &str,
-    key: &str,
+    keys: &[&str],
     map: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
 ) -> Result<Option<T>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let mut rows = statement.query([key])?;
+    let mut statement = conn.prepare_cached(&crate::exec::numbered(sql))?;
+    let mut rows = statement.query(rusqlite::params_from_iter(keys))?;
     match rows.next()? {
         Some(row) => map(row).map(Some),
         None => Ok(None),

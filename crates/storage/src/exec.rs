@@ -90,7 +90,7 @@ impl rusqlite::ToSql for Bind {
 
 /// `sql` with its `$N` parameters written `?N`: SQLite numbers `$N` by first appearance,
 /// `?N` by N, which is what the binds are in.
-fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn numbered(sql: &str) -> std::borrow::Cow<'_, str> {
     if !sql.contains('$') {
         return sql.into();
     }

@@ -155,18 +155,20 @@ fn discard(conn: Conn) {
 }
 
 impl crate::Store {
-    /// The first row of `sql`, whose one parameter (`$1`) is `key`, mapped by `map`: on
-    /// SQLite read on this thread ([`crate::direct`]), on PostgreSQL on a hot connection.
+    /// The first row of `sql`, whose parameters (`$1`, `$2`, …) are `keys`, mapped by
+    /// `map`: on SQLite read on this thread ([`crate::direct`]), on PostgreSQL on a hot
+    /// connection.
     pub(crate) async fn read_one<T>(
         &self,
         sql: &str,
-        key: &str,
+        keys: &[&str],
         map: impl Fn(&dyn crate::row::Row) -> Result<T>,
     ) -> Result<Option<T>> {
         if let Some(direct) = &self.direct {
-            return direct.query_one(sql, key, |r| map(r));
+            return direct.query_one(sql, keys, |r| map(r));
         }
-        let row = fetch_optional(&self.hot, sql, &[Bind::Text(key.to_owned())]).await?;
+        let binds: Vec<Bind> = keys.iter().map(|k| Bind::Text((*k).to_owned())).collect();
+        let row = fetch_optional(&self.hot, sql, &binds).await?;
         row.as_ref().map(|r| map(r)).transpose()
     }
 }

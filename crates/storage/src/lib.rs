@@ -38,7 +38,7 @@ pub use referrals::{
     AttachmentRow, DraftPurge, NewPendingSave, PendingKind, PendingSave, ReferralRow, SaveOutcome,
     Submission,
 };
-pub use sessions::SessionRow;
+pub use sessions::{SessionRow, SessionWithReferral};
 pub use throttle::Gate;
 pub use users::{NewUser, User};
 

@@ -147,10 +147,10 @@ fn pending_from_row(r: &AnyRow) -> Result<PendingSave> {
 
 const PENDING_COLUMNS: &str = "p.id, p.user_id, p.referral_id, r.public_id, p.section, p.base_version, p.fields, p.created_at, p.kind";
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, public_id, owner_id, status, version, data, created_at, saved_at, submitted_at, reference";
 
-fn from_row<R: crate::row::Row + ?Sized>(r: &R) -> Result<ReferralRow> {
+pub(crate) fn from_row<R: crate::row::Row + ?Sized>(r: &R) -> Result<ReferralRow> {
     let id = r.int("id")?;
     let status = r.text("status")?;
     let data = r.text("data")?;
@@ -221,7 +221,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn referral_by_public_id(&self, public_id: &str) -> Result<Option<ReferralRow>> {
         let sql = format!("SELECT {COLUMNS} FROM referrals WHERE public_id = $1");
-        self.read_one(&sql, public_id, |r| from_row(r)).await
+        self.read_one(&sql, &[public_id], |r| from_row(r)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(owner_id = owner_id))]

@@ -13,6 +13,25 @@ pub(crate) trait Row {
     fn opt_text(&self, column: &str) -> Result<Option<String>>;
 }
 
+/// The columns of `row` named `prefix` + name (a table's columns beside another's with
+/// the same names, in a join: `r.id AS r_id`).
+pub(crate) struct Prefixed<'a, R: ?Sized>(pub &'a R, pub &'static str);
+
+impl<R: Row + ?Sized> Row for Prefixed<'_, R> {
+    fn int(&self, column: &str) -> Result<i64> {
+        self.0.int(&format!("{}{column}", self.1))
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>> {
+        self.0.opt_int(&format!("{}{column}", self.1))
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        self.0.text(&format!("{}{column}", self.1))
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        self.0.opt_text(&format!("{}{column}", self.1))
+    }
+}
+
 impl Row for AnyRow {
     fn int(&self, column: &str) -> Result<i64> {
         Ok(self.try_get(column)?)

@@ -1,3 +1,4 @@
+use crate::row::{Prefixed, Row};
 use crate::{Result, Store, from_ms, to_ms};
 use time::OffsetDateTime;
 
@@ -11,6 +12,30 @@ pub struct SessionRow {
     pub data: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
+}
+
+/// A session, its account, and a referral: see [`Store::session_with_referral`].
+pub type SessionWithReferral = (SessionRow, Option<crate::User>, Option<crate::ReferralRow>);
+
+/// The session's columns, with its creation time named apart from its account's.
+const SESSION_COLUMNS: &str = "s.id_hash, s.user_id, s.stage, s.csrf_token, s.data, \
+    s.created_at AS s_created_at, s.last_seen_at";
+
+fn session_from_row(r: &dyn Row) -> Result<(SessionRow, Option<crate::User>)> {
+    let session = SessionRow {
+        id_hash: r.text("id_hash")?,
+        user_id: r.opt_int("user_id")?,
+        stage: r.text("stage")?,
+        csrf_token: r.text("csrf_token")?,
+        data: r.text("data")?,
+        created_at: from_ms(r.int("s_created_at")?),
+        last_seen_at: from_ms(r.int("last_seen_at")?),
+    };
+    let user = match r.opt_int("id")? {
+        Some(_) => Some(crate::users::user_from_row(r)?),
+        None => None,
+    };
+    Ok((session, user))
 }
 
 impl Store {
@@ -45,25 +70,45 @@ impl Store {
         id_hash: &str,
     ) -> Result<Option<(SessionRow, Option<crate::User>)>> {
         let sql = format!(
-            "SELECT s.id_hash, s.user_id, s.stage, s.csrf_token, s.data, s.created_at AS s_created_at, \
-             s.last_seen_at, {} FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+            "SELECT {SESSION_COLUMNS}, {} FROM sessions s LEFT JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1",
             crate::users::PREFIXED_COLUMNS
         );
-        self.read_one(&sql, id_hash, |r| {
-            let session = SessionRow {
-                id_hash: r.text("id_hash")?,
-                user_id: r.opt_int("user_id")?,
-                stage: r.text("stage")?,
-                csrf_token: r.text("csrf_token")?,
-                data: r.text("data")?,
-                created_at: from_ms(r.int("s_created_at")?),
-                last_seen_at: from_ms(r.int("last_seen_at")?),
-            };
-            let user = match r.opt_int("id")? {
-                Some(_) => Some(crate::users::user_from_row(r)?),
+        self.read_one(&sql, &[id_hash], |r| session_from_row(r))
+            .await
+    }
+
+    /// [`Store::session_with_user`] and the referral `public_id` (if there is one), in one
+    /// round trip: a referral's pages need all three. Only read: what the session's user
+    /// may do with the referral is decided afterwards, as for
+    /// [`Store::referral_by_public_id`].
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn session_with_referral(
+        &self,
+        id_hash: &str,
+        public_id: &str,
+    ) -> Result<Option<SessionWithReferral>> {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = SQL.get_or_init(|| {
+            let referral: Vec<String> = crate::referrals::COLUMNS
+                .split(',')
+                .map(|c| format!("r.{0} AS r_{0}", c.trim()))
+                .collect();
+            format!(
+                "SELECT {SESSION_COLUMNS}, {}, {} FROM sessions s \
+                 LEFT JOIN users u ON u.id = s.user_id \
+                 LEFT JOIN referrals r ON r.public_id = $2 WHERE s.id_hash = $1",
+                crate::users::PREFIXED_COLUMNS,
+                referral.join(", ")
+            )
+        });
+        self.read_one(sql, &[id_hash, public_id], |r| {
+            let (session, user) = session_from_row(r)?;
+            let referral = match r.opt_int("r_id")? {
+                Some(_) => Some(crate::referrals::from_row(&Prefixed(r, "r_"))?),
                 None => None,
             };
-            Ok((session, user))
+            Ok((session, user, referral))
         })
         .await
     }

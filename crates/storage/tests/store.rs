@@ -910,7 +910,33 @@ async fn every_lookup_sees_each_write_acknowledged_before_it() {
                 .unwrap();
             assert_eq!(row.version, version + 1);
             assert_eq!(row.draft.concerns, version.to_string());
+            // The same referral read with the session, in one statement.
+            let (session, account, row) = store
+                .session_with_referral("s", "looked-up")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(session.data, r#"{"k":1}"#);
+            assert_eq!(account.map(|a| a.id), Some(owner));
+            let row = row.expect("the referral beside the session");
+            assert_eq!((row.id, row.public_id.as_str()), (d.id, "looked-up"));
+            assert_eq!((row.owner_id, row.version), (owner, version + 1));
+            assert_eq!(row.draft.concerns, version.to_string());
+            assert_eq!(row.created_at, d.created_at);
         }
+        let (_, _, none) = store
+            .session_with_referral("s", "no-such-referral")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(none.is_none());
+        assert!(
+            store
+                .session_with_referral("no-such-session", "looked-up")
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         store.delete_session("s").await.unwrap();
         assert!(store.session_with_user("s").await.unwrap().is_none());

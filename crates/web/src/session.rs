@@ -351,6 +351,31 @@ pub const STATUS_PATH: &str = "/session/status";
 /// How long after it timed out a session's pages may still post answers to be kept.
 const KEEP_ANSWERS_FOR: Duration = Duration::hours(1);
 
+/// A referral read with the session, because the request's path names it
+/// (`/referrals/{pid}/…`): the referral's pages take it from the request instead of
+/// reading it again. Only data: who may do what with it is decided by those pages, as for
+/// a referral they read themselves.
+#[derive(Clone)]
+pub(crate) struct PrefetchedReferral {
+    pub(crate) pid: String,
+    pub(crate) row: Option<ehm_storage::ReferralRow>,
+}
+
+/// The `{pid}` of a request routed to `/referrals/{pid}` or a page below it (as sent:
+/// a public id is letters, digits, `-` and `_`; anything else is left to the route).
+fn referral_in_path(req: &Request) -> Option<String> {
+    let route = req.extensions().get::<axum::extract::MatchedPath>()?;
+    if !route.as_str().starts_with("/referrals/{pid}") {
+        return None;
+    }
+    let pid = req.uri().path().split('/').nth(2)?;
+    (!pid.is_empty()
+        && pid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| pid.to_owned())
+}
+
 /// Middleware: load the session if there is one, enforce the idle timeout and the
 /// maximum age, record activity (lazily).
 pub async fn load(
@@ -369,9 +394,22 @@ pub async fn load(
     let mut expired = None;
     let mut existing = None;
     let mut clear_session = false;
+    let mut prefetched = None;
     if let Some(token) = cookie_value(req.headers(), COOKIE) {
         let hash = sha256_hex(&token);
-        match store.session_with_user(&hash).await? {
+        let found = match referral_in_path(&req) {
+            Some(pid) => {
+                store
+                    .session_with_referral(&hash, &pid)
+                    .await?
+                    .map(|(session, user, row)| {
+                        prefetched = Some(PrefetchedReferral { pid, row });
+                        (session, user)
+                    })
+            }
+            None => store.session_with_user(&hash).await?,
+        };
+        match found {
             Some((row, _)) if Stage::parse(&row.stage) == Stage::TimedOut => {
                 // Signed out by a timeout: the pages still open may post what they hold.
                 match row.user_id {
@@ -492,6 +530,9 @@ pub async fn load(
         s.clear_session = cookies.clear_session;
     }
     req.extensions_mut().insert(session);
+    if let Some(p) = prefetched {
+        req.extensions_mut().insert(p);
+    }
     let mut res = next.run(req).await;
     let c = std::mem::take(&mut *slot.lock().expect("cookie slot"));
     let mut set = |value: String| {

@@ -68,7 +68,19 @@ pub enum Opened {
 /// Load a referral by its public id and decide what `actor` may do with it. A refusal is
 /// audited as a failed access check.
 pub async fn open(app: &App, actor: Actor, pid: &str, ip: &str) -> Result<Opened> {
-    let Some(row) = app.store.referral_by_public_id(pid).await? else {
+    let row = app.store.referral_by_public_id(pid).await?;
+    open_row(app, actor, row, ip).await
+}
+
+/// [`open`] for a referral already read (with the session, in one round trip:
+/// `Store::session_with_referral`); `None` if there is no such referral.
+pub async fn open_row(
+    app: &App,
+    actor: Actor,
+    row: Option<ReferralRow>,
+    ip: &str,
+) -> Result<Opened> {
+    let Some(row) = row else {
         return Ok(Opened::NotFound);
     };
     let referral = facts(&row);

@@ -51,9 +51,17 @@ pub(crate) fn date_time(t: OffsetDateTime) -> String {
 async fn open_from_path(parts: &mut Parts, state: &AppState) -> Result<(Opened, String), Response> {
     let ActorOnReferral { actor, pid, ip } =
         ActorOnReferral::from_request_parts(parts, state).await?;
-    let opened = uc::open(&state.app, actor, &pid, &ip)
-        .await
-        .map_err(|e| AppError::from(e).into_response())?;
+    // The session's middleware read this referral with the session when the path named
+    // it (one round trip for both); otherwise it is read here.
+    let prefetched = parts
+        .extensions
+        .remove::<crate::session::PrefetchedReferral>()
+        .filter(|p| p.pid == pid);
+    let opened = match prefetched {
+        Some(p) => uc::open_row(&state.app, actor, p.row, &ip).await,
+        None => uc::open(&state.app, actor, &pid, &ip).await,
+    }
+    .map_err(|e| AppError::from(e).into_response())?;
     Ok((opened, pid))
 }
 
