@@ -942,3 +942,46 @@ async fn every_lookup_sees_each_write_acknowledged_before_it() {
         assert!(store.session_with_user("s").await.unwrap().is_none());
     }
 }
+
+/// On PostgreSQL a draft's answers are compressed with LZ4 when saved (pglz, the default,
+/// was the server's largest cost under saves); the answers read back are the same.
+#[tokio::test]
+async fn postgres_compresses_saved_answers_with_lz4() {
+    for (_db, store) in stores().await {
+        if store.backend() != ehm_storage::Backend::Postgres {
+            continue;
+        }
+        let owner = user(&store, "lz4@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        let long = "The child said that nobody was at home after school. ".repeat(200);
+        let d = draft(&store, owner, "compressed", &long, now).await;
+        let ip = "192.0.2.1".to_string();
+        let object = d.id.to_string();
+        let e = AuditEntry {
+            actor_user_id: Some(owner),
+            action: "save-draft",
+            object_type: "referral",
+            object_id: &object,
+            outcome: "success",
+            ip: &ip,
+        };
+        let saved = store
+            .save_draft_audited(d.id, 1, &doc(&long), now, &e)
+            .await
+            .unwrap();
+        assert_eq!(saved, ehm_storage::SaveOutcome::Saved { version: 2 });
+        let method: Option<String> =
+            sqlx::query_scalar("SELECT pg_column_compression(data) FROM referrals WHERE id = $1")
+                .bind(d.id)
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(method.as_deref(), Some("lz4"));
+        let row = store
+            .referral_by_public_id("compressed")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.draft.concerns, long);
+    }
+}
