@@ -8,8 +8,9 @@
 //! (docs/benchmarks.md). Here the same SQL runs on a connection of this module's own,
 //! opened on the same file (`rusqlite`, over the same SQLite library sqlx links), on the
 //! thread that asked. Only reads: WAL lets them proceed while the single writer commits,
-//! and they never wait on it. Writes stay on sqlx's connections and the group commit,
-//! whose fsyncs must not hold up a request thread.
+//! and they never wait on it. Writes stay on sqlx's connections, except the group commit
+//! (`crate::audit`), which has a connection of its own ([`open_writer`]) on a thread of
+//! its own, so that its fsyncs never hold up a request thread.
 //!
 //! A read sees every commit acknowledged before it started (each statement is its own
 //! read transaction). A connection a statement failed on is closed, not reused.

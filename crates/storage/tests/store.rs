@@ -848,6 +848,18 @@ async fn a_transaction_that_reads_then_writes_survives_a_commit_in_between() {
     }
 }
 
+/// The audit record of a draft save by `owner` of referral `object`.
+fn save_entry(owner: i64, object: &str) -> AuditEntry<'_> {
+    AuditEntry {
+        actor_user_id: Some(owner),
+        action: "save-draft",
+        object_type: "referral",
+        object_id: object,
+        outcome: "success",
+        ip: "192.0.2.1",
+    }
+}
+
 /// The lookups every request makes (its session with its account, the referral behind
 /// the page) run, on SQLite, on connections of their own beside the writer's: each must
 /// see every write acknowledged before it, from any connection, at once.
@@ -882,16 +894,8 @@ async fn every_lookup_sees_each_write_acknowledged_before_it() {
 
         assert!(store.referral_by_public_id("none").await.unwrap().is_none());
         let d = draft(&store, owner, "looked-up", "0", now).await;
-        let ip = "192.0.2.1".to_string();
         let object = d.id.to_string();
-        let e = AuditEntry {
-            actor_user_id: Some(owner),
-            action: "save-draft",
-            object_type: "referral",
-            object_id: &object,
-            outcome: "success",
-            ip: &ip,
-        };
+        let e = save_entry(owner, &object);
         for version in 1..=20 {
             let saved = store
                 .save_draft_audited(d.id, version, &doc(&version.to_string()), now, &e)
@@ -955,16 +959,8 @@ async fn postgres_compresses_saved_answers_with_lz4() {
         let now = OffsetDateTime::now_utc();
         let long = "The child said that nobody was at home after school. ".repeat(200);
         let d = draft(&store, owner, "compressed", &long, now).await;
-        let ip = "192.0.2.1".to_string();
         let object = d.id.to_string();
-        let e = AuditEntry {
-            actor_user_id: Some(owner),
-            action: "save-draft",
-            object_type: "referral",
-            object_id: &object,
-            outcome: "success",
-            ip: &ip,
-        };
+        let e = save_entry(owner, &object);
         let saved = store
             .save_draft_audited(d.id, 1, &doc(&long), now, &e)
             .await
