@@ -442,6 +442,9 @@ async fn runtime_writer(store: Store, mut rx: Queue) {
 const SQLITE_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(2);
 
 fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
+    // Checkpoints on a thread of their own (see `crate::direct::checkpointer`); it ends
+    // when this thread does. Without it, the writer checkpoints as SQLite does by default.
+    let checkpoints = crate::direct::checkpointer(path);
     let mut conn: Option<rusqlite::Connection> = None;
     let mut last: Option<std::time::Instant> = None;
     while let Some(first) = rx.blocking_recv() {
@@ -451,7 +454,11 @@ fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
         let batch = gather(first, &mut rx);
         let started = std::time::Instant::now();
         last = Some(started);
-        let written = write_on_sqlite(path, &mut conn, &batch);
+        let written = write_on_sqlite(path, &mut conn, checkpoints.is_some(), &batch);
+        if let (Ok(_), Some(tell)) = (&written, &checkpoints) {
+            // Full means a checkpoint is due already.
+            let _ = tell.try_send(());
+        }
         if written.is_err() {
             // Closing the connection rolls back whatever it had open; the next group
             // opens a new one.
@@ -465,11 +472,12 @@ fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
 fn write_on_sqlite(
     path: &std::path::Path,
     conn: &mut Option<rusqlite::Connection>,
+    checkpointed_elsewhere: bool,
     batch: &[Pending],
 ) -> Result<Vec<Option<SaveOutcome>>> {
     let c = match conn {
         Some(c) => c,
-        None => conn.insert(crate::direct::open_writer(path)?),
+        None => conn.insert(crate::direct::open_writer(path, checkpointed_elsewhere)?),
     };
     c.execute_batch(crate::SQLITE_BEGIN)?;
     let outcomes = crate::direct::at_once(write_batch_on(Backend::Sqlite, c, batch))??;

@@ -1,17 +1,19 @@
 //! SQLite's group commit runs on a thread of its own (`sqlite-writer`) with its own
-//! connection. It must end with the last `Store`, closing that connection: a command or
-//! a test that drops its store must not leave a thread holding the database file open.
+//! connection, and its checkpoints on another (`sqlite-ckpt`). Both must end with the
+//! last `Store`, closing their connections: a command or a test that drops its store
+//! must not leave a thread holding the database file open.
 //! (A file of its own: it counts the process's threads.)
 
 use ehm_storage::{AuditEntry, Store};
 use ehm_testkit::{Backend, TestDb};
 use time::OffsetDateTime;
 
+/// The writer's threads running: the writer and its checkpointer.
 fn writer_threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("Linux /proc")
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim() == "sqlite-writer")
+        .filter(|name| matches!(name.trim(), "sqlite-writer" | "sqlite-ckpt"))
         .count()
 }
 
@@ -30,7 +32,11 @@ async fn the_writer_thread_ends_with_the_last_store() {
         ip: "192.0.2.1",
     };
     store.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
-    assert_eq!(writer_threads(), 1, "the first record starts the writer");
+    assert_eq!(
+        writer_threads(),
+        2,
+        "the first record starts the writer and its checkpointer"
+    );
     drop(store);
     copy.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!(copy.list_audit(10, 0).await.unwrap().len(), 2);
