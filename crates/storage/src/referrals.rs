@@ -282,26 +282,16 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<SaveOutcome> {
         let data = encode(draft)?;
-        let mut outcomes = self
-            .save_encoded_many(tx, &[(id, expected_version, &data, now)])
-            .await?;
+        let mut outcomes =
+            save_encoded_many(&mut **tx, &[(id, expected_version, &data, now)]).await?;
         Ok(outcomes.pop().expect("one outcome for one save"))
-    }
-
-    /// Drafts saved in one statement, each if nobody saved it since its expected version:
-    /// (id, expected version, encoded draft, time) in, what each came to out (in the same
-    /// order). The ids must differ (with one id twice, which save wins would be up to
-    /// the database).
-    pub(crate) async fn save_encoded_many(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        saves: &[DraftSave<'_>],
-    ) -> Result<Vec<SaveOutcome>> {
-        save_encoded_many(conn, saves).await
     }
 }
 
-/// [`Store::save_encoded_many`] on any connection (the group commit's, on SQLite, is not
+/// Drafts saved in one statement, each if nobody saved it since its expected version:
+/// (id, expected version, encoded draft, time) in, what each came to out (in the same
+/// order). The ids must differ (with one id twice, which save wins would be up to the
+/// database). On any connection: a transaction's, or the group commit's (on SQLite not
 /// sqlx's).
 pub(crate) async fn save_encoded_many<C: crate::exec::Exec>(
     conn: &mut C,
