@@ -3,9 +3,9 @@
 //! Queries are written once in SQL that both backends accept (`$1` placeholders,
 //! `RETURNING`, `ON CONFLICT`) and run through sqlx's `Any` driver, so domain and web
 //! code never see which backend is in use. The few places where the dialects differ
-//! (row locking for queue workers) ask [`Backend`]. On SQLite, the two lookups of nearly
-//! every request run the same SQL on connections of their own, without sqlx's thread
-//! hand-over ([`direct`]). Every time is stored as Unix
+//! (row locking for queue workers) ask [`Backend`]. On SQLite, the lookups nearly every
+//! request makes and the group commit run the same SQL on connections of their own,
+//! without sqlx's thread hand-over ([`direct`], [`exec`]). Every time is stored as Unix
 //! milliseconds in a 64-bit integer column.
 
 mod audit;
