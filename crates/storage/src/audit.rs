@@ -856,8 +856,9 @@ async fn append_audit<C: Exec>(
     }
     conn.run(
         &format!(
-            "INSERT INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
+            "INSERT{} INTO audit_log (id, at, actor_user_id, action, object_type, object_id, outcome, ip, prev_hash, hash) \
              VALUES {}",
+            C::MANY_ROWS,
             rows.join(", ")
         ),
         &binds,

@@ -319,10 +319,11 @@ pub(crate) async fn save_encoded_many<C: crate::exec::Exec>(
     // index of drafts, `WHERE status = 'draft'`), here on every save.
     let sql = format!(
         "WITH v (rid, expected, body, at) AS (VALUES {}) \
-         UPDATE referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
+         UPDATE{} referrals SET data = v.body, version = referrals.version + 1, saved_at = v.at \
          FROM v WHERE referrals.id = v.rid AND referrals.version = v.expected AND referrals.status = '{}' \
          RETURNING id, version",
         rows.join(", "),
+        C::MANY_ROWS,
         ReferralStatus::Draft.code()
     );
     let mut binds = Vec::with_capacity(saves.len() * 4 + 1);

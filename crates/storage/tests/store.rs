@@ -796,6 +796,125 @@ async fn saves_sent_at_once_are_group_committed_and_each_judged_on_its_own() {
     }
 }
 
+/// A group commit is all or nothing: when one of its statements fails (here an audit
+/// record the database refuses, by a trigger this test adds), every save and record
+/// sharing that commit fails with it and none is half-written; every one acknowledged
+/// is there. On SQLite its statements end the whole transaction on a failure (`OR
+/// ROLLBACK`, no statement journal), so this is what keeps that honest.
+#[tokio::test]
+async fn a_group_commit_that_fails_writes_none_of_it() {
+    use sqlx::Executor;
+    for (db, store) in stores().await {
+        let refuse = match db.backend {
+            ehm_testkit::Backend::Sqlite => {
+                "CREATE TRIGGER refuse_for_test BEFORE INSERT ON audit_log \
+                 WHEN NEW.action = 'refused-by-test' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+            }
+            ehm_testkit::Backend::Postgres => {
+                "CREATE FUNCTION refuse_for_test() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.action = 'refused-by-test' THEN \
+                 RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; \
+                 CREATE TRIGGER refuse_for_test BEFORE INSERT ON audit_log \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_for_test();"
+            }
+        };
+        store.pool().execute(refuse).await.unwrap();
+        let owner = user(&store, "all-or-nothing@example.org").await;
+        let now = OffsetDateTime::now_utc();
+        let mut drafts = Vec::new();
+        for i in 0..40 {
+            drafts.push(draft(&store, owner, &format!("aon-{i}"), "{}", now).await);
+        }
+        let before = store.list_audit(100_000, 0).await.unwrap().len();
+        // Saves sent at once, first alone, then with refused records among them, so that
+        // some share their commits with a refused one.
+        let mut saves = Vec::new();
+        let mut refused = Vec::new();
+        for (i, d) in drafts.iter().enumerate() {
+            if i == 20 {
+                for s in saves.iter_mut() {
+                    let s: &mut tokio::task::JoinHandle<_> = s;
+                    let outcome = s.await.unwrap();
+                    assert!(
+                        matches!(outcome, Ok(ehm_storage::SaveOutcome::Saved { version: 2 })),
+                        "{:?}: {outcome:?}",
+                        db.backend
+                    );
+                }
+            }
+            let (saver, id) = (store.clone(), d.id);
+            saves.push(tokio::spawn(async move {
+                let object = id.to_string();
+                saver
+                    .save_draft_audited(id, 1, &doc("kept"), now, &save_entry(owner, &object))
+                    .await
+            }));
+            if i >= 20 && i % 4 == 0 {
+                let store = store.clone();
+                refused.push(tokio::spawn(async move {
+                    let e = AuditEntry {
+                        action: "refused-by-test",
+                        ..save_entry(owner, "x")
+                    };
+                    store.audit(&e, now).await
+                }));
+            }
+        }
+        for r in refused {
+            assert!(
+                r.await.unwrap().is_err(),
+                "{:?}: the refused record failed",
+                db.backend
+            );
+        }
+        let (mut acknowledged, mut failed) = (0, 0);
+        for (i, d) in drafts.iter().enumerate() {
+            let row = store
+                .referral_by_public_id(&d.public_id)
+                .await
+                .unwrap()
+                .unwrap();
+            if i < 20 {
+                acknowledged += 1;
+                assert_eq!((row.version, row.draft.concerns.as_str()), (2, "kept"));
+                continue;
+            }
+            match (&mut saves[i]).await.unwrap() {
+                Ok(ehm_storage::SaveOutcome::Saved { version }) => {
+                    acknowledged += 1;
+                    assert_eq!(
+                        (row.version, row.draft.concerns.as_str()),
+                        (version, "kept")
+                    );
+                }
+                Ok(other) => panic!("{:?}: {other:?}", db.backend),
+                Err(_) => {
+                    failed += 1;
+                    assert_eq!(
+                        row.version, 1,
+                        "{:?}: a failed save wrote nothing",
+                        db.backend
+                    );
+                }
+            }
+        }
+        assert!(
+            failed > 0,
+            "{:?}: saves shared a commit with a refused record",
+            db.backend
+        );
+        let after = store.list_audit(100_000, 0).await.unwrap();
+        assert_eq!(
+            after.len() - before,
+            acknowledged,
+            "{:?}: one record for each acknowledged save, none for the failed ones",
+            db.backend
+        );
+        assert_eq!(store.verify_audit_chain().await.unwrap().first_broken, None);
+    }
+}
+
 /// A transaction that reads and then writes must not fail because another connection
 /// committed in between (SQLite answered such a write at once with "database is locked",
 /// SQLITE_BUSY_SNAPSHOT: a staff member's link to a person record was refused so while a
