@@ -103,6 +103,10 @@ fn open(path: &Path, busy: Duration) -> Result<Connection> {
 /// With `checkpointed_elsewhere` ([`checkpointer`]), its commits do not checkpoint.
 pub(crate) fn open_writer(path: &Path, checkpointed_elsewhere: bool) -> Result<Connection> {
     let conn = open(path, Duration::from_secs(10))?;
+    // Waits for the lock in steps of 0.2 ms for up to 10 s (SQLite's own steps grow to
+    // 100 ms): it waits for the checkpointer's `RESTART`, a few milliseconds, at every
+    // start of the log.
+    conn.busy_handler(Some(wait_a_little::<50_000>))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA secure_delete = ON;",
@@ -113,6 +117,15 @@ pub(crate) fn open_writer(path: &Path, checkpointed_elsewhere: bool) -> Result<C
     Ok(conn)
 }
 
+/// A busy handler: true (try the lock again) after 0.2 ms, `TRIES` times.
+fn wait_a_little<const TRIES: i32>(attempts: i32) -> bool {
+    if attempts >= TRIES {
+        return false;
+    }
+    std::thread::sleep(Duration::from_micros(200));
+    true
+}
+
 /// Most often the checkpointer runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
@@ -121,9 +134,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// log past 1,000 pages, so under a load of saves every few dozen group commits one
 /// waited for a checkpoint and its fsync: 15 to 57 ms, with every save behind it queued.
 /// Here a checkpoint (`PASSIVE`: it never waits for, nor holds up, readers or the
-/// writer) runs on a thread of its own at most every [`CHECKPOINT_EVERY`] after commits,
-/// told by the writer through the channel returned, and the writer's connection does not
-/// checkpoint. The thread ends when that channel's sender is dropped. `None` if the thread
+/// writer; past [`RESTART_PAGES`] also a `RESTART`, see [`checkpoint`]) runs on a thread
+/// of its own at most every [`CHECKPOINT_EVERY`] after commits, told by the writer through
+/// the channel returned, and the writer's connection does not checkpoint. The thread ends when that channel's sender is dropped. `None` if the thread
 /// could not start: the writer then checkpoints as SQLite does by default.
 pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
     let (tell, told) = std::sync::mpsc::sync_channel::<()>(1);
@@ -136,7 +149,7 @@ pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()
                 let started = std::time::Instant::now();
                 let done = match &conn {
                     Some(c) => checkpoint(c),
-                    None => open(&path, Duration::from_secs(10)).and_then(|c| {
+                    None => open_checkpointer(&path).and_then(|c| {
                         let done = checkpoint(&c);
                         conn = Some(c);
                         done
@@ -158,9 +171,53 @@ pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()
     }
 }
 
+/// The checkpointer's connection. Its `RESTART` holds the writer off while it waits for
+/// readers to finish with the log, so it waits at most 10 ms (for the writer's commit,
+/// then for those readers), then gives up until the next time: a long read (a backup, a
+/// long report) must not hold up saves.
+fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let conn = open(path, Duration::ZERO)?;
+    conn.busy_handler(Some(wait_a_little::<50>))?;
+    Ok(conn)
+}
+
+/// Past this many pages in the log (32 MiB of 4 KiB pages), a checkpoint also has the
+/// log started again from its beginning.
+pub const RESTART_PAGES: i64 = 8192;
+
+/// Copies what it can from the log into the database file without waiting for anyone
+/// (`PASSIVE`); then, once the log is past [`RESTART_PAGES`], `RESTART`: it waits for the
+/// writer's current commit, copies the rest, fsyncs, and waits (microseconds) for the
+/// readers still reading from the log, so that the writer's next commit starts the log
+/// from its beginning. Without it the log never starts again under load: the writer
+/// starts it again only when, as its commit begins, every page of the log is already in
+/// the database file and no reader is reading the log, and with checkpoints on this
+/// thread and lookups all the time that moment never came (the log grew by about 30 MB
+/// a second, to 1 GB in 40 s, and commits and checkpoints slowed with it: 60 to 80 ms).
 fn checkpoint(conn: &Connection) -> Result<()> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    let log = checkpoint_as(conn, "PASSIVE")?;
+    if log >= RESTART_PAGES {
+        checkpoint_as(conn, "RESTART")?;
+    }
     Ok(())
+}
+
+/// Runs a checkpoint of `mode`; the pages in the log before it.
+fn checkpoint_as(conn: &Connection, mode: &str) -> Result<i64> {
+    let started = std::time::Instant::now();
+    let (busy, log, moved): (i64, i64, i64) =
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    tracing::debug!(
+        mode,
+        busy,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        log_pages = log,
+        moved_pages = moved,
+        "WAL checkpoint"
+    );
+    Ok(log)
 }
 
 /// The result of `work`, which never waits (its statements run on this thread, SQLite's

@@ -26,6 +26,8 @@ pub use audit::{
     AuditEntry, AuditFilter, AuditPage, AuditRecord, BrokenRow, ChainReport, GENESIS_HASH, row_hash,
 };
 pub use codes::{CodeAttempt, CodePurpose, OneTimeCode};
+/// Past this many pages a SQLite write-ahead log is started again from its beginning.
+pub use direct::RESTART_PAGES as SQLITE_LOG_RESTART_PAGES;
 pub use mash::{
     AssignedFilter, ReferralEvent, TrayFilter, TrayPage, TrayRow, TraySort, WorkflowRow,
 };

@@ -1152,3 +1152,152 @@ async fn committed_pages_reach_the_database_file_while_serving() {
     let chain = store.verify_audit_chain().await.unwrap();
     assert_eq!((chain.rows, chain.first_broken), (2001, None));
 }
+
+/// Under a steady load of saves with lookups beside them, SQLite's write-ahead log is
+/// started again from its beginning once it passes a size (`SQLITE_LOG_RESTART_PAGES`),
+/// so the file stays near that size: without a restart it grew with everything written
+/// (1 GB in 40 s of the load benchmark), and commits slowed with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_starts_again_under_load() {
+    let db = TestDb::create(ehm_testkit::Backend::Sqlite).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let log = std::path::PathBuf::from(format!("{}-wal", db.name()));
+    let owner = user(&store, "log@example.org").await;
+    let now = OffsetDateTime::now_utc();
+    let mut drafts = Vec::new();
+    for i in 0..64 {
+        drafts.push(draft(&store, owner, &format!("log-{i}"), "{}", now).await);
+    }
+    // 40 KB answers: 10 pages a save and more. Twice the limit's worth of pages in all.
+    let page = 4096;
+    let limit = ehm_storage::SQLITE_LOG_RESTART_PAGES as u64 * page;
+    let saves_each = (2 * limit / (11 * page)).div_ceil(64) as i64;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Readers all the time, as when serving: lookups, and one that keeps a read
+    // transaction open for 5 ms at a time (so that some reader is nearly always reading
+    // the log, and the log is never started again by itself).
+    let mut readers = Vec::new();
+    for d in drafts.iter().take(2) {
+        let (store, stop, pid) = (store.clone(), stop.clone(), d.public_id.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.referral_by_public_id(&pid).await.unwrap().unwrap();
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        }));
+    }
+    {
+        let (store, stop) = (store.clone(), stop.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut tx = store.pool().begin().await.unwrap();
+                sqlx::query("SELECT count(*) FROM referrals")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                tx.commit().await.unwrap();
+                reads += 1;
+            }
+            reads
+        }));
+    }
+    let mut writers = Vec::new();
+    for d in &drafts {
+        let (store, id) = (store.clone(), d.id);
+        writers.push(tokio::spawn(async move {
+            let object = id.to_string();
+            for v in 1..=saves_each {
+                // Every page different from the last save's.
+                let letter = char::from(b'a' + (v % 26) as u8);
+                let answers = doc(&letter.to_string().repeat(40_000));
+                let saved = store
+                    .save_draft_audited(id, v, &answers, now, &save_entry(owner, &object))
+                    .await
+                    .unwrap();
+                assert_eq!(saved, ehm_storage::SaveOutcome::Saved { version: v + 1 });
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.await.unwrap() > 0);
+    }
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(
+        size < limit * 3 / 2,
+        "{}: {size} bytes, with {limit} bytes the limit and twice that written",
+        log.display()
+    );
+}
+
+/// Starting the log again waits for the readers still reading it while holding the writer
+/// off; a long read (a backup, a long report) must not hold up saves meanwhile: the
+/// checkpointer gives up after a few milliseconds and tries again later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_read_does_not_hold_up_saves_on_sqlite() {
+    let db = TestDb::create(ehm_testkit::Backend::Sqlite).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let owner = user(&store, "long-read@example.org").await;
+    let now = OffsetDateTime::now_utc();
+    let mut drafts = Vec::new();
+    for i in 0..16 {
+        drafts.push(draft(&store, owner, &format!("long-{i}"), "{}", now).await);
+    }
+    // A read that lasts until every save is done, or 8 s (less than a checkpointer
+    // waiting as long as the writer does, 10 s, would hold the saves up).
+    let done = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (started_tx, started) = tokio::sync::oneshot::channel();
+    let reader = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut tx = store.pool().begin().await.unwrap();
+            sqlx::query("SELECT count(*) FROM referrals")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            started_tx.send(()).unwrap();
+            let ended_by_saves =
+                tokio::time::timeout(std::time::Duration::from_secs(8), done.notified())
+                    .await
+                    .is_ok();
+            tx.commit().await.unwrap();
+            ended_by_saves
+        })
+    };
+    started.await.unwrap();
+    // More than the log's limit, so that the checkpointer tries to start it again.
+    let page = 4096;
+    let limit = ehm_storage::SQLITE_LOG_RESTART_PAGES as u64 * page;
+    let saves_each = (3 * limit / (10 * page) / 2).div_ceil(16) as i64;
+    let mut writers = Vec::new();
+    for d in &drafts {
+        let (store, id) = (store.clone(), d.id);
+        writers.push(tokio::spawn(async move {
+            let object = id.to_string();
+            for v in 1..=saves_each {
+                let letter = char::from(b'a' + (v % 26) as u8);
+                let answers = doc(&letter.to_string().repeat(40_000));
+                store
+                    .save_draft_audited(id, v, &answers, now, &save_entry(owner, &object))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.notify_one();
+    assert!(
+        reader.await.unwrap(),
+        "every save was acknowledged while the long read was still open"
+    );
+}
