@@ -327,7 +327,10 @@ async fn wrk(url: &str, seconds: u64) -> anyhow::Result<f64> {
 }
 
 /// Anonymous pages against a bare axum "hello world" served by this same process, with
-/// the same load tool in the same run (`wrk -t2 -c64`).
+/// the same load tool in the same run (`wrk -t2 -c64`). The hello world runs again just
+/// before each page and each page is compared with that run: the machine's speed drifts
+/// within a minute (a shared VM; PostgreSQL vacuuming what the save phases wrote), and a
+/// single baseline at the start compared later pages with a different machine.
 async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
     if std::process::Command::new("wrk")
         .arg("--version")
@@ -342,12 +345,11 @@ async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
     let hello = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, world!" }));
     let hello_server = tokio::spawn(async move { axum::serve(listener, hello).await });
     println!(
-        "\nPages: wrk -t2 -c64 for {seconds} s each, against a bare axum hello world in the same process"
+        "\nPages: wrk -t2 -c64 for {seconds} s each, each just after a bare axum hello world served by this same process"
     );
-    let baseline = wrk(&hello_url, seconds).await?;
     println!(
-        "  {:<34} {:>10.0} req/s  100%",
-        "axum hello world (baseline)", baseline
+        "  {:<34} {:>10}        {:>5}  {:>17}",
+        "", "req/s", "", "hello world req/s"
     );
     let css = static_css_path(base).await?;
     for (label, path) in [
@@ -356,9 +358,10 @@ async fn pages(base: &str, seconds: u64) -> anyhow::Result<()> {
         ("GET /sign-in (signed out)", "/sign-in".to_string()),
         ("GET static CSS (hashed, gzip off)", css),
     ] {
+        let baseline = wrk(&hello_url, seconds).await?;
         let rate = wrk(&format!("{base}{path}"), seconds).await?;
         println!(
-            "  {label:<34} {rate:>10.0} req/s  {:>3.0}%",
+            "  {label:<34} {rate:>10.0} req/s  {:>4.0}%  {baseline:>17.0}",
             100.0 * rate / baseline
         );
     }
