@@ -1206,26 +1206,7 @@ async fn the_sqlite_log_starts_again_under_load() {
             reads
         }));
     }
-    let mut writers = Vec::new();
-    for d in &drafts {
-        let (store, id) = (store.clone(), d.id);
-        writers.push(tokio::spawn(async move {
-            let object = id.to_string();
-            for v in 1..=saves_each {
-                // Every page different from the last save's.
-                let letter = char::from(b'a' + (v % 26) as u8);
-                let answers = doc(&letter.to_string().repeat(40_000));
-                let saved = store
-                    .save_draft_audited(id, v, &answers, now, &save_entry(owner, &object))
-                    .await
-                    .unwrap();
-                assert_eq!(saved, ehm_storage::SaveOutcome::Saved { version: v + 1 });
-            }
-        }));
-    }
-    for w in writers {
-        w.await.unwrap();
-    }
+    save_large_answers(&store, owner, &drafts, saves_each, now).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for r in readers {
         assert!(r.await.unwrap() > 0);
@@ -1277,27 +1258,40 @@ async fn a_long_read_does_not_hold_up_saves_on_sqlite() {
     let page = 4096;
     let limit = ehm_storage::SQLITE_LOG_RESTART_PAGES as u64 * page;
     let saves_each = (3 * limit / (10 * page) / 2).div_ceil(16) as i64;
+    save_large_answers(&store, owner, &drafts, saves_each, now).await;
+    done.notify_one();
+    assert!(
+        reader.await.unwrap(),
+        "every save was acknowledged while the long read was still open"
+    );
+}
+
+/// Saves 40 KB answers `saves_each` times to every one of `drafts` (each page different
+/// from the last save's), all drafts at once; returns once every save is acknowledged.
+async fn save_large_answers(
+    store: &Store,
+    owner: i64,
+    drafts: &[ehm_storage::ReferralRow],
+    saves_each: i64,
+    now: OffsetDateTime,
+) {
     let mut writers = Vec::new();
-    for d in &drafts {
+    for d in drafts {
         let (store, id) = (store.clone(), d.id);
         writers.push(tokio::spawn(async move {
             let object = id.to_string();
             for v in 1..=saves_each {
                 let letter = char::from(b'a' + (v % 26) as u8);
                 let answers = doc(&letter.to_string().repeat(40_000));
-                store
+                let saved = store
                     .save_draft_audited(id, v, &answers, now, &save_entry(owner, &object))
                     .await
                     .unwrap();
+                assert_eq!(saved, ehm_storage::SaveOutcome::Saved { version: v + 1 });
             }
         }));
     }
     for w in writers {
         w.await.unwrap();
     }
-    done.notify_one();
-    assert!(
-        reader.await.unwrap(),
-        "every save was acknowledged while the long read was still open"
-    );
 }
