@@ -136,8 +136,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// Here a checkpoint (`PASSIVE`: it never waits for, nor holds up, readers or the
 /// writer; past [`RESTART_PAGES`] also a `RESTART`, see [`checkpoint`]) runs on a thread
 /// of its own at most every [`CHECKPOINT_EVERY`] after commits, told by the writer through
-/// the channel returned, and the writer's connection does not checkpoint. The thread ends when that channel's sender is dropped. `None` if the thread
-/// could not start: the writer then checkpoints as SQLite does by default.
+/// the channel returned, and the writer's connection does not checkpoint. The thread ends
+/// when that channel's sender is dropped. `None` if the thread could not start: the
+/// writer then checkpoints as SQLite does by default.
 pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
     let (tell, told) = std::sync::mpsc::sync_channel::<()>(1);
     let path = path.to_owned();
@@ -145,12 +146,13 @@ pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()
         .name("sqlite-ckpt".into())
         .spawn(move || {
             let mut conn: Option<Connection> = None;
+            let mut restart_from = std::time::Instant::now();
             while told.recv().is_ok() {
                 let started = std::time::Instant::now();
                 let done = match &conn {
-                    Some(c) => checkpoint(c),
+                    Some(c) => checkpoint(c, &mut restart_from),
                     None => open_checkpointer(&path).and_then(|c| {
-                        let done = checkpoint(&c);
+                        let done = checkpoint(&c, &mut restart_from);
                         conn = Some(c);
                         done
                     }),
@@ -194,16 +196,27 @@ pub const RESTART_PAGES: i64 = 8192;
 /// the database file and no reader is reading the log, and with checkpoints on this
 /// thread and lookups all the time that moment never came (the log grew by about 30 MB
 /// a second, to 1 GB in 40 s, and commits and checkpoints slowed with it: 60 to 80 ms).
-fn checkpoint(conn: &Connection) -> Result<()> {
-    let log = checkpoint_as(conn, "PASSIVE")?;
-    if log >= RESTART_PAGES {
-        checkpoint_as(conn, "RESTART")?;
+///
+/// A `RESTART` that gave up (a reader kept reading the log for longer than it waits) is
+/// not tried again for [`RESTART_BACK_OFF`], `restart_from`: each try may hold the writer
+/// off for its 10 ms, and a backup or a long report reads for seconds.
+fn checkpoint(conn: &Connection, restart_from: &mut std::time::Instant) -> Result<()> {
+    let (_, log) = checkpoint_as(conn, "PASSIVE")?;
+    if log >= RESTART_PAGES && std::time::Instant::now() >= *restart_from {
+        let (busy, _) = checkpoint_as(conn, "RESTART")?;
+        if busy {
+            *restart_from = std::time::Instant::now() + RESTART_BACK_OFF;
+        }
     }
     Ok(())
 }
 
-/// Runs a checkpoint of `mode`; the pages in the log before it.
-fn checkpoint_as(conn: &Connection, mode: &str) -> Result<i64> {
+/// How long after a `RESTART` that gave up the next one is tried.
+const RESTART_BACK_OFF: Duration = Duration::from_secs(1);
+
+/// Runs a checkpoint of `mode`: whether it gave up waiting for a lock, and the pages in
+/// the log before it.
+fn checkpoint_as(conn: &Connection, mode: &str) -> Result<(bool, i64)> {
     let started = std::time::Instant::now();
     let (busy, log, moved): (i64, i64, i64) =
         conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
@@ -217,7 +230,7 @@ fn checkpoint_as(conn: &Connection, mode: &str) -> Result<i64> {
         moved_pages = moved,
         "WAL checkpoint"
     );
-    Ok(log)
+    Ok((busy != 0, log))
 }
 
 /// The result of `work`, which never waits (its statements run on this thread, SQLite's

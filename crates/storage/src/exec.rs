@@ -15,7 +15,7 @@ pub(crate) trait Exec {
     /// `OR ROLLBACK` on the SQLite writer's connection, so that a failing statement ends
     /// its transaction (the group commit, thrown away whole on any error anyway) and
     /// SQLite keeps no statement journal for it: a copy of every page the statement
-    /// changes, kept to undo just that statement, which was a third of the writer's
+    /// changes, kept to undo just that statement, which was a fifth of the writer's
     /// time. Nothing elsewhere (sqlx's transactions roll back themselves).
     const MANY_ROWS: &'static str;
     /// Every row `sql` returns.
