@@ -444,7 +444,7 @@ const SQLITE_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_milli
 fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
     // Checkpoints on a thread of their own (see `crate::direct::checkpointer`); it ends
     // when this thread does. Without it, the writer checkpoints as SQLite does by default.
-    let checkpoints = crate::direct::checkpointer(path);
+    let mut checkpoints = crate::direct::checkpointer(path);
     let mut conn: Option<rusqlite::Connection> = None;
     let mut last: Option<std::time::Instant> = None;
     while let Some(first) = rx.blocking_recv() {
@@ -455,9 +455,8 @@ fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
         let started = std::time::Instant::now();
         last = Some(started);
         let written = write_on_sqlite(path, &mut conn, checkpoints.is_some(), &batch);
-        if let (Ok(_), Some(tell)) = (&written, &checkpoints) {
-            // Full means a checkpoint is due already.
-            let _ = tell.try_send(());
+        if let (Ok(_), Some(c)) = (&written, &checkpoints) {
+            c.after_commit();
         }
         if written.is_err() {
             // Closing the connection rolls back whatever it had open; the next group
@@ -465,6 +464,12 @@ fn sqlite_writer(path: &std::path::Path, mut rx: Queue) {
             conn = None;
         }
         answer(batch, written, started);
+        if let (Some(c), Some(db)) = (&mut checkpoints, &conn)
+            && let Err(e) = c.restart_if_due(db)
+        {
+            tracing::warn!(error = %e, "the write-ahead log could not be started again; tried again later");
+            conn = None;
+        }
     }
 }
 

@@ -103,10 +103,7 @@ fn open(path: &Path, busy: Duration) -> Result<Connection> {
 /// With `checkpointed_elsewhere` ([`checkpointer`]), its commits do not checkpoint.
 pub(crate) fn open_writer(path: &Path, checkpointed_elsewhere: bool) -> Result<Connection> {
     let conn = open(path, Duration::from_secs(10))?;
-    // Waits for the lock in steps of 0.2 ms for up to 10 s (SQLite's own steps grow to
-    // 100 ms): it waits for the checkpointer's `RESTART`, a few milliseconds, at every
-    // start of the log.
-    conn.busy_handler(Some(wait_a_little::<50_000>))?;
+    conn.busy_handler(Some(WRITER_WAITS))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA secure_delete = ON;",
@@ -116,6 +113,10 @@ pub(crate) fn open_writer(path: &Path, checkpointed_elsewhere: bool) -> Result<C
     }
     Ok(conn)
 }
+
+/// The writer's busy handler: it waits for a lock (another process writing, a checkpoint
+/// finishing) in steps of 0.2 ms for up to 10 s; SQLite's own steps grow to 100 ms.
+const WRITER_WAITS: fn(i32) -> bool = wait_a_little::<50_000>;
 
 /// A busy handler: true (try the lock again) after 0.2 ms, `TRIES` times.
 fn wait_a_little<const TRIES: i32>(attempts: i32) -> bool {
@@ -134,38 +135,47 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// log past 1,000 pages, so under a load of saves every few dozen group commits one
 /// waited for a checkpoint and its fsync: 15 to 57 ms, with every save behind it queued.
 /// Here a checkpoint (`PASSIVE`: it never waits for, nor holds up, readers or the
-/// writer; past [`RESTART_PAGES`] also a `RESTART`, see [`checkpoint`]) runs on a thread
-/// of its own at most every [`CHECKPOINT_EVERY`] after commits, told by the writer through
-/// the channel returned, and the writer's connection does not checkpoint. The thread ends
-/// when that channel's sender is dropped. `None` if the thread could not start: the
-/// writer then checkpoints as SQLite does by default.
-pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
+/// writer) runs on a thread of its own at most every [`CHECKPOINT_EVERY`] after commits,
+/// told by the writer through [`Checkpoints::after_commit`], and the writer's connection
+/// does not checkpoint, except to start the log again ([`Checkpoints::restart_if_due`]).
+/// The thread ends when the [`Checkpoints`] is dropped. `None` if the thread could not
+/// start: the writer then checkpoints as SQLite does by default.
+pub(crate) fn checkpointer(path: &Path) -> Option<Checkpoints> {
     let (tell, told) = std::sync::mpsc::sync_channel::<()>(1);
+    let log_pages = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
     let path = path.to_owned();
+    let seen = log_pages.clone();
     let spawned = std::thread::Builder::new()
         .name("sqlite-ckpt".into())
         .spawn(move || {
             let mut conn: Option<Connection> = None;
-            let mut restart_from = std::time::Instant::now();
             while told.recv().is_ok() {
                 let started = std::time::Instant::now();
                 let done = match &conn {
-                    Some(c) => checkpoint(c, &mut restart_from),
-                    None => open_checkpointer(&path).and_then(|c| {
-                        let done = checkpoint(&c, &mut restart_from);
+                    Some(c) => checkpoint_as(c, "PASSIVE"),
+                    None => open(&path, Duration::ZERO).and_then(|c| {
+                        let done = checkpoint_as(&c, "PASSIVE");
                         conn = Some(c);
                         done
                     }),
                 };
-                if let Err(e) = done {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; tried again after the next commit");
-                    conn = None;
+                match done {
+                    Ok((_, log)) => seen.store(log, std::sync::atomic::Ordering::Relaxed),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; tried again after the next commit");
+                        conn = None;
+                    }
                 }
                 std::thread::sleep(CHECKPOINT_EVERY.saturating_sub(started.elapsed()));
             }
         });
     match spawned {
-        Ok(_) => Some(tell),
+        Ok(_) => Some(Checkpoints {
+            tell,
+            log_pages,
+            restart_from: std::time::Instant::now(),
+            back_off: RESTART_BACK_OFF,
+        }),
         Err(e) => {
             tracing::error!(error = %e, "the SQLite checkpoint thread could not start");
             None
@@ -173,46 +183,72 @@ pub(crate) fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()
     }
 }
 
-/// The checkpointer's connection. Its `RESTART` holds the writer off while it waits for
-/// readers to finish with the log, so it waits at most 10 ms (for the writer's commit,
-/// then for those readers), then gives up until the next time: a long read (a backup, a
-/// long report) must not hold up saves.
-fn open_checkpointer(path: &Path) -> Result<Connection> {
-    let conn = open(path, Duration::ZERO)?;
-    conn.busy_handler(Some(wait_a_little::<50>))?;
-    Ok(conn)
-}
-
-/// Past this many pages in the log (32 MiB of 4 KiB pages), a checkpoint also has the
-/// log started again from its beginning.
+/// Past this many pages in the log (32 MiB of 4 KiB pages), the writer starts it again
+/// from its beginning.
 pub const RESTART_PAGES: i64 = 8192;
 
-/// Copies what it can from the log into the database file without waiting for anyone
-/// (`PASSIVE`); then, once the log is past [`RESTART_PAGES`], `RESTART`: it waits for the
-/// writer's current commit, copies the rest, fsyncs, and waits (microseconds) for the
-/// readers still reading from the log, so that the writer's next commit starts the log
-/// from its beginning. Without it the log never starts again under load: the writer
-/// starts it again only when, as its commit begins, every page of the log is already in
-/// the database file and no reader is reading the log, and with checkpoints on this
-/// thread and lookups all the time that moment never came (the log grew by about 30 MB
-/// a second, to 1 GB in 40 s, and commits and checkpoints slowed with it: 60 to 80 ms).
-///
-/// A `RESTART` that gave up (a reader kept reading the log for longer than it waits) is
-/// not tried again for [`RESTART_BACK_OFF`], `restart_from`: each try may hold the writer
-/// off for its 10 ms, and a backup or a long report reads for seconds.
-fn checkpoint(conn: &Connection, restart_from: &mut std::time::Instant) -> Result<()> {
-    let (_, log) = checkpoint_as(conn, "PASSIVE")?;
-    if log >= RESTART_PAGES && std::time::Instant::now() >= *restart_from {
-        let (busy, _) = checkpoint_as(conn, "RESTART")?;
-        if busy {
-            *restart_from = std::time::Instant::now() + RESTART_BACK_OFF;
-        }
-    }
-    Ok(())
+/// How long after a `RESTART` that gave up the next one is tried: doubled after each
+/// that gives up, up to [`RESTART_BACK_OFF_MAX`].
+const RESTART_BACK_OFF: Duration = Duration::from_millis(250);
+const RESTART_BACK_OFF_MAX: Duration = Duration::from_secs(8);
+
+/// The writer's end of the checkpoint thread.
+pub(crate) struct Checkpoints {
+    tell: std::sync::mpsc::SyncSender<()>,
+    /// Pages in the log after the checkpoint thread's last checkpoint.
+    log_pages: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    restart_from: std::time::Instant,
+    back_off: Duration,
 }
 
-/// How long after a `RESTART` that gave up the next one is tried.
-const RESTART_BACK_OFF: Duration = Duration::from_secs(1);
+impl Checkpoints {
+    /// Tells the checkpoint thread that there is something to copy.
+    pub(crate) fn after_commit(&self) {
+        // Full means a checkpoint is due already.
+        let _ = self.tell.try_send(());
+    }
+
+    /// Between two group commits, on the writer's connection `conn`: once the log is past
+    /// [`RESTART_PAGES`], a `RESTART` checkpoint, which copies what the checkpoint thread
+    /// has not yet copied, fsyncs, and waits for the readers still reading the log, so that
+    /// the next commit starts the log from its beginning. SQLite starts it again by itself
+    /// only when a commit begins with every page of the log already in the database file
+    /// and no reader in the log; with the checkpoints on their own thread and lookups all
+    /// the time, that moment never came under load (the log grew by about 30 MB a second,
+    /// to 1 GB in 40 s, and commits and checkpoints slowed with it: 60 to 80 ms). The
+    /// writer does it itself because a checkpoint from another connection has to catch
+    /// the writer between two commits, which a busy writer hardly leaves.
+    ///
+    /// It waits at most 10 ms for a lock (the checkpoint thread's checkpoint, then the
+    /// readers), or 100 ms once the log is past twice the limit (one wait that long is
+    /// better than a log that keeps growing); if it gave up (a backup or a long report
+    /// reads for seconds), the next try is [`RESTART_BACK_OFF`] later, then twice as long
+    /// after each that gives up, up to 8 s: a read of a minute holds saves up a second
+    /// in all.
+    pub(crate) fn restart_if_due(&mut self, conn: &Connection) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let log = self.log_pages.load(Relaxed);
+        if log < RESTART_PAGES || std::time::Instant::now() < self.restart_from {
+            return Ok(());
+        }
+        let tries: fn(i32) -> bool = if log >= 2 * RESTART_PAGES {
+            wait_a_little::<500>
+        } else {
+            wait_a_little::<50>
+        };
+        conn.busy_handler(Some(tries))?;
+        let restarted = checkpoint_as(conn, "RESTART");
+        conn.busy_handler(Some(WRITER_WAITS))?;
+        if restarted?.0 {
+            self.restart_from = std::time::Instant::now() + self.back_off;
+            self.back_off = (self.back_off * 2).min(RESTART_BACK_OFF_MAX);
+        } else {
+            self.log_pages.store(0, Relaxed);
+            self.back_off = RESTART_BACK_OFF;
+        }
+        Ok(())
+    }
+}
 
 /// Runs a checkpoint of `mode`: whether it gave up waiting for a lock, and the pages in
 /// the log before it.
