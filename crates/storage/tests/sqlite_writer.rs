@@ -4,7 +4,9 @@
 //! must not leave a thread holding the database file open.
 //! (A file of its own: it counts the process's threads.)
 
-use ehm_storage::{AuditEntry, Store};
+mod common;
+
+use ehm_storage::Store;
 use ehm_testkit::{Backend, TestDb};
 use time::OffsetDateTime;
 
@@ -23,22 +25,19 @@ async fn the_writer_thread_ends_with_the_last_store() {
     assert_eq!(writer_threads(), 0);
     let store = Store::connect(&db.url).await.unwrap();
     let copy = store.clone();
-    let e = AuditEntry {
-        actor_user_id: None,
-        action: "view",
-        object_type: "page",
-        object_id: "start",
-        outcome: "success",
-        ip: "192.0.2.1",
-    };
-    store.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
+    store
+        .audit(&common::page_view(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     assert_eq!(
         writer_threads(),
         2,
         "the first record starts the writer and its checkpointer"
     );
     drop(store);
-    copy.audit(&e, OffsetDateTime::now_utc()).await.unwrap();
+    copy.audit(&common::page_view(), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     assert_eq!(copy.list_audit(10, 0).await.unwrap().len(), 2);
     drop(copy);
     let mut waited = 0;

@@ -7,6 +7,9 @@ use ehm_storage::{
     AuditEntry, CodeAttempt, CodePurpose, Gate, NewMail, NewUser, StorageError, Store, from_ms,
     to_ms,
 };
+mod common;
+
+use common::page_view;
 use ehm_testkit::{TestDb, backends};
 use time::{Duration, OffsetDateTime};
 
@@ -1098,18 +1101,6 @@ async fn postgres_compresses_saved_answers_with_lz4() {
             .unwrap()
             .unwrap();
         assert_eq!(row.draft.concerns, long);
-    }
-}
-
-/// The audit record of a signed-out page view.
-fn page_view() -> AuditEntry<'static> {
-    AuditEntry {
-        actor_user_id: None,
-        action: "view",
-        object_type: "page",
-        object_id: "start",
-        outcome: "success",
-        ip: "192.0.2.1",
     }
 }
 
