@@ -4,6 +4,7 @@
 mod assets;
 mod auth;
 mod client;
+mod components;
 mod csrf;
 mod error;
 mod extract;

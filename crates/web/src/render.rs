@@ -60,8 +60,7 @@ impl Templates {
             Value::from_safe_string(assets.url(path))
         });
         env.add_filter("thousands", thousands);
-        env.add_function("characters_left", characters_left);
-        env.add_function("character_count_message", character_count_message);
+        env.add_function("textarea", crate::components::textarea);
         // Fail at start-up, not on a user's request, if a template does not parse.
         let names = source.names()?;
         if !names.iter().any(|n| n == "layout.html") {
@@ -131,7 +130,7 @@ impl Templates {
 }
 
 /// `20000` → `"20,000"`, as GOV.UK content and the character count script write numbers.
-fn thousands(n: i64) -> String {
+pub(crate) fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
@@ -149,7 +148,7 @@ fn thousands(n: i64) -> String {
 /// Characters left before `maxlength` in a text answer (negative when over), counted as
 /// the server counts them when it checks the limit (`ehm_domain` `character_count`). No
 /// answer yet counts as empty.
-fn characters_left(value: Value, maxlength: i64) -> i64 {
+pub(crate) fn characters_left(value: Value, maxlength: i64) -> i64 {
     let used = value
         .as_str()
         .map(ehm_domain::referral::character_count)
@@ -159,9 +158,8 @@ fn characters_left(value: Value, maxlength: i64) -> i64 {
 
 /// The character count's message for `left` characters left (negative: over the limit),
 /// in the words of the govuk-frontend script ("You have 4,950 characters remaining",
-/// "You have 1 character too many"). A function rather than a template macro: it is on
-/// every long answer of every section page.
-fn character_count_message(left: i64) -> String {
+/// "You have 1 character too many"), for the `textarea` component.
+pub(crate) fn character_count_message(left: i64) -> String {
     let plural = |n: i64| if n == 1 { "" } else { "s" };
     match left {
         n if n >= 0 => format!("You have {} character{} remaining", thousands(n), plural(n)),

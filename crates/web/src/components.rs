@@ -1,0 +1,295 @@
+//! GOV.UK Design System components written in Rust rather than as template macros, for
+//! the ones on the busiest pages: a minijinja macro call costs a few microseconds before
+//! its body runs, and a section of the referral form has up to five long answers.
+//! Each is registered as a template function (see `render::Templates::load`) and
+//! returns markup marked safe; every text it is given is HTML-escaped unless the
+//! template marked it safe itself.
+
+use std::fmt::Write;
+
+use minijinja::value::Kwargs;
+use minijinja::{Error, ErrorKind, HtmlEscape, Value};
+
+use crate::render::{character_count_message, characters_left, thousands};
+
+/// A text value as a template would print it: escaped unless marked safe; none and
+/// undefined print nothing.
+struct Text<'a>(&'a Value);
+
+impl std::fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if v.is_undefined() || v.is_none() {
+            Ok(())
+        } else if v.is_safe() {
+            write!(f, "{v}")
+        } else if let Some(s) = v.as_str() {
+            write!(f, "{}", HtmlEscape(s))
+        } else {
+            write!(f, "{}", HtmlEscape(&v.to_string()))
+        }
+    }
+}
+
+/// A value that counts as set in a template (`{% if x %}`).
+fn set(v: &Value) -> bool {
+    v.is_true()
+}
+
+/// The error for field `id` in `errors` (a mapping of field id to message), if any.
+fn error_for(errors: &Value, id: &str) -> Option<Value> {
+    if !set(errors) {
+        return None;
+    }
+    errors.get_item(&Value::from(id)).ok().filter(set)
+}
+
+/// `textarea(id, label, value, errors, maxlength=none, hint=none, optional=false, rows=5,
+/// autocomplete=none, label_classes="")`:
+/// a GOV.UK textarea, named and identified `id`.
+///
+/// With `maxlength` it is a character count rendered by the server, so the limit and
+/// the count are there without JavaScript: the fallback text (`<id>-info`, "You can
+/// enter up to N characters") and the count for what is saved (`<id>-status`, "You
+/// have N characters remaining", red when over). With JavaScript, app.js removes
+/// `<id>-status` and govuk-frontend's character count shows the same message and keeps
+/// it up to date as the person types. The count is the server's own (line endings as
+/// "\n"; surrounding white space does not count), so it agrees with the limit check.
+pub(crate) fn textarea(
+    id: &str,
+    label: Value,
+    value: Value,
+    errors: Value,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let maxlength: Option<i64> = kwargs.get("maxlength")?;
+    let hint: Option<Value> = kwargs.get("hint")?;
+    let optional: Option<bool> = kwargs.get("optional")?;
+    let rows: Option<i64> = kwargs.get("rows")?;
+    let autocomplete: Option<Value> = kwargs.get("autocomplete")?;
+    let label_classes: Option<Value> = kwargs.get("label_classes")?;
+    kwargs.assert_all_used()?;
+    if id.is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "textarea needs an id",
+        ));
+    }
+
+    let err = error_for(&errors, id);
+    let id = HtmlEscape(id);
+    let hint = hint.filter(set);
+    let left = maxlength.map(|max| characters_left(value.clone(), max));
+    let over = left.is_some_and(|n| n < 0);
+    let label_classes = label_classes.filter(set);
+
+    let mut out = String::with_capacity(1024 + value.as_str().map_or(0, |s| s.len() * 11 / 10));
+    let mut described = String::new();
+    if maxlength.is_some() {
+        let _ = write!(described, "{id}-info {id}-status ");
+    }
+    if hint.is_some() {
+        let _ = write!(described, "{id}-hint ");
+    }
+    if err.is_some() {
+        let _ = write!(described, "{id}-error");
+    }
+
+    let _ = write!(
+        out,
+        "<div class=\"govuk-form-group{}",
+        if err.is_some() {
+            " govuk-form-group--error"
+        } else {
+            ""
+        }
+    );
+    if let Some(max) = maxlength {
+        let _ = write!(
+            out,
+            " govuk-character-count\" data-module=\"govuk-character-count\" data-maxlength=\"{max}"
+        );
+    }
+    out.push_str("\">\n");
+
+    let optional = if optional == Some(true) {
+        " (optional)"
+    } else {
+        ""
+    };
+    out.push_str("  <label class=\"govuk-label");
+    if let Some(classes) = &label_classes {
+        let _ = write!(out, " {}", Text(classes));
+    }
+    let _ = write!(
+        out,
+        "\" for=\"{id}\">\n    {}{optional}\n  </label>",
+        Text(&label)
+    );
+    if let Some(hint) = &hint {
+        let _ = write!(
+            out,
+            "\n  <div id=\"{id}-hint\" class=\"govuk-hint\">\n    {}\n  </div>",
+            Text(hint)
+        );
+    }
+    if let Some(err) = &err {
+        let _ = write!(
+            out,
+            "\n  <p id=\"{id}-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> {}\n  </p>",
+            Text(err)
+        );
+    }
+    let _ = write!(
+        out,
+        "\n  <textarea class=\"govuk-textarea{}{}\" id=\"{id}\" name=\"{id}\" rows=\"{}\"",
+        if err.is_some() || over {
+            " govuk-textarea--error"
+        } else {
+            ""
+        },
+        if maxlength.is_some() {
+            " govuk-js-character-count"
+        } else {
+            ""
+        },
+        rows.unwrap_or(5)
+    );
+    if let Some(autocomplete) = autocomplete.filter(set) {
+        let _ = write!(out, " autocomplete=\"{}\"", Text(&autocomplete));
+    }
+    let described = described.trim();
+    if !described.is_empty() {
+        let _ = write!(out, " aria-describedby=\"{described}\"");
+    }
+    // The newline after the start tag keeps an answer that starts with one: HTML drops
+    // the first newline of a textarea's content.
+    let _ = write!(out, ">\n{}</textarea>", Text(&value));
+    if let (Some(max), Some(left)) = (maxlength, left) {
+        let _ = write!(
+            out,
+            "\n  <div id=\"{id}-info\" class=\"govuk-hint govuk-character-count__message\">\n    You can enter up to {} characters\n  </div>\n  <div id=\"{id}-status\" class=\"{} govuk-character-count__message govuk-character-count__status app-character-count__server-status\">\n    {}\n  </div>",
+            thousands(max),
+            if over {
+                "govuk-error-message"
+            } else {
+                "govuk-hint"
+            },
+            character_count_message(left)
+        );
+    }
+    out.push_str("\n</div>");
+    Ok(Value::from_safe_string(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::{Environment, context};
+
+    fn render(template: &str, ctx: Value) -> Result<String, Error> {
+        let mut env = Environment::new();
+        env.add_function("textarea", textarea);
+        env.render_str(template, ctx)
+    }
+
+    #[test]
+    fn a_character_count_has_its_limit_count_and_descriptions() {
+        let html = render(
+            r#"{{ textarea("risks", "Risks", value, none, maxlength=20, hint="Say why.", optional=true, rows=3, label_classes="govuk-label--m") }}"#,
+            context! { value => "line one\r\nline two  " },
+        )
+        .unwrap();
+        assert!(html.starts_with("<div class=\"govuk-form-group govuk-character-count\" data-module=\"govuk-character-count\" data-maxlength=\"20\">"), "{html}");
+        assert!(html.contains("<label class=\"govuk-label govuk-label--m\" for=\"risks\">\n    Risks (optional)\n  </label>"), "{html}");
+        assert!(
+            html.contains("<div id=\"risks-hint\" class=\"govuk-hint\">\n    Say why.\n  </div>"),
+            "{html}"
+        );
+        assert!(html.contains("id=\"risks\" name=\"risks\" rows=\"3\" aria-describedby=\"risks-info risks-status risks-hint\">\nline one\r\nline two  </textarea>"), "{html}");
+        // 17 characters once saved: "line one\nline two".
+        assert!(html.contains("You can enter up to 20 characters"), "{html}");
+        assert!(html.contains("class=\"govuk-hint govuk-character-count__message govuk-character-count__status app-character-count__server-status\">\n    You have 3 characters remaining"), "{html}");
+        assert!(!html.contains("error"), "{html}");
+    }
+
+    #[test]
+    fn an_answer_over_the_limit_and_a_field_error_show_in_red() {
+        let html = render(
+            r#"{{ textarea("concerns", "Concerns", value, errors, maxlength=1000) }}"#,
+            context! { value => "x".repeat(1_205), errors => context! { concerns => "Concerns must be 1,000 characters or fewer" } },
+        )
+        .unwrap();
+        assert!(
+            html.contains("govuk-form-group govuk-form-group--error govuk-character-count"),
+            "{html}"
+        );
+        assert!(html.contains("<p id=\"concerns-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> Concerns must be 1,000 characters or fewer\n  </p>"), "{html}");
+        assert!(
+            html.contains(
+                "class=\"govuk-textarea govuk-textarea--error govuk-js-character-count\""
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("aria-describedby=\"concerns-info concerns-status concerns-error\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("You can enter up to 1,000 characters"),
+            "{html}"
+        );
+        assert!(html.contains("class=\"govuk-error-message govuk-character-count__message govuk-character-count__status app-character-count__server-status\">\n    You have 205 characters too many"), "{html}");
+    }
+
+    #[test]
+    fn an_error_for_another_field_is_not_shown() {
+        let html = render(
+            r#"{{ textarea("address", "Address", none, errors, autocomplete="off") }}"#,
+            context! { errors => context! { concerns => "Enter your concerns" } },
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<div class=\"govuk-form-group\">\n  <label class=\"govuk-label\" for=\"address\">\n    Address\n  </label>\n  <textarea class=\"govuk-textarea\" id=\"address\" name=\"address\" rows=\"5\" autocomplete=\"off\">\n</textarea>\n</div>"
+        );
+    }
+
+    #[test]
+    fn every_text_is_escaped_unless_the_template_marked_it_safe() {
+        let html = render(
+            r#"{{ textarea("notes", label, value, errors, hint=hint, label_classes=classes) }}{{ textarea("b", "B", "", none, hint=safe_hint|safe) }}"#,
+            context! {
+                label => "<b>Label</b>",
+                value => "</textarea><script>alert(1)</script>",
+                errors => context! { notes => "<i>bad</i>" },
+                hint => "a & b",
+                classes => "\" onclick=\"x",
+                safe_hint => "<a href=\"/help\">help</a>",
+            },
+        )
+        .unwrap();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("</textarea><"), "{html}");
+        assert!(
+            html.contains("&lt;&#x2f;textarea&gt;&lt;script&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;Label&lt;&#x2f;b&gt;"), "{html}");
+        assert!(html.contains("&lt;i&gt;bad&lt;&#x2f;i&gt;"), "{html}");
+        assert!(html.contains("a &amp; b"), "{html}");
+        assert!(!html.contains("\" onclick"), "{html}");
+        assert!(html.contains("<a href=\"/help\">help</a>"), "{html}");
+    }
+
+    #[test]
+    fn a_misspelt_option_is_an_error_not_ignored() {
+        let err = render(
+            r#"{{ textarea("notes", "Notes", "", none, max_length=10) }}"#,
+            context! {},
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("max_length"), "{err:#}");
+        assert!(render(r#"{{ textarea("", "Notes", "", none) }}"#, context! {}).is_err());
+    }
+}
