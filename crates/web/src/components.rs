@@ -1,6 +1,7 @@
 //! GOV.UK Design System components written in Rust rather than as template macros, for
-//! the ones on the busiest pages: a minijinja macro call costs a few microseconds before
-//! its body runs, and a section of the referral form has up to five long answers.
+//! the ones on nearly every page (buttons, CSRF fields, back links) or several times on
+//! the busiest (long answers): a minijinja macro call costs a few microseconds before its
+//! body runs, and every macro a page imports is built again on every view.
 //! Each is registered as a template function (see `render::Templates::load`) and
 //! returns markup marked safe; every text it is given is HTML-escaped unless the
 //! template marked it safe itself.
@@ -182,6 +183,57 @@ pub(crate) fn textarea(
     Ok(Value::from_safe_string(out))
 }
 
+/// `button(text, classes="", name=none, value=none, prevent_double_click=true,
+/// type="submit", id=none)`: a GOV.UK button.
+pub(crate) fn button(text: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let classes: Option<Value> = kwargs.get("classes")?;
+    let name: Option<Value> = kwargs.get("name")?;
+    let value: Option<Value> = kwargs.get("value")?;
+    let prevent_double_click: Option<bool> = kwargs.get("prevent_double_click")?;
+    let kind: Option<Value> = kwargs.get("type")?;
+    let id: Option<Value> = kwargs.get("id")?;
+    kwargs.assert_all_used()?;
+    let mut out = String::with_capacity(200);
+    let kind = kind.filter(set).unwrap_or_else(|| Value::from("submit"));
+    let _ = write!(out, "<button type=\"{}\" class=\"govuk-button", Text(&kind));
+    if let Some(classes) = classes.filter(set) {
+        let _ = write!(out, " {}", Text(&classes));
+    }
+    out.push_str("\" data-module=\"govuk-button\"");
+    if let Some(id) = id.filter(set) {
+        let _ = write!(out, " id=\"{}\"", Text(&id));
+    }
+    if let Some(name) = name.filter(set) {
+        let _ = write!(out, " name=\"{}\"", Text(&name));
+    }
+    if let Some(value) = value.filter(|v| !v.is_none() && !v.is_undefined()) {
+        let _ = write!(out, " value=\"{}\"", Text(&value));
+    }
+    if prevent_double_click.unwrap_or(true) {
+        out.push_str(" data-prevent-double-click=\"true\"");
+    }
+    let _ = write!(out, ">\n  {}\n</button>", Text(&text));
+    Ok(Value::from_safe_string(out))
+}
+
+/// `csrf(token)`: the hidden field every form posts its CSRF token in.
+pub(crate) fn csrf(token: Value) -> Value {
+    Value::from_safe_string(format!(
+        "<input type=\"hidden\" name=\"csrf_token\" value=\"{}\">",
+        Text(&token)
+    ))
+}
+
+/// `back_link(href, text="Back")`: a GOV.UK back link.
+pub(crate) fn back_link(href: Value, text: Option<Value>) -> Value {
+    let text = text.unwrap_or_else(|| Value::from("Back"));
+    Value::from_safe_string(format!(
+        "<a href=\"{}\" class=\"govuk-back-link\">{}</a>",
+        Text(&href),
+        Text(&text)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +242,9 @@ mod tests {
     fn render(template: &str, ctx: Value) -> Result<String, Error> {
         let mut env = Environment::new();
         env.add_function("textarea", textarea);
+        env.add_function("button", button);
+        env.add_function("csrf", csrf);
+        env.add_function("back_link", back_link);
         env.render_str(template, ctx)
     }
 
@@ -291,5 +346,42 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("max_length"), "{err:#}");
         assert!(render(r#"{{ textarea("", "Notes", "", none) }}"#, context! {}).is_err());
+    }
+
+    #[test]
+    fn buttons_render_as_govuk_frontend_writes_them() {
+        let html = render(
+            r#"{{ button("Save and continue") }}|{{ button("Remove <b>", classes="govuk-button--secondary", name="action", value="remove-0", prevent_double_click=false, type="submit", id="remove") }}|{{ button("Go", value="", type="button") }}"#,
+            context! {},
+        )
+        .unwrap();
+        let parts: Vec<&str> = html.split('|').collect();
+        assert_eq!(
+            parts[0],
+            "<button type=\"submit\" class=\"govuk-button\" data-module=\"govuk-button\" data-prevent-double-click=\"true\">\n  Save and continue\n</button>"
+        );
+        assert_eq!(
+            parts[1],
+            "<button type=\"submit\" class=\"govuk-button govuk-button--secondary\" data-module=\"govuk-button\" id=\"remove\" name=\"action\" value=\"remove-0\">\n  Remove &lt;b&gt;\n</button>"
+        );
+        // An empty value is still a value; a misspelt option is an error.
+        assert_eq!(
+            parts[2],
+            "<button type=\"button\" class=\"govuk-button\" data-module=\"govuk-button\" value=\"\" data-prevent-double-click=\"true\">\n  Go\n</button>"
+        );
+        assert!(render(r#"{{ button("Go", class="x") }}"#, context! {}).is_err());
+    }
+
+    #[test]
+    fn csrf_fields_and_back_links_escape_what_they_are_given() {
+        let html = render(
+            r#"{{ csrf(token) }}|{{ back_link("/referrals/ab" ~ "cd") }}|{{ back_link(href, "Back to <the> list") }}"#,
+            context! { token => "a\"b", href => "/x?a=1&b=2" },
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<input type=\"hidden\" name=\"csrf_token\" value=\"a&quot;b\">|<a href=\"&#x2f;referrals&#x2f;abcd\" class=\"govuk-back-link\">Back</a>|<a href=\"&#x2f;x?a=1&amp;b=2\" class=\"govuk-back-link\">Back to &lt;the&gt; list</a>"
+        );
     }
 }
