@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use minijinja::value::Kwargs;
+use minijinja::value::{Kwargs, Rest, from_args};
 use minijinja::{Error, ErrorKind, HtmlEscape, Value};
 
 use crate::render::{character_count_message, characters_left, thousands};
@@ -234,6 +234,173 @@ pub(crate) fn back_link(href: Value, text: Option<Value>) -> Value {
     ))
 }
 
+/// A value as the `string` filter writes it, for comparing a radio's value with the
+/// answer (`1` and `"1"` match).
+fn as_string(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) => s.to_owned(),
+        None => v.to_string(),
+    }
+}
+
+/// `radios(id, name, legend, items, value, errors, hint=none, inline=false,
+/// legend_is_page_heading=false, legend_classes="govuk-fieldset__legend--m",
+/// small=false)`: GOV.UK radios in a fieldset.
+///
+/// `items`: `[{value, text, hint?, conditional_html?}]` or `{divider: "or"}`. The first
+/// radio's id is `id`, later ones `id-2`, `id-3`…, so an error summary link to `#id`
+/// focuses the first. The radio whose value equals `value` (compared as strings) is
+/// checked. `conditional_html` is shown when its radio is checked (with JavaScript, as
+/// soon as it is chosen) and is inserted unescaped: build it in the template.
+pub(crate) fn radios(
+    id: &str,
+    name: Value,
+    legend: Value,
+    items: Value,
+    rest: Rest<Value>,
+) -> Result<Value, Error> {
+    // minijinja passes at most five arguments to a function: the rest are parsed here.
+    let (value, errors, kwargs): (Value, Value, Kwargs) = from_args(&rest)?;
+    let hint: Option<Value> = kwargs.get("hint")?;
+    let inline: Option<bool> = kwargs.get("inline")?;
+    let page_heading: Option<bool> = kwargs.get("legend_is_page_heading")?;
+    let legend_classes: Option<Value> = kwargs.get("legend_classes")?;
+    let small: Option<bool> = kwargs.get("small")?;
+    kwargs.assert_all_used()?;
+    let err = error_for(&errors, id);
+    let hint = hint.filter(set);
+    let chosen = (!value.is_undefined() && !value.is_none()).then(|| as_string(&value));
+    let id = HtmlEscape(id);
+    let name = Text(&name);
+
+    let mut out = String::with_capacity(2048);
+    let _ = write!(
+        out,
+        "<div class=\"govuk-form-group{}\">\n  <fieldset class=\"govuk-fieldset\"",
+        if err.is_some() {
+            " govuk-form-group--error"
+        } else {
+            ""
+        }
+    );
+    match (&hint, &err) {
+        (Some(_), Some(_)) => {
+            let _ = write!(out, " aria-describedby=\"{id}-hint {id}-error\"");
+        }
+        (Some(_), None) => {
+            let _ = write!(out, " aria-describedby=\"{id}-hint\"");
+        }
+        (None, Some(_)) => {
+            let _ = write!(out, " aria-describedby=\"{id}-error\"");
+        }
+        (None, None) => {}
+    }
+    out.push_str(">\n    ");
+    if page_heading == Some(true) {
+        let _ = write!(
+            out,
+            "<legend class=\"govuk-fieldset__legend govuk-fieldset__legend--l\">\n      <h1 class=\"govuk-fieldset__heading\">\n        {}\n      </h1>\n    </legend>",
+            Text(&legend)
+        );
+    } else {
+        let classes = legend_classes.unwrap_or_else(|| Value::from("govuk-fieldset__legend--m"));
+        out.push_str("<legend class=\"govuk-fieldset__legend");
+        if set(&classes) {
+            let _ = write!(out, " {}", Text(&classes));
+        }
+        let _ = write!(out, "\">\n      {}\n    </legend>", Text(&legend));
+    }
+    if let Some(hint) = &hint {
+        let _ = write!(
+            out,
+            "\n    <div id=\"{id}-hint\" class=\"govuk-hint\">\n    {}\n  </div>",
+            Text(hint)
+        );
+    }
+    if let Some(err) = &err {
+        let _ = write!(
+            out,
+            "\n    <p id=\"{id}-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> {}\n  </p>",
+            Text(err)
+        );
+    }
+    let _ = write!(
+        out,
+        "\n    <div class=\"govuk-radios{}{}\" data-module=\"govuk-radios\">",
+        if inline == Some(true) {
+            " govuk-radios--inline"
+        } else {
+            ""
+        },
+        if small == Some(true) {
+            " govuk-radios--small"
+        } else {
+            ""
+        }
+    );
+    let attr = |item: &Value, key: &str| item.get_attr(key).ok().filter(set);
+    for (index, item) in items.try_iter()?.enumerate() {
+        if let Some(divider) = attr(&item, "divider") {
+            let _ = write!(
+                out,
+                "\n      <div class=\"govuk-radios__divider\">{}</div>",
+                Text(&divider)
+            );
+            continue;
+        }
+        let item_id = if index == 0 {
+            id.to_string()
+        } else {
+            format!("{id}-{}", index + 1)
+        };
+        let item_value = item.get_attr("value").unwrap_or(Value::UNDEFINED);
+        let checked = chosen.as_deref() == Some(as_string(&item_value).as_str());
+        let item_hint = attr(&item, "hint");
+        let conditional = attr(&item, "conditional_html");
+        let _ = write!(
+            out,
+            "\n      <div class=\"govuk-radios__item\">\n        <input class=\"govuk-radios__input\" id=\"{item_id}\" name=\"{name}\" type=\"radio\" value=\"{}\"",
+            Text(&item_value)
+        );
+        if checked {
+            out.push_str(" checked");
+        }
+        if conditional.is_some() {
+            let _ = write!(out, " data-aria-controls=\"conditional-{item_id}\"");
+        }
+        if item_hint.is_some() {
+            let _ = write!(out, " aria-describedby=\"{item_id}-item-hint\"");
+        }
+        let _ = write!(
+            out,
+            ">\n        <label class=\"govuk-label govuk-radios__label\" for=\"{item_id}\">\n          {}\n        </label>",
+            Text(&item.get_attr("text").unwrap_or(Value::UNDEFINED))
+        );
+        if let Some(item_hint) = &item_hint {
+            let _ = write!(
+                out,
+                "\n        <div id=\"{item_id}-item-hint\" class=\"govuk-hint govuk-radios__hint\">\n          {}\n        </div>",
+                Text(item_hint)
+            );
+        }
+        out.push_str("\n      </div>");
+        if let Some(conditional) = &conditional {
+            let _ = write!(
+                out,
+                "\n      <div class=\"govuk-radios__conditional{}\" id=\"conditional-{item_id}\">\n        {}\n      </div>",
+                if checked {
+                    ""
+                } else {
+                    " govuk-radios__conditional--hidden"
+                },
+                as_string(conditional)
+            );
+        }
+    }
+    out.push_str("\n    </div>\n  </fieldset>\n</div>");
+    Ok(Value::from_safe_string(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +412,7 @@ mod tests {
         env.add_function("button", button);
         env.add_function("csrf", csrf);
         env.add_function("back_link", back_link);
+        env.add_function("radios", radios);
         env.render_str(template, ctx)
     }
 
@@ -382,6 +550,53 @@ mod tests {
         assert_eq!(
             html,
             "<input type=\"hidden\" name=\"csrf_token\" value=\"a&quot;b\">|<a href=\"&#x2f;referrals&#x2f;abcd\" class=\"govuk-back-link\">Back</a>|<a href=\"&#x2f;x?a=1&amp;b=2\" class=\"govuk-back-link\">Back to &lt;the&gt; list</a>"
+        );
+    }
+
+    #[test]
+    fn radios_render_as_the_govuk_macro_did() {
+        // Checked against the template macro this function replaced, byte for byte.
+        let html = render(
+            r#"{{ radios("gender", "gender", "Gender <b>", items, v, errors, legend_classes="govuk-fieldset__legend--s", small=true, hint="Choose ‘Unborn’ & more") }}"#,
+            context! {
+                v => 2,
+                errors => context! { gender => "Choose <one>" },
+                items => vec![
+                    context! { value => 1, text => "One", hint => "h1" },
+                    context! { divider => "or" },
+                    context! { value => "2", text => "Two <i>", conditional_html => Value::from_safe_string("<p>x</p>".into()) },
+                    context! { value => 3, text => "Three", conditional_html => Value::from_safe_string("<p>y</p>".into()) },
+                ],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            html,
+            "<div class=\"govuk-form-group govuk-form-group--error\">\n  <fieldset class=\"govuk-fieldset\" aria-describedby=\"gender-hint gender-error\">\n    <legend class=\"govuk-fieldset__legend govuk-fieldset__legend--s\">\n      Gender &lt;b&gt;\n    </legend>\n    <div id=\"gender-hint\" class=\"govuk-hint\">\n    Choose ‘Unborn’ &amp; more\n  </div>\n    <p id=\"gender-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> Choose &lt;one&gt;\n  </p>\n    <div class=\"govuk-radios govuk-radios--small\" data-module=\"govuk-radios\">\n      <div class=\"govuk-radios__item\">\n        <input class=\"govuk-radios__input\" id=\"gender\" name=\"gender\" type=\"radio\" value=\"1\" aria-describedby=\"gender-item-hint\">\n        <label class=\"govuk-label govuk-radios__label\" for=\"gender\">\n          One\n        </label>\n        <div id=\"gender-item-hint\" class=\"govuk-hint govuk-radios__hint\">\n          h1\n        </div>\n      </div>\n      <div class=\"govuk-radios__divider\">or</div>\n      <div class=\"govuk-radios__item\">\n        <input class=\"govuk-radios__input\" id=\"gender-3\" name=\"gender\" type=\"radio\" value=\"2\" checked data-aria-controls=\"conditional-gender-3\">\n        <label class=\"govuk-label govuk-radios__label\" for=\"gender-3\">\n          Two &lt;i&gt;\n        </label>\n      </div>\n      <div class=\"govuk-radios__conditional\" id=\"conditional-gender-3\">\n        <p>x</p>\n      </div>\n      <div class=\"govuk-radios__item\">\n        <input class=\"govuk-radios__input\" id=\"gender-4\" name=\"gender\" type=\"radio\" value=\"3\" data-aria-controls=\"conditional-gender-4\">\n        <label class=\"govuk-label govuk-radios__label\" for=\"gender-4\">\n          Three\n        </label>\n      </div>\n      <div class=\"govuk-radios__conditional govuk-radios__conditional--hidden\" id=\"conditional-gender-4\">\n        <p>y</p>\n      </div>\n    </div>\n  </fieldset>\n</div>"
+        );
+    }
+
+    #[test]
+    fn no_answer_checks_no_radio_and_a_page_heading_is_the_legend() {
+        let html = render(
+            r#"{{ radios("role", "role", "Role", items, v, none, inline=true, legend_is_page_heading=true) }}"#,
+            context! { v => (), items => vec![context! { value => "none", text => "A" }, context! { value => "", text => "B" }] },
+        )
+        .unwrap();
+        assert!(!html.contains("checked"), "{html}");
+        assert!(html.contains("<legend class=\"govuk-fieldset__legend govuk-fieldset__legend--l\">\n      <h1 class=\"govuk-fieldset__heading\">\n        Role\n      </h1>\n    </legend>"), "{html}");
+        assert!(
+            html.contains("class=\"govuk-radios govuk-radios--inline\""),
+            "{html}"
+        );
+        assert!(!html.contains("aria-describedby"), "{html}");
+        assert!(render(r#"{{ radios("r", "r", "R", 5, none, none) }}"#, context! {}).is_err());
+        assert!(
+            render(
+                r#"{{ radios("r", "r", "R", [], none, none, legend="x") }}"#,
+                context! {}
+            )
+            .is_err()
         );
     }
 }

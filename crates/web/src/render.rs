@@ -64,6 +64,7 @@ impl Templates {
         env.add_function("button", crate::components::button);
         env.add_function("csrf", crate::components::csrf);
         env.add_function("back_link", crate::components::back_link);
+        env.add_function("radios", crate::components::radios);
         // Fail at start-up, not on a user's request, if a template does not parse.
         let names = source.names()?;
         if !names.iter().any(|n| n == "layout.html") {
