@@ -45,6 +45,31 @@ fn error_for(errors: &Value, id: &str) -> Option<Value> {
     errors.get_item(&Value::from(id)).ok().filter(set)
 }
 
+/// A field's hint and error message (the GOV.UK macros' `_hint` and `_error_message`),
+/// each on a new line starting with `indent`.
+fn hint_and_error(
+    out: &mut String,
+    indent: &str,
+    id: &HtmlEscape<'_>,
+    hint: Option<&Value>,
+    err: Option<&Value>,
+) {
+    if let Some(hint) = hint {
+        let _ = write!(
+            out,
+            "{indent}<div id=\"{id}-hint\" class=\"govuk-hint\">\n    {}\n  </div>",
+            Text(hint)
+        );
+    }
+    if let Some(err) = err {
+        let _ = write!(
+            out,
+            "{indent}<p id=\"{id}-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> {}\n  </p>",
+            Text(err)
+        );
+    }
+}
+
 /// `textarea(id, label, value, errors, maxlength=none, hint=none, optional=false, rows=5,
 /// autocomplete=none, label_classes="")`:
 /// a GOV.UK textarea, named and identified `id`.
@@ -127,20 +152,7 @@ pub(crate) fn textarea(
         "\" for=\"{id}\">\n    {}{optional}\n  </label>",
         Text(&label)
     );
-    if let Some(hint) = &hint {
-        let _ = write!(
-            out,
-            "\n  <div id=\"{id}-hint\" class=\"govuk-hint\">\n    {}\n  </div>",
-            Text(hint)
-        );
-    }
-    if let Some(err) = &err {
-        let _ = write!(
-            out,
-            "\n  <p id=\"{id}-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> {}\n  </p>",
-            Text(err)
-        );
-    }
+    hint_and_error(&mut out, "\n  ", &id, hint.as_ref(), err.as_ref());
     let _ = write!(
         out,
         "\n  <textarea class=\"govuk-textarea{}{}\" id=\"{id}\" name=\"{id}\" rows=\"{}\"",
@@ -310,20 +322,7 @@ pub(crate) fn radios(
         }
         let _ = write!(out, "\">\n      {}\n    </legend>", Text(&legend));
     }
-    if let Some(hint) = &hint {
-        let _ = write!(
-            out,
-            "\n    <div id=\"{id}-hint\" class=\"govuk-hint\">\n    {}\n  </div>",
-            Text(hint)
-        );
-    }
-    if let Some(err) = &err {
-        let _ = write!(
-            out,
-            "\n    <p id=\"{id}-error\" class=\"govuk-error-message\">\n    <span class=\"govuk-visually-hidden\">Error:</span> {}\n  </p>",
-            Text(err)
-        );
-    }
+    hint_and_error(&mut out, "\n    ", &id, hint.as_ref(), err.as_ref());
     let _ = write!(
         out,
         "\n    <div class=\"govuk-radios{}{}\" data-module=\"govuk-radios\">",
