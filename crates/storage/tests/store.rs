@@ -1205,7 +1205,7 @@ async fn the_sqlite_log_starts_again_under_load() {
     }
     let size = std::fs::metadata(&log).unwrap().len();
     // Near the limit on a quiet machine; on a busy one (tests running beside this one)
-    // the first tries may give up, and the checkpointer waits longer past twice the limit.
+    // the first tries may give up, and the writer waits longer past twice the limit.
     assert!(
         size < limit * 3,
         "{}: {size} bytes, with {limit} bytes the limit and four times that written",

@@ -20,7 +20,7 @@ struct Text<'a>(&'a Value);
 impl std::fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let v = self.0;
-        if v.is_undefined() || v.is_none() {
+        if !present(v) {
             Ok(())
         } else if v.is_safe() {
             write!(f, "{v}")
@@ -70,6 +70,26 @@ fn hint_and_error(
     }
 }
 
+/// ` aria-describedby="…"`: the ids `<id>-<suffix>` of the texts that describe a field,
+/// nothing if there are none.
+fn described_by(out: &mut String, id: &HtmlEscape<'_>, suffixes: &[&str]) {
+    for (i, suffix) in suffixes.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}{id}-{suffix}",
+            if i == 0 { " aria-describedby=\"" } else { " " }
+        );
+    }
+    if !suffixes.is_empty() {
+        out.push('"');
+    }
+}
+
+/// Present, not none nor undefined (`x is defined and x is not none`).
+fn present(v: &Value) -> bool {
+    !v.is_undefined() && !v.is_none()
+}
+
 /// `textarea(id, label, value, errors, maxlength=none, hint=none, optional=false, rows=5,
 /// autocomplete=none, label_classes="")`:
 /// a GOV.UK textarea, named and identified `id`.
@@ -110,15 +130,15 @@ pub(crate) fn textarea(
     let label_classes = label_classes.filter(set);
 
     let mut out = String::with_capacity(1024 + value.as_str().map_or(0, |s| s.len() * 11 / 10));
-    let mut described = String::new();
+    let mut described = Vec::with_capacity(4);
     if maxlength.is_some() {
-        let _ = write!(described, "{id}-info {id}-status ");
+        described.extend(["info", "status"]);
     }
     if hint.is_some() {
-        let _ = write!(described, "{id}-hint ");
+        described.push("hint");
     }
     if err.is_some() {
-        let _ = write!(described, "{id}-error");
+        described.push("error");
     }
 
     let _ = write!(
@@ -171,10 +191,7 @@ pub(crate) fn textarea(
     if let Some(autocomplete) = autocomplete.filter(set) {
         let _ = write!(out, " autocomplete=\"{}\"", Text(&autocomplete));
     }
-    let described = described.trim();
-    if !described.is_empty() {
-        let _ = write!(out, " aria-describedby=\"{described}\"");
-    }
+    described_by(&mut out, &id, &described);
     // The newline after the start tag keeps an answer that starts with one: HTML drops
     // the first newline of a textarea's content.
     let _ = write!(out, ">\n{}</textarea>", Text(&value));
@@ -218,7 +235,7 @@ pub(crate) fn button(text: Value, kwargs: Kwargs) -> Result<Value, Error> {
     if let Some(name) = name.filter(set) {
         let _ = write!(out, " name=\"{}\"", Text(&name));
     }
-    if let Some(value) = value.filter(|v| !v.is_none() && !v.is_undefined()) {
+    if let Some(value) = value.filter(present) {
         let _ = write!(out, " value=\"{}\"", Text(&value));
     }
     if prevent_double_click.unwrap_or(true) {
@@ -281,7 +298,7 @@ pub(crate) fn radios(
     kwargs.assert_all_used()?;
     let err = error_for(&errors, id);
     let hint = hint.filter(set);
-    let chosen = (!value.is_undefined() && !value.is_none()).then(|| as_string(&value));
+    let chosen = present(&value).then(|| as_string(&value));
     let id = HtmlEscape(id);
     let name = Text(&name);
 
@@ -295,18 +312,11 @@ pub(crate) fn radios(
             ""
         }
     );
-    match (&hint, &err) {
-        (Some(_), Some(_)) => {
-            let _ = write!(out, " aria-describedby=\"{id}-hint {id}-error\"");
-        }
-        (Some(_), None) => {
-            let _ = write!(out, " aria-describedby=\"{id}-hint\"");
-        }
-        (None, Some(_)) => {
-            let _ = write!(out, " aria-describedby=\"{id}-error\"");
-        }
-        (None, None) => {}
-    }
+    let described: Vec<&str> = [(hint.is_some(), "hint"), (err.is_some(), "error")]
+        .into_iter()
+        .filter_map(|(has, suffix)| has.then_some(suffix))
+        .collect();
+    described_by(&mut out, &id, &described);
     out.push_str(">\n    ");
     if page_heading == Some(true) {
         let _ = write!(

@@ -59,7 +59,6 @@ impl Templates {
         env.add_function("static_url", move |path: &str| {
             Value::from_safe_string(assets.url(path))
         });
-        env.add_filter("thousands", thousands);
         env.add_function("textarea", crate::components::textarea);
         env.add_function("button", crate::components::button);
         env.add_function("csrf", crate::components::csrf);
@@ -133,20 +132,13 @@ impl Templates {
     }
 }
 
-/// `20000` → `"20,000"`, as GOV.UK content and the character count script write numbers.
+/// `20000` → `"20,000"`, as GOV.UK content and the character count script write numbers
+/// (the domain's `format_thousands`, with a sign).
 pub(crate) fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
+    let digits = ehm_domain::referral::text::format_thousands(
+        usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX),
+    );
+    if n < 0 { format!("-{digits}") } else { digits }
 }
 
 /// Characters left before `maxlength` in a text answer (negative when over), counted as
